@@ -1,0 +1,356 @@
+//! Domain types that cannot hold invalid values: parse once at the edge, then trust them.
+
+use std::fmt;
+use std::str::FromStr;
+
+use base64::Engine as _;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+
+use crate::error::{EngineError, Result};
+
+/// Declares a string-backed enum with its wire names, `FromStr` naming the field on error,
+/// `Display` and serde as those names. One place to list each enum's values.
+macro_rules! wire_enum {
+    ($(#[$m:meta])* $name:ident, $field:literal { $($(#[$vm:meta])* $variant:ident = $wire:literal),+ $(,)? }) => {
+        $(#[$m])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum $name { $($(#[$vm])* #[serde(rename = $wire)] $variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $wire),+ }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
+        }
+
+        impl FromStr for $name {
+            type Err = EngineError;
+            fn from_str(s: &str) -> Result<Self> {
+                match s {
+                    $($wire => Ok($name::$variant),)+
+                    other => Err(EngineError::invalid(
+                        $field,
+                        format!(
+                            "'{}' is not one of: {}",
+                            other,
+                            [$($wire),+].join(", ")
+                        ),
+                    )),
+                }
+            }
+        }
+    };
+}
+
+wire_enum!(
+    /// How a datasource keeps itself in step with its source (`type_sync`).
+    SyncType, "type_sync" {
+        /// Full sync, then a continuous mirror: deletions at the source are deleted here.
+        Auto = "auto",
+        /// Collects once, never again on its own.
+        One = "one",
+        /// Full sync, then continuously adds what is new; never deletes.
+        Arch = "arch",
+    }
+);
+
+impl SyncType {
+    /// One line a person can read to choose a sync type.
+    pub fn explanation(self) -> &'static str {
+        match self {
+            SyncType::Auto => "Mirror: full sync, then continuous; deletions at the source are deleted here too.",
+            SyncType::One => "One-time: collects everything once and never again on its own.",
+            SyncType::Arch => "Archive: full sync, then continuously adds what is new; never deletes.",
+        }
+    }
+
+    /// Whether the spyder manager reschedules this datasource after each run.
+    pub fn is_recurring(self) -> bool {
+        matches!(self, SyncType::Auto | SyncType::Arch)
+    }
+}
+
+wire_enum!(
+    /// Where a datasource is in its synchronisation (`sync_status`).
+    SyncStatus, "sync_status" {
+        Created = "created",
+        Pending = "pending",
+        Syncing = "syncing",
+        Synced = "synced",
+        Failed = "failed",
+        Error = "error",
+        Paused = "paused",
+        Resuming = "resuming",
+        Invited = "invited",
+    }
+);
+
+impl SyncStatus {
+    pub fn explanation(self) -> &'static str {
+        match self {
+            SyncStatus::Created => "Created, not configured yet",
+            SyncStatus::Pending => "Queued, waiting for the spyder manager",
+            SyncStatus::Syncing => "A spyder is collecting",
+            SyncStatus::Synced => "The spyder finished",
+            SyncStatus::Failed => "The spyder failed and will be retried",
+            SyncStatus::Error => "The spyder errored and will not be retried until someone acts",
+            SyncStatus::Paused => "Synchronisation is paused",
+            SyncStatus::Resuming => "Picking up from where it was paused",
+            SyncStatus::Invited => "Shared with you; accept the invitation to see it",
+        }
+    }
+}
+
+wire_enum!(
+    /// The kind of a datasource (`@type`).
+    DatasourceKind, "@type" {
+        Folder = "FolderDatasource",
+        S3 = "S3Datasource",
+        Dropbox = "DropboxDatasource",
+        Slack = "SlackDatasource",
+    }
+);
+
+impl DatasourceKind {
+    /// The sync types this kind supports. Folder datasources only sync once (the seed's rule).
+    pub fn supported_sync_types(self) -> &'static [SyncType] {
+        match self {
+            DatasourceKind::Folder => &[SyncType::One],
+            _ => SyncType::ALL,
+        }
+    }
+
+    pub fn supports(self, t: SyncType) -> bool {
+        self.supported_sync_types().contains(&t)
+    }
+
+    /// Human label for the UI.
+    pub fn label(self) -> &'static str {
+        match self {
+            DatasourceKind::Folder => "Folder",
+            DatasourceKind::S3 => "S3 bucket",
+            DatasourceKind::Dropbox => "Dropbox",
+            DatasourceKind::Slack => "Slack",
+        }
+    }
+
+    /// Checks that `t` is allowed for this kind, naming the field and the reason when it is not.
+    pub fn check_sync_type(self, t: SyncType) -> Result<()> {
+        if self.supports(t) {
+            Ok(())
+        } else {
+            let allowed: Vec<&str> = self.supported_sync_types().iter().map(|t| t.as_str()).collect();
+            Err(EngineError::invalid(
+                "type_sync",
+                format!(
+                    "{} datasources support only {}; '{}' is not allowed",
+                    self.as_str(),
+                    allowed.join(", "),
+                    t
+                ),
+            ))
+        }
+    }
+}
+
+wire_enum!(
+    /// A user's account-wide role.
+    AccountRole, "role" {
+        Admin = "admin",
+        Member = "member",
+    }
+);
+
+/// A datasource title: trimmed, 1 to 200 characters, no control characters.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Title(String);
+
+impl Title {
+    pub const MAX_CHARS: usize = 200;
+
+    pub fn parse(raw: &str) -> Result<Self> {
+        let t = raw.trim();
+        if t.is_empty() {
+            return Err(EngineError::invalid("title", "must not be empty"));
+        }
+        if t.chars().count() > Self::MAX_CHARS {
+            return Err(EngineError::invalid(
+                "title",
+                format!("must be at most {} characters", Self::MAX_CHARS),
+            ));
+        }
+        if t.chars().any(char::is_control) {
+            return Err(EngineError::invalid("title", "must not contain control characters"));
+        }
+        Ok(Self(t.to_owned()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// How many items one page holds: 1 to 1000, 20 when not given.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageSize(u32);
+
+impl PageSize {
+    pub const DEFAULT: u32 = 20;
+    pub const MAX: u32 = 1000;
+
+    pub fn parse(n: Option<i64>) -> Result<Self> {
+        match n {
+            None => Ok(Self(Self::DEFAULT)),
+            Some(n) if (1..=i64::from(Self::MAX)).contains(&n) => Ok(Self(n as u32)),
+            Some(n) => Err(EngineError::invalid(
+                "page_size",
+                format!("must be between 1 and {}, got {n}", Self::MAX),
+            )),
+        }
+    }
+
+    pub fn get(self) -> u32 {
+        self.0
+    }
+}
+
+impl Default for PageSize {
+    fn default() -> Self {
+        Self(Self::DEFAULT)
+    }
+}
+
+/// An opaque position in a keyset-paged listing. It names the listing it belongs to (`scope`,
+/// e.g. a datasource id) so a cursor from another listing is refused instead of silently
+/// paging the wrong thing. Clients see base64; they must not build one themselves.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor {
+    pub scope: String,
+    pub after: i64,
+}
+
+impl Cursor {
+    const VERSION: &'static str = "v1";
+
+    pub fn new(scope: impl Into<String>, after: i64) -> Self {
+        Self { scope: scope.into(), after }
+    }
+
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(format!("{}|{}|{}", Self::VERSION, self.scope, self.after))
+    }
+
+    /// Decodes a cursor for `scope`. Anything unreadable or minted for another listing is a 400.
+    pub fn decode(raw: &str, scope: &str) -> Result<Self> {
+        let bad = || EngineError::BadRequest("scroll: the cursor is invalid or belongs to another listing".into());
+        let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
+        let text = String::from_utf8(bytes).map_err(|_| bad())?;
+        let mut parts = text.splitn(3, '|');
+        let (Some(v), Some(s), Some(a)) = (parts.next(), parts.next(), parts.next()) else {
+            return Err(bad());
+        };
+        if v != Self::VERSION || s != scope {
+            return Err(bad());
+        }
+        let after: i64 = a.parse().map_err(|_| bad())?;
+        if after < 0 {
+            return Err(bad());
+        }
+        Ok(Self { scope: s.to_owned(), after })
+    }
+}
+
+/// A normalised e-mail address (trimmed, lower-case, one `@` with text on both sides).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Email(String);
+
+impl Email {
+    pub fn parse(raw: &str) -> Result<Self> {
+        let e = raw.trim().to_lowercase();
+        let ok = e.len() <= 254
+            && !e.chars().any(|c| c.is_whitespace() || c.is_control())
+            && matches!(e.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty() && !d.contains('@'));
+        if ok { Ok(Self(e)) } else { Err(EngineError::invalid("email", "is not a valid e-mail address")) }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sync_type_round_trips_and_names_field() {
+        for t in SyncType::ALL {
+            assert_eq!(t.as_str().parse::<SyncType>().unwrap(), *t);
+        }
+        let e = "weekly".parse::<SyncType>().unwrap_err();
+        assert_eq!(e.field(), Some("type_sync"));
+        assert!(e.to_string().contains("auto, one, arch"), "{e}");
+    }
+
+    #[test]
+    fn nine_statuses() {
+        assert_eq!(SyncStatus::ALL.len(), 9);
+        for s in SyncStatus::ALL {
+            assert_eq!(s.as_str().parse::<SyncStatus>().unwrap(), *s);
+        }
+    }
+
+    #[test]
+    fn folder_only_supports_one() {
+        assert!(DatasourceKind::Folder.check_sync_type(SyncType::One).is_ok());
+        for t in [SyncType::Auto, SyncType::Arch] {
+            let e = DatasourceKind::Folder.check_sync_type(t).unwrap_err();
+            assert_eq!(e.status_code(), 422);
+            assert_eq!(e.field(), Some("type_sync"));
+        }
+        for t in SyncType::ALL {
+            assert!(DatasourceKind::S3.check_sync_type(*t).is_ok());
+        }
+    }
+
+    #[test]
+    fn titles() {
+        assert_eq!(Title::parse("  Docs ").unwrap().as_str(), "Docs");
+        assert!(Title::parse("   ").is_err());
+        assert!(Title::parse(&"x".repeat(201)).is_err());
+        assert!(Title::parse("a\u{0}b").is_err());
+    }
+
+    #[test]
+    fn page_sizes() {
+        assert_eq!(PageSize::parse(None).unwrap().get(), 20);
+        assert_eq!(PageSize::parse(Some(1000)).unwrap().get(), 1000);
+        for bad in [0, -1, 1001] {
+            assert_eq!(PageSize::parse(Some(bad)).unwrap_err().field(), Some("page_size"));
+        }
+    }
+
+    #[test]
+    fn cursors_round_trip_and_refuse_tampering() {
+        let c = Cursor::new("ds1", 42);
+        let enc = c.encode();
+        assert_eq!(Cursor::decode(&enc, "ds1").unwrap(), c);
+        assert_eq!(Cursor::decode(&enc, "ds2").unwrap_err().status_code(), 400);
+        assert_eq!(Cursor::decode("garbage!!", "ds1").unwrap_err().status_code(), 400);
+        let forged = URL_SAFE_NO_PAD.encode("v1|ds1|-5");
+        assert_eq!(Cursor::decode(&forged, "ds1").unwrap_err().status_code(), 400);
+    }
+
+    #[test]
+    fn emails() {
+        assert_eq!(Email::parse(" Admin@Example.COM ").unwrap().as_str(), "admin@example.com");
+        for bad in ["", "no-at", "@x", "x@", "a b@c", "a@b@c"] {
+            assert!(Email::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,14 @@
+//! Tributary's engine: everything below the UI. Domain types and the status state machine,
+//! storage on SQLite and PostgreSQL, and the services the web layers call. Usable on its own
+//! from tests and tools; it knows nothing of HTTP or Leptos.
+
+pub mod domain;
+pub mod error;
+pub mod model;
+pub mod service;
+pub mod status;
+pub mod store;
+pub mod testing;
+
+pub use error::{EngineError, Result};
+pub use service::{Engine, EngineConfig};

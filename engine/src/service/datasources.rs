@@ -1,0 +1,319 @@
+//! Datasources: creation with validated settings, listing, editing, deleting, and their
+//! children. Input arrives as JSON objects (from the REST API or a form) and is checked here,
+//! in one place, so both faces of the app refuse the same things with the same words.
+
+use std::path::{Path, PathBuf};
+
+use serde_json::{Map, Value};
+
+use super::{Engine, new_id};
+use crate::domain::{Cursor, DatasourceKind, PageSize, SyncStatus, SyncType, Title};
+use crate::error::{EngineError, Result};
+use crate::model::{Datasource, Page, Resource, User};
+
+/// Fields every datasource has, besides its connector settings.
+const COMMON_FIELDS: &[&str] = &["@type", "title", "type_sync"];
+/// Fields a client may send back unchanged from a GET; they are read-only and ignored.
+const READ_ONLY_FIELDS: &[&str] = &[
+    "@id", "id", "owner", "status_reason", "created", "modified", "resource_count", "byte_count",
+    "last_sync_started", "last_sync_finished", "next_sync_due", "parent", "@name", "sync_status",
+];
+
+/// The connector settings each kind takes, and which are required.
+fn settings_fields(kind: DatasourceKind) -> &'static [(&'static str, bool)] {
+    match kind {
+        DatasourceKind::Folder => &[("path", true)],
+        DatasourceKind::S3 => &[("bucket", true), ("prefix", false), ("endpoint", false), ("region", false)],
+        DatasourceKind::Dropbox => &[("root", false)],
+        DatasourceKind::Slack => &[("workspace", false)],
+    }
+}
+
+/// A validated create request.
+#[derive(Debug, Clone)]
+pub struct DatasourceInput {
+    pub kind: DatasourceKind,
+    pub title: Title,
+    pub type_sync: SyncType,
+    pub settings: Map<String, Value>,
+}
+
+/// Paging of `@getAllChildren`.
+#[derive(Debug, Clone, Default)]
+pub struct ChildrenQuery {
+    pub page_size: Option<i64>,
+    pub scroll: Option<String>,
+}
+
+fn as_object(body: &Value) -> Result<&Map<String, Value>> {
+    body.as_object().ok_or_else(|| EngineError::BadRequest("the body must be a JSON object".into()))
+}
+
+fn string_field<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(EngineError::invalid(field, "must be a string")),
+    }
+}
+
+fn required_string<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a str> {
+    string_field(obj, field)?.ok_or_else(|| EngineError::invalid(field, "is required"))
+}
+
+/// Refuses fields that are neither common, settings of `kind`, nor read-only echoes.
+fn refuse_unknown_fields(obj: &Map<String, Value>, kind: DatasourceKind) -> Result<()> {
+    let settings = settings_fields(kind);
+    for key in obj.keys() {
+        let known = COMMON_FIELDS.contains(&key.as_str())
+            || READ_ONLY_FIELDS.contains(&key.as_str())
+            || settings.iter().any(|(f, _)| f == key);
+        if !known {
+            let mut allowed: Vec<&str> = COMMON_FIELDS.to_vec();
+            allowed.extend(settings.iter().map(|(f, _)| *f));
+            return Err(EngineError::invalid(
+                key.clone(),
+                format!("is not a field of {}; expected one of: {}", kind, allowed.join(", ")),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_s3_bucket(bucket: &str) -> Result<()> {
+    let ok_chars = bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    let edges = bucket.starts_with(|c: char| c.is_ascii_alphanumeric()) && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if (3..=63).contains(&bucket.len()) && ok_chars && edges {
+        Ok(())
+    } else {
+        Err(EngineError::invalid(
+            "bucket",
+            "must be 3-63 characters of lowercase letters, digits, '.' and '-', starting and ending with a letter or digit",
+        ))
+    }
+}
+
+fn check_endpoint(endpoint: &str) -> Result<()> {
+    let rest = endpoint.strip_prefix("http://").or_else(|| endpoint.strip_prefix("https://"));
+    match rest {
+        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => Ok(()),
+        _ => Err(EngineError::invalid("endpoint", "must be an http:// or https:// URL")),
+    }
+}
+
+impl Engine {
+    /// Resolves a Folder path (`..` and symlinks included) and checks it is an existing
+    /// directory under one of the allowed roots. Returns the canonical path.
+    pub fn check_folder_path(&self, raw: &str) -> Result<PathBuf> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            return Err(EngineError::invalid("path", "is required"));
+        }
+        let p = Path::new(raw);
+        if !p.is_absolute() {
+            return Err(EngineError::invalid("path", "must be an absolute path"));
+        }
+        let canonical = std::fs::canonicalize(p)
+            .map_err(|_| EngineError::invalid("path", format!("'{raw}' does not exist or cannot be read")))?;
+        if !canonical.is_dir() {
+            return Err(EngineError::invalid("path", format!("'{raw}' is not a directory")));
+        }
+        if !self.config().folder_roots.iter().any(|root| canonical.starts_with(root)) {
+            let roots: Vec<String> = self.config().folder_roots.iter().map(|r| r.display().to_string()).collect();
+            return Err(EngineError::invalid(
+                "path",
+                format!("'{raw}' is outside the allowed folder roots ({})", roots.join(", ")),
+            ));
+        }
+        Ok(canonical)
+    }
+
+    /// Validates one kind's settings out of `obj`, in field order. Missing required → 422.
+    fn parse_settings(&self, kind: DatasourceKind, obj: &Map<String, Value>) -> Result<Map<String, Value>> {
+        let mut out = Map::new();
+        for &(field, required) in settings_fields(kind) {
+            let value = if required { Some(required_string(obj, field)?) } else { string_field(obj, field)? };
+            let Some(value) = value else { continue };
+            let value = match (kind, field) {
+                (DatasourceKind::Folder, "path") => self.check_folder_path(value)?.display().to_string(),
+                (DatasourceKind::S3, "bucket") => {
+                    check_s3_bucket(value)?;
+                    value.to_owned()
+                }
+                (DatasourceKind::S3, "endpoint") => {
+                    check_endpoint(value)?;
+                    value.trim_end_matches('/').to_owned()
+                }
+                _ => value.trim().to_owned(),
+            };
+            out.insert(field.to_owned(), Value::String(value));
+        }
+        Ok(out)
+    }
+
+    /// Parses and validates a create request without touching the database.
+    pub fn parse_datasource_input(&self, body: &Value) -> Result<DatasourceInput> {
+        let obj = as_object(body)?;
+        let kind: DatasourceKind = required_string(obj, "@type")?.parse()?;
+        refuse_unknown_fields(obj, kind)?;
+        let title = Title::parse(required_string(obj, "title")?)?;
+        let type_sync = match string_field(obj, "type_sync")? {
+            Some(t) => t.parse()?,
+            None => kind.supported_sync_types()[0],
+        };
+        kind.check_sync_type(type_sync)?;
+        if obj.contains_key("sync_status") {
+            return Err(EngineError::invalid("sync_status", "is set by the spyder manager, not by clients"));
+        }
+        let settings = self.parse_settings(kind, obj)?;
+        Ok(DatasourceInput { kind, title, type_sync, settings })
+    }
+
+    #[tracing::instrument(skip_all, fields(owner = %owner.id))]
+    pub async fn create_datasource(&self, owner: &User, body: &Value) -> Result<Datasource> {
+        let input = self.parse_datasource_input(body)?;
+        let now = super::now();
+        let ds = Datasource {
+            id: new_id(),
+            kind: input.kind,
+            title: input.title.as_str().to_owned(),
+            owner_id: owner.id.clone(),
+            type_sync: input.type_sync,
+            // The spyder manager moves it on once it can collect; until then it is created.
+            sync_status: SyncStatus::Created,
+            status_reason: Some("Waiting for its first sync to be scheduled".into()),
+            settings: input.settings,
+            resource_count: 0,
+            byte_count: 0,
+            last_sync_started_at: None,
+            last_sync_finished_at: None,
+            next_sync_due_at: None,
+            created_at: now,
+            updated_at: now,
+        };
+        self.store.insert_datasource(&ds).await?;
+        Ok(ds)
+    }
+
+    /// The datasource if `user` may see it; otherwise 404, so ids cannot be probed.
+    pub async fn get_datasource(&self, user: &User, id: &str) -> Result<Datasource> {
+        match self.store.datasource(id).await? {
+            Some(ds) if ds.owner_id == user.id => Ok(ds),
+            _ => Err(EngineError::NotFound(format!("datasource '{id}'"))),
+        }
+    }
+
+    pub async fn list_datasources(&self, user: &User, page_size: Option<i64>, scroll: Option<&str>) -> Result<Page<Datasource>> {
+        let size = PageSize::parse(page_size)?;
+        let scope = format!("datasources:{}", user.id);
+        let after = match scroll.filter(|s| !s.is_empty()) {
+            Some(c) => Cursor::decode(c, &scope)?.after,
+            None => 0,
+        };
+        let rows = self.store.list_datasources(&user.id, after, size.get() + 1).await?;
+        let total = self.store.count_datasources(&user.id).await?;
+        Ok(page_of(rows, size, &scope, total))
+    }
+
+    /// Applies a partial update: `title`, `type_sync` and the kind's settings.
+    #[tracing::instrument(skip_all, fields(id))]
+    pub async fn update_datasource(&self, user: &User, id: &str, patch: &Value) -> Result<Datasource> {
+        let mut ds = self.get_datasource(user, id).await?;
+        let obj = as_object(patch)?;
+        refuse_unknown_fields(obj, ds.kind)?;
+        if let Some(t) = string_field(obj, "@type")? {
+            if t != ds.kind.as_str() {
+                return Err(EngineError::invalid("@type", "cannot be changed; create a new datasource instead"));
+            }
+        }
+        if let Some(s) = string_field(obj, "sync_status")? {
+            if s != ds.sync_status.as_str() {
+                return Err(EngineError::invalid(
+                    "sync_status",
+                    "is changed by actions (@sendToSpyder, @pause, @resume), not by editing",
+                ));
+            }
+        }
+        if let Some(t) = string_field(obj, "title")? {
+            ds.title = Title::parse(t)?.as_str().to_owned();
+        } else if obj.get("title").is_some_and(Value::is_null) {
+            return Err(EngineError::invalid("title", "must not be empty"));
+        }
+        if let Some(t) = string_field(obj, "type_sync")? {
+            let t: SyncType = t.parse()?;
+            ds.kind.check_sync_type(t)?;
+            ds.type_sync = t;
+        }
+        let touches_settings = settings_fields(ds.kind).iter().any(|(f, _)| obj.contains_key(*f));
+        if touches_settings {
+            let mut merged = ds.settings.clone();
+            for (k, v) in obj {
+                if settings_fields(ds.kind).iter().any(|(f, _)| f == k) {
+                    merged.insert(k.clone(), v.clone());
+                }
+            }
+            merged.retain(|_, v| !v.is_null());
+            ds.settings = self.parse_settings(ds.kind, &merged)?;
+        }
+        ds.updated_at = super::now();
+        self.store.update_datasource(&ds).await?;
+        Ok(ds)
+    }
+
+    #[tracing::instrument(skip_all, fields(id))]
+    pub async fn delete_datasource(&self, user: &User, id: &str) -> Result<()> {
+        let ds = self.get_datasource(user, id).await?;
+        self.store.delete_datasource(&ds.id).await?;
+        Ok(())
+    }
+
+    /// One page of a datasource's children, keyset-paged.
+    pub async fn children(&self, user: &User, id: &str, q: &ChildrenQuery) -> Result<Page<Resource>> {
+        let ds = self.get_datasource(user, id).await?;
+        let size = PageSize::parse(q.page_size)?;
+        let scope = format!("children:{}", ds.id);
+        let after = match q.scroll.as_deref().filter(|s| !s.is_empty()) {
+            Some(c) => Cursor::decode(c, &scope)?.after,
+            None => 0,
+        };
+        let rows = self.store.list_children(&ds.id, after, size.get() + 1).await?;
+        let total = self.store.count_children(&ds.id).await?;
+        Ok(page_of(rows, size, &scope, total))
+    }
+
+    /// Adds resources to a datasource as a spyder would (used by tests and the seed command
+    /// until the spyders exist).
+    pub async fn add_resources(&self, datasource_id: &str, resources: &[Resource]) -> Result<()> {
+        if self.store.datasource(datasource_id).await?.is_none() {
+            return Err(EngineError::NotFound(format!("datasource '{datasource_id}'")));
+        }
+        self.store.insert_resources(datasource_id, resources).await
+    }
+}
+
+/// Builds a page from `limit + 1` fetched rows: the extra row only tells whether there is more.
+fn page_of<T>(mut rows: Vec<(i64, T)>, size: PageSize, scope: &str, total: i64) -> Page<T> {
+    let more = rows.len() > size.get() as usize;
+    rows.truncate(size.get() as usize);
+    let cursor = if more { rows.last().map(|(k, _)| Cursor::new(scope, *k).encode()) } else { None };
+    Page { items: rows.into_iter().map(|(_, t)| t).collect(), cursor, total }
+}
+
+/// A resource as a spyder would record it, for seeding.
+pub fn sample_resource(datasource_id: &str, n: usize) -> Resource {
+    let now = super::now();
+    Resource {
+        id: new_id(),
+        datasource_id: datasource_id.to_owned(),
+        source_id: format!("file_{n:07}.txt"),
+        path: format!("/file_{n:07}.txt"),
+        name: format!("file_{n:07}.txt"),
+        kind: "file".into(),
+        size: 100 + n as i64 % 5000,
+        media_type: Some("text/plain".into()),
+        content_hash: None,
+        source_modified_at: Some(now),
+        collected_at: now,
+        processing_status: "pending".into(),
+    }
+}

@@ -1,0 +1,57 @@
+//! The operations the web app and the API perform, each checking its input and who asks.
+
+mod accounts;
+mod datasources;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use crate::store::Store;
+
+pub use accounts::{FirstAdmin, LoginToken};
+pub use datasources::{ChildrenQuery, DatasourceInput, sample_resource};
+
+/// Settings the engine needs from the deployment.
+#[derive(Debug, Clone)]
+pub struct EngineConfig {
+    /// Folder datasources must lie under one of these (canonical) directories.
+    pub folder_roots: Vec<PathBuf>,
+}
+
+/// The engine: cheap to clone, shared by every request.
+#[derive(Clone)]
+pub struct Engine {
+    store: Arc<dyn Store>,
+    config: Arc<EngineConfig>,
+}
+
+impl Engine {
+    pub fn new(store: Arc<dyn Store>, config: EngineConfig) -> Self {
+        Self { store, config: Arc::new(config) }
+    }
+
+    /// Opens (and migrates) the database at `url` and builds an engine over it.
+    pub async fn open(url: &str, config: EngineConfig) -> crate::Result<Self> {
+        Ok(Self::new(crate::store::connect(url).await?, config))
+    }
+
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    pub fn config(&self) -> &EngineConfig {
+        &self.config
+    }
+}
+
+/// A new random id: 32 lowercase hex characters.
+pub(crate) fn new_id() -> String {
+    uuid::Uuid::new_v4().simple().to_string()
+}
+
+/// The current time at microsecond precision: what both databases store, so a value read back
+/// equals the value written.
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    use chrono::SubsecRound;
+    chrono::Utc::now().trunc_subsecs(6)
+}

@@ -1,1 +1,68 @@
+//! Tributary's pages, components and server functions. Rendered on the server, hydrated in the
+//! browser; the engine is reached only through server functions (and only under `ssr`).
 
+pub mod api;
+pub mod components;
+pub mod error;
+pub mod pages;
+pub mod types;
+
+use leptos::prelude::*;
+use leptos_meta::{MetaTags, Stylesheet, Title, provide_meta_context};
+use leptos_router::components::{Redirect, Route, Router, Routes};
+use leptos_router::{SsrMode, path};
+
+use crate::components::layout::Layout;
+use crate::pages::{
+    datasource_detail::DatasourceDetail, datasource_list::DatasourceList,
+    datasource_new::NewDatasource, login::Login, not_found::NotFound,
+};
+
+/// The HTML document around the app.
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <meta name="color-scheme" content="light dark" />
+                <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="min-h-screen bg-slate-50 text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    // Marks the document once the WebAssembly has taken over, so tests (and curious people)
+    // can tell a hydrated page from a server-rendered one. Effects run only in the browser.
+    Effect::new(move |_| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+
+    view! {
+        <Stylesheet id="leptos" href="/pkg/tributary.css" />
+        <Title formatter=|t: String| if t.is_empty() { "Tributary".to_owned() } else { format!("{t} · Tributary") } />
+        <Router>
+            // Async rendering: the HTML carries the data, so pages read (and forms work) without
+            // JavaScript; the app then hydrates on top.
+            <Routes fallback=|| view! { <Layout><NotFound /></Layout> }>
+                <Route path=path!("/") view=|| view! { <Redirect path="/datasources" /> } />
+                <Route ssr=SsrMode::Async path=path!("/login") view=Login />
+                <Route ssr=SsrMode::Async path=path!("/datasources") view=|| view! { <Layout><DatasourceList /></Layout> } />
+                <Route ssr=SsrMode::Async path=path!("/datasources/new") view=|| view! { <Layout><NewDatasource /></Layout> } />
+                <Route ssr=SsrMode::Async path=path!("/datasources/:id") view=|| view! { <Layout><DatasourceDetail /></Layout> } />
+            </Routes>
+        </Router>
+    }
+}

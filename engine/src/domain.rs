@@ -63,9 +63,13 @@ impl SyncType {
     /// One line a person can read to choose a sync type.
     pub fn explanation(self) -> &'static str {
         match self {
-            SyncType::Auto => "Mirror: full sync, then continuous; deletions at the source are deleted here too.",
+            SyncType::Auto => {
+                "Mirror: full sync, then continuous; deletions at the source are deleted here too."
+            }
             SyncType::One => "One-time: collects everything once and never again on its own.",
-            SyncType::Arch => "Archive: full sync, then continuously adds what is new; never deletes.",
+            SyncType::Arch => {
+                "Archive: full sync, then continuously adds what is new; never deletes."
+            }
         }
     }
 
@@ -144,13 +148,21 @@ impl DatasourceKind {
         if self.supports(t) {
             Ok(())
         } else {
-            let allowed: Vec<&str> = self.supported_sync_types().iter().map(|t| t.as_str()).collect();
+            let allowed: Vec<&str> = self
+                .supported_sync_types()
+                .iter()
+                .map(|t| t.as_str())
+                .collect();
             Err(EngineError::invalid(
                 "type_sync",
                 format!(
-                    "{} datasources support only {}; '{}' is not allowed",
-                    self.as_str(),
-                    allowed.join(", "),
+                    "{} datasources support only {} sync; '{}' is not allowed",
+                    self.label(),
+                    allowed
+                        .iter()
+                        .map(|a| format!("'{a}'"))
+                        .collect::<Vec<_>>()
+                        .join(", "),
                     t
                 ),
             ))
@@ -185,7 +197,10 @@ impl Title {
             ));
         }
         if t.chars().any(char::is_control) {
-            return Err(EngineError::invalid("title", "must not contain control characters"));
+            return Err(EngineError::invalid(
+                "title",
+                "must not contain control characters",
+            ));
         }
         Ok(Self(t.to_owned()))
     }
@@ -238,7 +253,10 @@ impl Cursor {
     const VERSION: &'static str = "v1";
 
     pub fn new(scope: impl Into<String>, after: i64) -> Self {
-        Self { scope: scope.into(), after }
+        Self {
+            scope: scope.into(),
+            after,
+        }
     }
 
     pub fn encode(&self) -> String {
@@ -247,7 +265,11 @@ impl Cursor {
 
     /// Decodes a cursor for `scope`. Anything unreadable or minted for another listing is a 400.
     pub fn decode(raw: &str, scope: &str) -> Result<Self> {
-        let bad = || EngineError::BadRequest("scroll: the cursor is invalid or belongs to another listing".into());
+        let bad = || {
+            EngineError::BadRequest(
+                "scroll: the cursor is invalid or belongs to another listing".into(),
+            )
+        };
         let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
         let text = String::from_utf8(bytes).map_err(|_| bad())?;
         let mut parts = text.splitn(3, '|');
@@ -261,7 +283,10 @@ impl Cursor {
         if after < 0 {
             return Err(bad());
         }
-        Ok(Self { scope: s.to_owned(), after })
+        Ok(Self {
+            scope: s.to_owned(),
+            after,
+        })
     }
 }
 
@@ -275,7 +300,14 @@ impl Email {
         let ok = e.len() <= 254
             && !e.chars().any(|c| c.is_whitespace() || c.is_control())
             && matches!(e.split_once('@'), Some((l, d)) if !l.is_empty() && !d.is_empty() && !d.contains('@'));
-        if ok { Ok(Self(e)) } else { Err(EngineError::invalid("email", "is not a valid e-mail address")) }
+        if ok {
+            Ok(Self(e))
+        } else {
+            Err(EngineError::invalid(
+                "email",
+                "is not a valid e-mail address",
+            ))
+        }
     }
 
     pub fn as_str(&self) -> &str {
@@ -307,7 +339,11 @@ mod tests {
 
     #[test]
     fn folder_only_supports_one() {
-        assert!(DatasourceKind::Folder.check_sync_type(SyncType::One).is_ok());
+        assert!(
+            DatasourceKind::Folder
+                .check_sync_type(SyncType::One)
+                .is_ok()
+        );
         for t in [SyncType::Auto, SyncType::Arch] {
             let e = DatasourceKind::Folder.check_sync_type(t).unwrap_err();
             assert_eq!(e.status_code(), 422);
@@ -331,7 +367,10 @@ mod tests {
         assert_eq!(PageSize::parse(None).unwrap().get(), 20);
         assert_eq!(PageSize::parse(Some(1000)).unwrap().get(), 1000);
         for bad in [0, -1, 1001] {
-            assert_eq!(PageSize::parse(Some(bad)).unwrap_err().field(), Some("page_size"));
+            assert_eq!(
+                PageSize::parse(Some(bad)).unwrap_err().field(),
+                Some("page_size")
+            );
         }
     }
 
@@ -341,14 +380,25 @@ mod tests {
         let enc = c.encode();
         assert_eq!(Cursor::decode(&enc, "ds1").unwrap(), c);
         assert_eq!(Cursor::decode(&enc, "ds2").unwrap_err().status_code(), 400);
-        assert_eq!(Cursor::decode("garbage!!", "ds1").unwrap_err().status_code(), 400);
+        assert_eq!(
+            Cursor::decode("garbage!!", "ds1")
+                .unwrap_err()
+                .status_code(),
+            400
+        );
         let forged = URL_SAFE_NO_PAD.encode("v1|ds1|-5");
-        assert_eq!(Cursor::decode(&forged, "ds1").unwrap_err().status_code(), 400);
+        assert_eq!(
+            Cursor::decode(&forged, "ds1").unwrap_err().status_code(),
+            400
+        );
     }
 
     #[test]
     fn emails() {
-        assert_eq!(Email::parse(" Admin@Example.COM ").unwrap().as_str(), "admin@example.com");
+        assert_eq!(
+            Email::parse(" Admin@Example.COM ").unwrap().as_str(),
+            "admin@example.com"
+        );
         for bad in ["", "no-at", "@x", "x@", "a b@c", "a@b@c"] {
             assert!(Email::parse(bad).is_err(), "{bad}");
         }

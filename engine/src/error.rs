@@ -30,7 +30,10 @@ pub enum EngineError {
 
 impl EngineError {
     pub fn invalid(field: impl Into<String>, message: impl Into<String>) -> Self {
-        Self::Invalid { field: field.into(), message: message.into() }
+        Self::Invalid {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 
     /// The HTTP status this error stands for.

@@ -25,11 +25,21 @@ pub struct Transition {
 }
 
 const fn t(from: SyncStatus, to: SyncStatus, action: &'static str) -> Transition {
-    Transition { from, to, only: None, action }
+    Transition {
+        from,
+        to,
+        only: None,
+        action,
+    }
 }
 
 const fn person(from: SyncStatus, to: SyncStatus, action: &'static str) -> Transition {
-    Transition { from, to, only: Some(Actor::Person), action }
+    Transition {
+        from,
+        to,
+        only: Some(Actor::Person),
+        action,
+    }
 }
 
 /// The whole table. `invited` is how a shared datasource looks to a user who has not accepted
@@ -66,7 +76,10 @@ pub fn find(from: SyncStatus, to: SyncStatus, actor: Actor) -> Option<&'static T
 pub fn check_transition(from: SyncStatus, to: SyncStatus, actor: Actor) -> Result<()> {
     match find(from, to, actor) {
         Some(_) => Ok(()),
-        None => Err(EngineError::Transition { action: verb_for(to).into(), current: from }),
+        None => Err(EngineError::Transition {
+            action: verb_for(to).into(),
+            current: from,
+        }),
     }
 }
 
@@ -116,8 +129,16 @@ mod tests {
         for &from in SyncStatus::ALL {
             for &to in SyncStatus::ALL {
                 let (sys, per) = expected(from, to);
-                assert_eq!(check_transition(from, to, Actor::System).is_ok(), sys, "system {from} -> {to}");
-                assert_eq!(check_transition(from, to, Actor::Person).is_ok(), per, "person {from} -> {to}");
+                assert_eq!(
+                    check_transition(from, to, Actor::System).is_ok(),
+                    sys,
+                    "system {from} -> {to}"
+                );
+                assert_eq!(
+                    check_transition(from, to, Actor::Person).is_ok(),
+                    per,
+                    "person {from} -> {to}"
+                );
                 allowed += usize::from(per);
             }
         }

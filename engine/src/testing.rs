@@ -10,7 +10,8 @@ use crate::{Engine, EngineConfig};
 
 /// The PostgreSQL server tests use: `$TEST_POSTGRES_URL`, or the local one.
 pub fn postgres_admin_url() -> String {
-    std::env::var("TEST_POSTGRES_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
+    std::env::var("TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".into())
 }
 
 /// A database created for one test and removed by [`TestDb::cleanup`].
@@ -28,7 +29,8 @@ pub mod tempfile_dir {
 
     impl Dir {
         pub fn new() -> std::io::Result<Self> {
-            let p = std::env::temp_dir().join(format!("tributary-test-{}", crate::service::new_id()));
+            let p =
+                std::env::temp_dir().join(format!("tributary-test-{}", crate::service::new_id()));
             std::fs::create_dir_all(&p)?;
             Ok(Self(p))
         }
@@ -49,21 +51,34 @@ impl TestDb {
     pub async fn sqlite() -> Result<Self> {
         let dir = tempfile_dir::Dir::new().map_err(|e| EngineError::Internal(e.to_string()))?;
         let url = format!("sqlite://{}/test.db", dir.path().display());
-        Ok(Self { url, dir, pg_name: None })
+        Ok(Self {
+            url,
+            dir,
+            pg_name: None,
+        })
     }
 
     /// A new database on the test PostgreSQL server.
     pub async fn postgres() -> Result<Self> {
         let admin = postgres_admin_url();
         let name = format!("tributary_test_{}", crate::service::new_id());
-        let mut conn = sqlx::PgConnection::connect(&admin)
-            .await
-            .map_err(|e| EngineError::Internal(format!("cannot reach test PostgreSQL at {admin}: {e}")))?;
-        sqlx::query(&format!("create database {name}")).execute(&mut conn).await?;
+        let mut conn = sqlx::PgConnection::connect(&admin).await.map_err(|e| {
+            EngineError::Internal(format!("cannot reach test PostgreSQL at {admin}: {e}"))
+        })?;
+        sqlx::query(&format!("create database {name}"))
+            .execute(&mut conn)
+            .await?;
         conn.close().await?;
-        let base = admin.rsplit_once('/').map(|(b, _)| b.to_owned()).unwrap_or(admin);
+        let base = admin
+            .rsplit_once('/')
+            .map(|(b, _)| b.to_owned())
+            .unwrap_or(admin);
         let dir = tempfile_dir::Dir::new().map_err(|e| EngineError::Internal(e.to_string()))?;
-        Ok(Self { url: format!("{base}/{name}"), dir, pg_name: Some(name) })
+        Ok(Self {
+            url: format!("{base}/{name}"),
+            dir,
+            pg_name: Some(name),
+        })
     }
 
     pub async fn new(backend: &str) -> Result<Self> {
@@ -78,7 +93,13 @@ impl TestDb {
         let root = self.folder_root();
         std::fs::create_dir_all(&root).map_err(|e| EngineError::Internal(e.to_string()))?;
         let root = std::fs::canonicalize(root).map_err(|e| EngineError::Internal(e.to_string()))?;
-        Engine::open(&self.url, EngineConfig { folder_roots: vec![root] }).await
+        Engine::open(
+            &self.url,
+            EngineConfig {
+                folder_roots: vec![root],
+            },
+        )
+        .await
     }
 
     pub fn folder_root(&self) -> PathBuf {
@@ -89,7 +110,9 @@ impl TestDb {
     pub async fn cleanup(self) -> Result<()> {
         if let Some(name) = &self.pg_name {
             let mut conn = sqlx::PgConnection::connect(&postgres_admin_url()).await?;
-            sqlx::query(&format!("drop database if exists {name} with (force)")).execute(&mut conn).await?;
+            sqlx::query(&format!("drop database if exists {name} with (force)"))
+                .execute(&mut conn)
+                .await?;
             conn.close().await?;
         }
         Ok(())

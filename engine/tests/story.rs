@@ -2,8 +2,8 @@
 
 use engine::domain::{AccountRole, SyncStatus, SyncType};
 use engine::model::TokenKind;
-use engine::service::sample_resource;
 use engine::service::ChildrenQuery;
+use engine::service::sample_resource;
 use engine::status::Actor;
 use engine::store::StatusChange;
 use engine::testing::TestDb;
@@ -44,33 +44,80 @@ where
 }
 
 async fn user(e: &Engine, email: &str) -> engine::model::User {
-    e.create_user(email, "", "password123", AccountRole::Member).await.expect("user")
+    e.create_user(email, "", "password123", AccountRole::Member)
+        .await
+        .expect("user")
 }
 
 async fn users_and_tokens(e: Engine, db: TestDb) -> TestDb {
-    let u = e.create_user("Ann@Example.com", "Ann", "password123", AccountRole::Member).await.unwrap();
+    let u = e
+        .create_user("Ann@Example.com", "Ann", "password123", AccountRole::Member)
+        .await
+        .unwrap();
     assert_eq!(u.email, "ann@example.com");
-    let dup = e.create_user("ann@example.com", "", "password123", AccountRole::Member).await.unwrap_err();
+    let dup = e
+        .create_user("ann@example.com", "", "password123", AccountRole::Member)
+        .await
+        .unwrap_err();
     assert_eq!(dup.status_code(), 409);
-    assert_eq!(e.create_user("b@x.io", "", "short", AccountRole::Member).await.unwrap_err().field(), Some("password"));
+    assert_eq!(
+        e.create_user("b@x.io", "", "short", AccountRole::Member)
+            .await
+            .unwrap_err()
+            .field(),
+        Some("password")
+    );
 
-    assert_eq!(e.login("ann@example.com", "wrong-password", TokenKind::Api).await.unwrap_err().status_code(), 401);
-    assert_eq!(e.login("nobody@example.com", "password123", TokenKind::Api).await.unwrap_err().status_code(), 401);
-    let t = e.login("ANN@example.com", "password123", TokenKind::Api).await.unwrap();
+    assert_eq!(
+        e.login("ann@example.com", "wrong-password", TokenKind::Api)
+            .await
+            .unwrap_err()
+            .status_code(),
+        401
+    );
+    assert_eq!(
+        e.login("nobody@example.com", "password123", TokenKind::Api)
+            .await
+            .unwrap_err()
+            .status_code(),
+        401
+    );
+    let t = e
+        .login("ANN@example.com", "password123", TokenKind::Api)
+        .await
+        .unwrap();
     assert_eq!(e.authenticate(&t.token).await.unwrap().id, u.id);
-    assert_eq!(e.authenticate("forged").await.unwrap_err().status_code(), 401);
+    assert_eq!(
+        e.authenticate("forged").await.unwrap_err().status_code(),
+        401
+    );
     e.logout(&t.token).await.unwrap();
-    assert_eq!(e.authenticate(&t.token).await.unwrap_err().status_code(), 401);
+    assert_eq!(
+        e.authenticate(&t.token).await.unwrap_err().status_code(),
+        401
+    );
     db
 }
 
 async fn first_admin_only_once(e: Engine, db: TestDb) -> TestDb {
-    let first = e.ensure_first_admin(None, None).await.unwrap().expect("created");
+    let first = e
+        .ensure_first_admin(None, None)
+        .await
+        .unwrap()
+        .expect("created");
     let pw = first.generated_password.expect("generated");
     assert!(pw.len() >= 16);
-    let t = e.login(&first.email, &pw, TokenKind::Session).await.unwrap();
+    let t = e
+        .login(&first.email, &pw, TokenKind::Session)
+        .await
+        .unwrap();
     assert_eq!(t.user.role, AccountRole::Admin);
-    assert!(e.ensure_first_admin(Some("other@x.io"), Some("password123")).await.unwrap().is_none());
+    assert!(
+        e.ensure_first_admin(Some("other@x.io"), Some("password123"))
+            .await
+            .unwrap()
+            .is_none()
+    );
     assert_eq!(e.store().count_users().await.unwrap(), 1);
     db
 }
@@ -86,7 +133,14 @@ async fn datasource_crud(e: Engine, db: TestDb) -> TestDb {
     assert_eq!(ds.sync_status, SyncStatus::Created);
     assert_eq!(e.get_datasource(&u, &ds.id).await.unwrap(), ds);
 
-    let edited = e.update_datasource(&u, &ds.id, &json!({"title": "Renamed", "type_sync": "arch", "prefix": "a/"})).await.unwrap();
+    let edited = e
+        .update_datasource(
+            &u,
+            &ds.id,
+            &json!({"title": "Renamed", "type_sync": "arch", "prefix": "a/"}),
+        )
+        .await
+        .unwrap();
     assert_eq!(edited.title, "Renamed");
     assert_eq!(edited.type_sync, SyncType::Arch);
     assert_eq!(edited.settings["prefix"], "a/");
@@ -96,17 +150,37 @@ async fn datasource_crud(e: Engine, db: TestDb) -> TestDb {
     assert_eq!(stored.settings["prefix"], "a/");
 
     for i in 0..3 {
-        e.create_datasource(&u, &json!({"@type": "S3Datasource", "title": format!("n{i}"), "bucket": "abc"})).await.unwrap();
+        e.create_datasource(
+            &u,
+            &json!({"@type": "S3Datasource", "title": format!("n{i}"), "bucket": "abc"}),
+        )
+        .await
+        .unwrap();
     }
     let p1 = e.list_datasources(&u, Some(3), None).await.unwrap();
     assert_eq!((p1.items.len(), p1.total), (3, 4));
-    let p2 = e.list_datasources(&u, Some(3), p1.cursor.as_deref()).await.unwrap();
+    let p2 = e
+        .list_datasources(&u, Some(3), p1.cursor.as_deref())
+        .await
+        .unwrap();
     assert_eq!(p2.items.len(), 1);
     assert!(p2.cursor.is_none());
 
     e.delete_datasource(&u, &ds.id).await.unwrap();
-    assert_eq!(e.get_datasource(&u, &ds.id).await.unwrap_err().status_code(), 404);
-    assert_eq!(e.delete_datasource(&u, &ds.id).await.unwrap_err().status_code(), 404);
+    assert_eq!(
+        e.get_datasource(&u, &ds.id)
+            .await
+            .unwrap_err()
+            .status_code(),
+        404
+    );
+    assert_eq!(
+        e.delete_datasource(&u, &ds.id)
+            .await
+            .unwrap_err()
+            .status_code(),
+        404
+    );
     db
 }
 
@@ -120,7 +194,10 @@ async fn folder_rules(e: Engine, db: TestDb) -> TestDb {
     std::os::unix::fs::symlink(&outside, root.join("escape")).unwrap();
 
     let ok = e
-        .create_datasource(&u, &json!({"@type": "FolderDatasource", "title": "Docs", "path": root.join("docs")}))
+        .create_datasource(
+            &u,
+            &json!({"@type": "FolderDatasource", "title": "Docs", "path": root.join("docs")}),
+        )
         .await
         .unwrap();
     assert_eq!(ok.type_sync, SyncType::One);
@@ -130,9 +207,16 @@ async fn folder_rules(e: Engine, db: TestDb) -> TestDb {
             .create_datasource(&u, &json!({"@type": "FolderDatasource", "title": "D", "path": root.join("docs"), "type_sync": t}))
             .await
             .unwrap_err();
-        assert_eq!((err.status_code(), err.field()), (422, Some("type_sync")), "{err}");
+        assert_eq!(
+            (err.status_code(), err.field()),
+            (422, Some("type_sync")),
+            "{err}"
+        );
     }
-    let err = e.update_datasource(&u, &ok.id, &json!({"type_sync": "auto"})).await.unwrap_err();
+    let err = e
+        .update_datasource(&u, &ok.id, &json!({"type_sync": "auto"}))
+        .await
+        .unwrap_err();
     assert_eq!(err.field(), Some("type_sync"));
 
     let bad_paths = [
@@ -144,8 +228,18 @@ async fn folder_rules(e: Engine, db: TestDb) -> TestDb {
         "relative/path".into(),
     ];
     for p in bad_paths {
-        let err = e.create_datasource(&u, &json!({"@type": "FolderDatasource", "title": "D", "path": p})).await.unwrap_err();
-        assert_eq!((err.status_code(), err.field()), (422, Some("path")), "{p}: {err}");
+        let err = e
+            .create_datasource(
+                &u,
+                &json!({"@type": "FolderDatasource", "title": "D", "path": p}),
+            )
+            .await
+            .unwrap_err();
+        assert_eq!(
+            (err.status_code(), err.field()),
+            (422, Some("path")),
+            "{p}: {err}"
+        );
     }
     assert_eq!(e.list_datasources(&u, None, None).await.unwrap().total, 1);
     db
@@ -156,38 +250,108 @@ async fn bad_input_changes_nothing(e: Engine, db: TestDb) -> TestDb {
     let cases = [
         (json!([1, 2]), 400, None),
         (json!({"title": "x"}), 422, Some("@type")),
-        (json!({"@type": "FtpDatasource", "title": "x"}), 422, Some("@type")),
-        (json!({"@type": "S3Datasource", "bucket": "abc"}), 422, Some("title")),
-        (json!({"@type": "S3Datasource", "title": 5, "bucket": "abc"}), 422, Some("title")),
-        (json!({"@type": "S3Datasource", "title": "x"}), 422, Some("bucket")),
-        (json!({"@type": "S3Datasource", "title": "x", "bucket": "Bad_Bucket"}), 422, Some("bucket")),
-        (json!({"@type": "S3Datasource", "title": "x", "bucket": "abc", "endpoint": "ftp://x"}), 422, Some("endpoint")),
-        (json!({"@type": "S3Datasource", "title": "x", "bucket": "abc", "type_sync": "hourly"}), 422, Some("type_sync")),
-        (json!({"@type": "S3Datasource", "title": "x", "bucket": "abc", "colour": "red"}), 422, Some("colour")),
+        (
+            json!({"@type": "FtpDatasource", "title": "x"}),
+            422,
+            Some("@type"),
+        ),
+        (
+            json!({"@type": "S3Datasource", "bucket": "abc"}),
+            422,
+            Some("title"),
+        ),
+        (
+            json!({"@type": "S3Datasource", "title": 5, "bucket": "abc"}),
+            422,
+            Some("title"),
+        ),
+        (
+            json!({"@type": "S3Datasource", "title": "x"}),
+            422,
+            Some("bucket"),
+        ),
+        (
+            json!({"@type": "S3Datasource", "title": "x", "bucket": "Bad_Bucket"}),
+            422,
+            Some("bucket"),
+        ),
+        (
+            json!({"@type": "S3Datasource", "title": "x", "bucket": "abc", "endpoint": "ftp://x"}),
+            422,
+            Some("endpoint"),
+        ),
+        (
+            json!({"@type": "S3Datasource", "title": "x", "bucket": "abc", "type_sync": "hourly"}),
+            422,
+            Some("type_sync"),
+        ),
+        (
+            json!({"@type": "S3Datasource", "title": "x", "bucket": "abc", "colour": "red"}),
+            422,
+            Some("colour"),
+        ),
     ];
     for (body, status, field) in cases {
         let err = e.create_datasource(&u, &body).await.unwrap_err();
-        assert_eq!((err.status_code(), err.field()), (status, field), "{body}: {err}");
+        assert_eq!(
+            (err.status_code(), err.field()),
+            (status, field),
+            "{body}: {err}"
+        );
     }
-    let ds = e.create_datasource(&u, &json!({"@type": "S3Datasource", "title": "keep", "bucket": "abc"})).await.unwrap();
-    for patch in [json!({"title": ""}), json!({"bucket": "X"}), json!({"@type": "FolderDatasource"}), json!({"sync_status": "synced"}), json!({"title": null})] {
-        assert!(e.update_datasource(&u, &ds.id, &patch).await.is_err(), "{patch}");
+    let ds = e
+        .create_datasource(
+            &u,
+            &json!({"@type": "S3Datasource", "title": "keep", "bucket": "abc"}),
+        )
+        .await
+        .unwrap();
+    for patch in [
+        json!({"title": ""}),
+        json!({"bucket": "X"}),
+        json!({"@type": "FolderDatasource"}),
+        json!({"sync_status": "synced"}),
+        json!({"title": null}),
+    ] {
+        assert!(
+            e.update_datasource(&u, &ds.id, &patch).await.is_err(),
+            "{patch}"
+        );
     }
-    assert_eq!(e.get_datasource(&u, &ds.id).await.unwrap(), ds, "refused edits changed nothing");
+    assert_eq!(
+        e.get_datasource(&u, &ds.id).await.unwrap(),
+        ds,
+        "refused edits changed nothing"
+    );
     assert_eq!(e.list_datasources(&u, None, None).await.unwrap().total, 1);
     db
 }
 
 async fn children_keyset_paging(e: Engine, db: TestDb) -> TestDb {
     let u = user(&e, "c@example.com").await;
-    let ds = e.create_datasource(&u, &json!({"@type": "S3Datasource", "title": "c", "bucket": "abc"})).await.unwrap();
-    let other = e.create_datasource(&u, &json!({"@type": "S3Datasource", "title": "o", "bucket": "abc"})).await.unwrap();
+    let ds = e
+        .create_datasource(
+            &u,
+            &json!({"@type": "S3Datasource", "title": "c", "bucket": "abc"}),
+        )
+        .await
+        .unwrap();
+    let other = e
+        .create_datasource(
+            &u,
+            &json!({"@type": "S3Datasource", "title": "o", "bucket": "abc"}),
+        )
+        .await
+        .unwrap();
     let resources: Vec<_> = (0..45).map(|i| sample_resource(&ds.id, i)).collect();
     e.add_resources(&ds.id, &resources).await.unwrap();
 
     // The seed's loop, as a client writes it.
     let mut seen = Vec::new();
-    let mut q = ChildrenQuery { page_size: Some(7), scroll: None };
+    let mut q = ChildrenQuery {
+        page_size: Some(7),
+        scroll: None,
+    };
     loop {
         let page = e.children(&u, &ds.id, &q).await.unwrap();
         assert_eq!(page.total, 45);
@@ -201,30 +365,101 @@ async fn children_keyset_paging(e: Engine, db: TestDb) -> TestDb {
     let expected: Vec<_> = resources.iter().map(|r| r.source_id.clone()).collect();
     assert_eq!(seen, expected, "every child once, in order");
 
-    let first = e.children(&u, &ds.id, &ChildrenQuery { page_size: Some(5), scroll: None }).await.unwrap();
-    let foreign = ChildrenQuery { page_size: Some(5), scroll: first.cursor.clone() };
-    assert_eq!(e.children(&u, &other.id, &foreign).await.unwrap_err().status_code(), 400);
-    let tampered = ChildrenQuery { page_size: Some(5), scroll: Some("not-a-cursor".into()) };
-    assert_eq!(e.children(&u, &ds.id, &tampered).await.unwrap_err().status_code(), 400);
-    let too_big = ChildrenQuery { page_size: Some(1001), scroll: None };
-    assert_eq!(e.children(&u, &ds.id, &too_big).await.unwrap_err().field(), Some("page_size"));
+    let first = e
+        .children(
+            &u,
+            &ds.id,
+            &ChildrenQuery {
+                page_size: Some(5),
+                scroll: None,
+            },
+        )
+        .await
+        .unwrap();
+    let foreign = ChildrenQuery {
+        page_size: Some(5),
+        scroll: first.cursor.clone(),
+    };
+    assert_eq!(
+        e.children(&u, &other.id, &foreign)
+            .await
+            .unwrap_err()
+            .status_code(),
+        400
+    );
+    let tampered = ChildrenQuery {
+        page_size: Some(5),
+        scroll: Some("not-a-cursor".into()),
+    };
+    assert_eq!(
+        e.children(&u, &ds.id, &tampered)
+            .await
+            .unwrap_err()
+            .status_code(),
+        400
+    );
+    let too_big = ChildrenQuery {
+        page_size: Some(1001),
+        scroll: None,
+    };
+    assert_eq!(
+        e.children(&u, &ds.id, &too_big).await.unwrap_err().field(),
+        Some("page_size")
+    );
     let stored = e.get_datasource(&u, &ds.id).await.unwrap();
     assert_eq!(stored.resource_count, 45);
-    assert_eq!(stored.byte_count, resources.iter().map(|r| r.size).sum::<i64>());
+    assert_eq!(
+        stored.byte_count,
+        resources.iter().map(|r| r.size).sum::<i64>()
+    );
     // Deleting a datasource deletes its children with it.
     e.delete_datasource(&u, &ds.id).await.unwrap();
-    assert!(e.store().list_children(&ds.id, 0, 10).await.unwrap().is_empty());
+    assert!(
+        e.store()
+            .list_children(&ds.id, 0, 10)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     db
 }
 
 async fn status_compare_and_set(e: Engine, db: TestDb) -> TestDb {
     let u = user(&e, "s@example.com").await;
-    let ds = e.create_datasource(&u, &json!({"@type": "S3Datasource", "title": "s", "bucket": "abc"})).await.unwrap();
-    let change = |from, to| StatusChange { from, to, reason: None, at: chrono::Utc::now() };
-    engine::status::check_transition(SyncStatus::Created, SyncStatus::Pending, Actor::System).unwrap();
-    assert!(e.store().change_status(&ds.id, &change(SyncStatus::Created, SyncStatus::Pending)).await.unwrap());
-    assert!(!e.store().change_status(&ds.id, &change(SyncStatus::Created, SyncStatus::Pending)).await.unwrap(), "lost race");
-    assert!(e.store().change_status(&ds.id, &change(SyncStatus::Pending, SyncStatus::Syncing)).await.unwrap());
+    let ds = e
+        .create_datasource(
+            &u,
+            &json!({"@type": "S3Datasource", "title": "s", "bucket": "abc"}),
+        )
+        .await
+        .unwrap();
+    let change = |from, to| StatusChange {
+        from,
+        to,
+        reason: None,
+        at: chrono::Utc::now(),
+    };
+    engine::status::check_transition(SyncStatus::Created, SyncStatus::Pending, Actor::System)
+        .unwrap();
+    assert!(
+        e.store()
+            .change_status(&ds.id, &change(SyncStatus::Created, SyncStatus::Pending))
+            .await
+            .unwrap()
+    );
+    assert!(
+        !e.store()
+            .change_status(&ds.id, &change(SyncStatus::Created, SyncStatus::Pending))
+            .await
+            .unwrap(),
+        "lost race"
+    );
+    assert!(
+        e.store()
+            .change_status(&ds.id, &change(SyncStatus::Pending, SyncStatus::Syncing))
+            .await
+            .unwrap()
+    );
     let got = e.get_datasource(&u, &ds.id).await.unwrap();
     assert_eq!(got.sync_status, SyncStatus::Syncing);
     assert!(got.last_sync_started_at.is_some());
@@ -238,11 +473,22 @@ fn is_404<T>(r: Result<T, EngineError>) -> bool {
 async fn owners_only(e: Engine, db: TestDb) -> TestDb {
     let a = user(&e, "a@example.com").await;
     let b = user(&e, "b@example.com").await;
-    let ds = e.create_datasource(&a, &json!({"@type": "S3Datasource", "title": "mine", "bucket": "abc"})).await.unwrap();
+    let ds = e
+        .create_datasource(
+            &a,
+            &json!({"@type": "S3Datasource", "title": "mine", "bucket": "abc"}),
+        )
+        .await
+        .unwrap();
     assert!(is_404(e.get_datasource(&b, &ds.id).await));
-    assert!(is_404(e.update_datasource(&b, &ds.id, &json!({"title": "x"})).await));
+    assert!(is_404(
+        e.update_datasource(&b, &ds.id, &json!({"title": "x"}))
+            .await
+    ));
     assert!(is_404(e.delete_datasource(&b, &ds.id).await));
-    assert!(is_404(e.children(&b, &ds.id, &ChildrenQuery::default()).await));
+    assert!(is_404(
+        e.children(&b, &ds.id, &ChildrenQuery::default()).await
+    ));
     assert_eq!(e.list_datasources(&b, None, None).await.unwrap().total, 0);
     assert_eq!(e.get_datasource(&a, &ds.id).await.unwrap().title, "mine");
     db

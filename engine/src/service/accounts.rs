@@ -1,8 +1,8 @@
 //! Accounts: password hashing, the first admin, logins and tokens.
 
+use argon2::Argon2;
 use argon2::password_hash::rand_core::OsRng;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
 use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};
@@ -41,19 +41,29 @@ fn hash_password(password: &str) -> Result<String> {
 }
 
 fn verify_password(password: &str, hash: &str) -> bool {
-    PasswordHash::new(hash).is_ok_and(|h| Argon2::default().verify_password(password.as_bytes(), &h).is_ok())
+    PasswordHash::new(hash).is_ok_and(|h| {
+        Argon2::default()
+            .verify_password(password.as_bytes(), &h)
+            .is_ok()
+    })
 }
 
 fn check_password_rules(password: &str) -> Result<()> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
-        return Err(EngineError::invalid("password", format!("must be at least {MIN_PASSWORD_CHARS} characters")));
+        return Err(EngineError::invalid(
+            "password",
+            format!("must be at least {MIN_PASSWORD_CHARS} characters"),
+        ));
     }
     Ok(())
 }
 
 /// sha256 of a token, hex; what the database keeps.
 pub(crate) fn token_hash(token: &str) -> String {
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 fn random_secret(bytes: usize) -> String {
@@ -64,27 +74,48 @@ fn random_secret(bytes: usize) -> String {
 
 impl Engine {
     /// Creates a user. A taken e-mail is a 409; a short password a 422.
-    pub async fn create_user(&self, email: &str, display_name: &str, password: &str, role: AccountRole) -> Result<User> {
+    pub async fn create_user(
+        &self,
+        email: &str,
+        display_name: &str,
+        password: &str,
+        role: AccountRole,
+    ) -> Result<User> {
         let email = Email::parse(email)?;
         check_password_rules(password)?;
         let now = super::now();
         let name = display_name.trim();
         let user = User {
             id: new_id(),
-            display_name: if name.is_empty() { email.as_str().split('@').next().unwrap_or_default().to_owned() } else { name.to_owned() },
+            display_name: if name.is_empty() {
+                email
+                    .as_str()
+                    .split('@')
+                    .next()
+                    .unwrap_or_default()
+                    .to_owned()
+            } else {
+                name.to_owned()
+            },
             email: email.as_str().to_owned(),
             role,
             active: true,
             created_at: now,
             updated_at: now,
         };
-        self.store.insert_user(&user, &hash_password(password)?).await?;
+        self.store
+            .insert_user(&user, &hash_password(password)?)
+            .await?;
         Ok(user)
     }
 
     /// On first start (no users at all), creates the admin from the given credentials, or with a
     /// generated password that the caller prints once. Later starts do nothing.
-    pub async fn ensure_first_admin(&self, email: Option<&str>, password: Option<&str>) -> Result<Option<FirstAdmin>> {
+    pub async fn ensure_first_admin(
+        &self,
+        email: Option<&str>,
+        password: Option<&str>,
+    ) -> Result<Option<FirstAdmin>> {
         if self.store.count_users().await? > 0 {
             return Ok(None);
         }
@@ -96,9 +127,14 @@ impl Engine {
                 (p.clone(), Some(p))
             }
         };
-        let user = self.create_user(email, "Administrator", &password, AccountRole::Admin).await?;
+        let user = self
+            .create_user(email, "Administrator", &password, AccountRole::Admin)
+            .await?;
         tracing::info!(email = %user.email, "created the first admin account");
-        Ok(Some(FirstAdmin { email: user.email, generated_password: generated }))
+        Ok(Some(FirstAdmin {
+            email: user.email,
+            generated_password: generated,
+        }))
     }
 
     /// Checks an e-mail and password and issues a token of `kind`. The same message for an
@@ -120,8 +156,14 @@ impl Engine {
             TokenKind::Api => Duration::hours(24),
         };
         let expires_at = super::now() + lifetime;
-        self.store.insert_token(&token_hash(&token), &creds.user.id, kind, Some(expires_at)).await?;
-        Ok(LoginToken { token, user: creds.user, expires_at })
+        self.store
+            .insert_token(&token_hash(&token), &creds.user.id, kind, Some(expires_at))
+            .await?;
+        Ok(LoginToken {
+            token,
+            user: creds.user,
+            expires_at,
+        })
     }
 
     /// The user a token stands for; 401 if it is unknown, expired, or the user is deactivated.

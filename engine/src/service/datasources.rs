@@ -15,15 +15,32 @@ use crate::model::{Datasource, Page, Resource, User};
 const COMMON_FIELDS: &[&str] = &["@type", "title", "type_sync"];
 /// Fields a client may send back unchanged from a GET; they are read-only and ignored.
 const READ_ONLY_FIELDS: &[&str] = &[
-    "@id", "id", "owner", "status_reason", "created", "modified", "resource_count", "byte_count",
-    "last_sync_started", "last_sync_finished", "next_sync_due", "parent", "@name", "sync_status",
+    "@id",
+    "id",
+    "owner",
+    "status_reason",
+    "created",
+    "modified",
+    "resource_count",
+    "byte_count",
+    "last_sync_started",
+    "last_sync_finished",
+    "next_sync_due",
+    "parent",
+    "@name",
+    "sync_status",
 ];
 
 /// The connector settings each kind takes, and which are required.
 fn settings_fields(kind: DatasourceKind) -> &'static [(&'static str, bool)] {
     match kind {
         DatasourceKind::Folder => &[("path", true)],
-        DatasourceKind::S3 => &[("bucket", true), ("prefix", false), ("endpoint", false), ("region", false)],
+        DatasourceKind::S3 => &[
+            ("bucket", true),
+            ("prefix", false),
+            ("endpoint", false),
+            ("region", false),
+        ],
         DatasourceKind::Dropbox => &[("root", false)],
         DatasourceKind::Slack => &[("workspace", false)],
     }
@@ -46,7 +63,8 @@ pub struct ChildrenQuery {
 }
 
 fn as_object(body: &Value) -> Result<&Map<String, Value>> {
-    body.as_object().ok_or_else(|| EngineError::BadRequest("the body must be a JSON object".into()))
+    body.as_object()
+        .ok_or_else(|| EngineError::BadRequest("the body must be a JSON object".into()))
 }
 
 fn string_field<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>> {
@@ -73,7 +91,11 @@ fn refuse_unknown_fields(obj: &Map<String, Value>, kind: DatasourceKind) -> Resu
             allowed.extend(settings.iter().map(|(f, _)| *f));
             return Err(EngineError::invalid(
                 key.clone(),
-                format!("is not a field of {}; expected one of: {}", kind, allowed.join(", ")),
+                format!(
+                    "is not a field of {}; expected one of: {}",
+                    kind,
+                    allowed.join(", ")
+                ),
             ));
         }
     }
@@ -81,8 +103,11 @@ fn refuse_unknown_fields(obj: &Map<String, Value>, kind: DatasourceKind) -> Resu
 }
 
 fn check_s3_bucket(bucket: &str) -> Result<()> {
-    let ok_chars = bucket.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
-    let edges = bucket.starts_with(|c: char| c.is_ascii_alphanumeric()) && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+    let ok_chars = bucket
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    let edges = bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
     if (3..=63).contains(&bucket.len()) && ok_chars && edges {
         Ok(())
     } else {
@@ -94,10 +119,15 @@ fn check_s3_bucket(bucket: &str) -> Result<()> {
 }
 
 fn check_endpoint(endpoint: &str) -> Result<()> {
-    let rest = endpoint.strip_prefix("http://").or_else(|| endpoint.strip_prefix("https://"));
+    let rest = endpoint
+        .strip_prefix("http://")
+        .or_else(|| endpoint.strip_prefix("https://"));
     match rest {
         Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => Ok(()),
-        _ => Err(EngineError::invalid("endpoint", "must be an http:// or https:// URL")),
+        _ => Err(EngineError::invalid(
+            "endpoint",
+            "must be an http:// or https:// URL",
+        )),
     }
 }
 
@@ -113,29 +143,56 @@ impl Engine {
         if !p.is_absolute() {
             return Err(EngineError::invalid("path", "must be an absolute path"));
         }
-        let canonical = std::fs::canonicalize(p)
-            .map_err(|_| EngineError::invalid("path", format!("'{raw}' does not exist or cannot be read")))?;
+        let canonical = std::fs::canonicalize(p).map_err(|_| {
+            EngineError::invalid("path", format!("'{raw}' does not exist or cannot be read"))
+        })?;
         if !canonical.is_dir() {
-            return Err(EngineError::invalid("path", format!("'{raw}' is not a directory")));
-        }
-        if !self.config().folder_roots.iter().any(|root| canonical.starts_with(root)) {
-            let roots: Vec<String> = self.config().folder_roots.iter().map(|r| r.display().to_string()).collect();
             return Err(EngineError::invalid(
                 "path",
-                format!("'{raw}' is outside the allowed folder roots ({})", roots.join(", ")),
+                format!("'{raw}' is not a directory"),
+            ));
+        }
+        if !self
+            .config()
+            .folder_roots
+            .iter()
+            .any(|root| canonical.starts_with(root))
+        {
+            let roots: Vec<String> = self
+                .config()
+                .folder_roots
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect();
+            return Err(EngineError::invalid(
+                "path",
+                format!(
+                    "'{raw}' is outside the allowed folder roots ({})",
+                    roots.join(", ")
+                ),
             ));
         }
         Ok(canonical)
     }
 
     /// Validates one kind's settings out of `obj`, in field order. Missing required → 422.
-    fn parse_settings(&self, kind: DatasourceKind, obj: &Map<String, Value>) -> Result<Map<String, Value>> {
+    fn parse_settings(
+        &self,
+        kind: DatasourceKind,
+        obj: &Map<String, Value>,
+    ) -> Result<Map<String, Value>> {
         let mut out = Map::new();
         for &(field, required) in settings_fields(kind) {
-            let value = if required { Some(required_string(obj, field)?) } else { string_field(obj, field)? };
+            let value = if required {
+                Some(required_string(obj, field)?)
+            } else {
+                string_field(obj, field)?
+            };
             let Some(value) = value else { continue };
             let value = match (kind, field) {
-                (DatasourceKind::Folder, "path") => self.check_folder_path(value)?.display().to_string(),
+                (DatasourceKind::Folder, "path") => {
+                    self.check_folder_path(value)?.display().to_string()
+                }
                 (DatasourceKind::S3, "bucket") => {
                     check_s3_bucket(value)?;
                     value.to_owned()
@@ -163,10 +220,18 @@ impl Engine {
         };
         kind.check_sync_type(type_sync)?;
         if obj.contains_key("sync_status") {
-            return Err(EngineError::invalid("sync_status", "is set by the spyder manager, not by clients"));
+            return Err(EngineError::invalid(
+                "sync_status",
+                "is set by the spyder manager, not by clients",
+            ));
         }
         let settings = self.parse_settings(kind, obj)?;
-        Ok(DatasourceInput { kind, title, type_sync, settings })
+        Ok(DatasourceInput {
+            kind,
+            title,
+            type_sync,
+            settings,
+        })
     }
 
     #[tracing::instrument(skip_all, fields(owner = %owner.id))]
@@ -203,27 +268,43 @@ impl Engine {
         }
     }
 
-    pub async fn list_datasources(&self, user: &User, page_size: Option<i64>, scroll: Option<&str>) -> Result<Page<Datasource>> {
+    pub async fn list_datasources(
+        &self,
+        user: &User,
+        page_size: Option<i64>,
+        scroll: Option<&str>,
+    ) -> Result<Page<Datasource>> {
         let size = PageSize::parse(page_size)?;
         let scope = format!("datasources:{}", user.id);
         let after = match scroll.filter(|s| !s.is_empty()) {
             Some(c) => Cursor::decode(c, &scope)?.after,
             None => 0,
         };
-        let rows = self.store.list_datasources(&user.id, after, size.get() + 1).await?;
+        let rows = self
+            .store
+            .list_datasources(&user.id, after, size.get() + 1)
+            .await?;
         let total = self.store.count_datasources(&user.id).await?;
         Ok(page_of(rows, size, &scope, total))
     }
 
     /// Applies a partial update: `title`, `type_sync` and the kind's settings.
     #[tracing::instrument(skip_all, fields(id))]
-    pub async fn update_datasource(&self, user: &User, id: &str, patch: &Value) -> Result<Datasource> {
+    pub async fn update_datasource(
+        &self,
+        user: &User,
+        id: &str,
+        patch: &Value,
+    ) -> Result<Datasource> {
         let mut ds = self.get_datasource(user, id).await?;
         let obj = as_object(patch)?;
         refuse_unknown_fields(obj, ds.kind)?;
         if let Some(t) = string_field(obj, "@type")? {
             if t != ds.kind.as_str() {
-                return Err(EngineError::invalid("@type", "cannot be changed; create a new datasource instead"));
+                return Err(EngineError::invalid(
+                    "@type",
+                    "cannot be changed; create a new datasource instead",
+                ));
             }
         }
         if let Some(s) = string_field(obj, "sync_status")? {
@@ -244,7 +325,9 @@ impl Engine {
             ds.kind.check_sync_type(t)?;
             ds.type_sync = t;
         }
-        let touches_settings = settings_fields(ds.kind).iter().any(|(f, _)| obj.contains_key(*f));
+        let touches_settings = settings_fields(ds.kind)
+            .iter()
+            .any(|(f, _)| obj.contains_key(*f));
         if touches_settings {
             let mut merged = ds.settings.clone();
             for (k, v) in obj {
@@ -268,7 +351,12 @@ impl Engine {
     }
 
     /// One page of a datasource's children, keyset-paged.
-    pub async fn children(&self, user: &User, id: &str, q: &ChildrenQuery) -> Result<Page<Resource>> {
+    pub async fn children(
+        &self,
+        user: &User,
+        id: &str,
+        q: &ChildrenQuery,
+    ) -> Result<Page<Resource>> {
         let ds = self.get_datasource(user, id).await?;
         let size = PageSize::parse(q.page_size)?;
         let scope = format!("children:{}", ds.id);
@@ -276,16 +364,35 @@ impl Engine {
             Some(c) => Cursor::decode(c, &scope)?.after,
             None => 0,
         };
-        let rows = self.store.list_children(&ds.id, after, size.get() + 1).await?;
+        let rows = self
+            .store
+            .list_children(&ds.id, after, size.get() + 1)
+            .await?;
         let total = self.store.count_children(&ds.id).await?;
         Ok(page_of(rows, size, &scope, total))
+    }
+
+    /// One child of a datasource the user may see; 404 otherwise.
+    pub async fn get_resource(
+        &self,
+        user: &User,
+        datasource_id: &str,
+        resource_id: &str,
+    ) -> Result<Resource> {
+        let ds = self.get_datasource(user, datasource_id).await?;
+        match self.store.resource(resource_id).await? {
+            Some(r) if r.datasource_id == ds.id => Ok(r),
+            _ => Err(EngineError::NotFound(format!("resource '{resource_id}'"))),
+        }
     }
 
     /// Adds resources to a datasource as a spyder would (used by tests and the seed command
     /// until the spyders exist).
     pub async fn add_resources(&self, datasource_id: &str, resources: &[Resource]) -> Result<()> {
         if self.store.datasource(datasource_id).await?.is_none() {
-            return Err(EngineError::NotFound(format!("datasource '{datasource_id}'")));
+            return Err(EngineError::NotFound(format!(
+                "datasource '{datasource_id}'"
+            )));
         }
         self.store.insert_resources(datasource_id, resources).await
     }
@@ -295,8 +402,16 @@ impl Engine {
 fn page_of<T>(mut rows: Vec<(i64, T)>, size: PageSize, scope: &str, total: i64) -> Page<T> {
     let more = rows.len() > size.get() as usize;
     rows.truncate(size.get() as usize);
-    let cursor = if more { rows.last().map(|(k, _)| Cursor::new(scope, *k).encode()) } else { None };
-    Page { items: rows.into_iter().map(|(_, t)| t).collect(), cursor, total }
+    let cursor = if more {
+        rows.last().map(|(k, _)| Cursor::new(scope, *k).encode())
+    } else {
+        None
+    };
+    Page {
+        items: rows.into_iter().map(|(_, t)| t).collect(),
+        cursor,
+        total,
+    }
 }
 
 /// A resource as a spyder would record it, for seeding.

@@ -27,7 +27,10 @@ pub struct Engine {
 
 impl Engine {
     pub fn new(store: Arc<dyn Store>, config: EngineConfig) -> Self {
-        Self { store, config: Arc::new(config) }
+        Self {
+            store,
+            config: Arc::new(config),
+        }
     }
 
     /// Opens (and migrates) the database at `url` and builds an engine over it.

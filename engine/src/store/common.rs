@@ -9,7 +9,8 @@ pub(crate) const DATASOURCE_COLUMNS: &str = "seq, id, kind, title, owner_id, typ
 pub(crate) const RESOURCE_COLUMNS: &str = "seq, id, datasource_id, source_id, path, name, kind, size, media_type, \
      content_hash, source_modified_at, collected_at, processing_status";
 
-pub(crate) const USER_COLUMNS: &str = "id, email, display_name, role, active, created_at, updated_at";
+pub(crate) const USER_COLUMNS: &str =
+    "id, email, display_name, role, active, created_at, updated_at";
 
 macro_rules! store_impl {
     ($ty:ty, $row:ty) => {
@@ -347,6 +348,13 @@ macro_rules! store_impl {
                     .fetch_optional(&self.pool)
                     .await?
                     .unwrap_or(0))
+            }
+
+            #[tracing::instrument(skip_all, fields(id))]
+            async fn resource(&self, id: &str) -> $crate::error::Result<Option<$crate::model::Resource>> {
+                let sql = format!("select {} from resources where id = $1", $crate::store::common::RESOURCE_COLUMNS);
+                let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
+                row.as_ref().map(|r| resource_from_row(r).map(|(_, x)| x)).transpose()
             }
 
             #[tracing::instrument(skip_all, fields(datasource_id))]

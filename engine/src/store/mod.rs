@@ -61,7 +61,12 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_datasource(&self, ds: &Datasource) -> Result<()>;
     async fn datasource(&self, id: &str) -> Result<Option<Datasource>>;
     /// The owner's datasources after keyset position `after`, oldest first, with their keys.
-    async fn list_datasources(&self, owner_id: &str, after: i64, limit: u32) -> Result<Vec<(i64, Datasource)>>;
+    async fn list_datasources(
+        &self,
+        owner_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, Datasource)>>;
     async fn count_datasources(&self, owner_id: &str) -> Result<i64>;
     /// Writes title, type and settings. Status is changed only by [`Store::change_status`].
     async fn update_datasource(&self, ds: &Datasource) -> Result<()>;
@@ -74,8 +79,14 @@ pub trait Store: Send + Sync + 'static {
     // Resources (children).
     /// Inserts resources and adds them to the datasource's counts, in one transaction.
     async fn insert_resources(&self, datasource_id: &str, resources: &[Resource]) -> Result<()>;
-    async fn list_children(&self, datasource_id: &str, after: i64, limit: u32) -> Result<Vec<(i64, Resource)>>;
+    async fn list_children(
+        &self,
+        datasource_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, Resource)>>;
     async fn count_children(&self, datasource_id: &str) -> Result<i64>;
+    async fn resource(&self, id: &str) -> Result<Option<Resource>>;
 
     // Sync history.
     async fn list_sync_runs(&self, datasource_id: &str, limit: u32) -> Result<Vec<SyncRun>>;
@@ -100,16 +111,20 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
 /// Turns a unique-constraint violation into a 409 with `message`; anything else stays internal.
 pub(crate) fn on_unique(e: sqlx::Error, message: &str) -> EngineError {
     match &e {
-        sqlx::Error::Database(db) if db.is_unique_violation() => EngineError::Conflict(message.into()),
+        sqlx::Error::Database(db) if db.is_unique_violation() => {
+            EngineError::Conflict(message.into())
+        }
         _ => e.into(),
     }
 }
 
 /// Reads connector settings stored as JSON text.
 pub(crate) fn parse_settings(text: &str) -> Result<serde_json::Map<String, serde_json::Value>> {
-    serde_json::from_str(text).map_err(|e| EngineError::Internal(format!("stored settings are not JSON: {e}")))
+    serde_json::from_str(text)
+        .map_err(|e| EngineError::Internal(format!("stored settings are not JSON: {e}")))
 }
 
 pub(crate) fn parse_enum<T: std::str::FromStr<Err = EngineError>>(s: &str) -> Result<T> {
-    s.parse().map_err(|e: EngineError| EngineError::Internal(format!("stored value refused: {e}")))
+    s.parse()
+        .map_err(|e: EngineError| EngineError::Internal(format!("stored value refused: {e}")))
 }

@@ -4,7 +4,10 @@
 use std::str::FromStr;
 use std::time::Duration;
 
-use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow, SqliteSynchronous};
+use sqlx::sqlite::{
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
+};
 
 use super::common::store_impl;
 use crate::error::{EngineError, Result};
@@ -25,9 +28,16 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .busy_timeout(Duration::from_secs(10))
             .foreign_keys(true);
-        if let Some(dir) = opts.get_filename().parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Some(dir) = opts
+            .get_filename()
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+        {
             std::fs::create_dir_all(dir).map_err(|e| {
-                EngineError::Internal(format!("cannot create database directory {}: {e}", dir.display()))
+                EngineError::Internal(format!(
+                    "cannot create database directory {}: {e}",
+                    dir.display()
+                ))
             })?;
         }
         let pool = SqlitePoolOptions::new()
@@ -36,12 +46,16 @@ impl SqliteStore {
             .idle_timeout(None)
             .connect_with(opts)
             .await
-            .map_err(|e| EngineError::Internal(format!("cannot open SQLite database {url}: {e}")))?;
+            .map_err(|e| {
+                EngineError::Internal(format!("cannot open SQLite database {url}: {e}"))
+            })?;
         Ok(Self { pool })
     }
 
     async fn run_migrations(&self) -> Result<()> {
-        sqlx::migrate!("./migrations/sqlite").run(&self.pool).await?;
+        sqlx::migrate!("./migrations/sqlite")
+            .run(&self.pool)
+            .await?;
         Ok(())
     }
 

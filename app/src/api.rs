@@ -1,0 +1,337 @@
+//! Server functions: thin calls into the engine under their own `/rpc` prefix, so the REST API
+//! owns `/api`. Each one knows who is acting from the session cookie the server resolved.
+
+use leptos::prelude::*;
+
+use crate::error::AppError;
+use crate::types::{DatasourceView, Me, PageOf, ResourceView};
+
+#[cfg(feature = "ssr")]
+pub mod ssr {
+    //! What the server provides to every render and server-function call.
+    use leptos::prelude::*;
+
+    use crate::error::AppError;
+    use crate::types::{DatasourceView, Me, ResourceView};
+
+    pub const SESSION_COOKIE: &str = "tributary_session";
+
+    /// Shared by every request: the engine.
+    #[derive(Clone)]
+    pub struct Ctx {
+        pub engine: engine::Engine,
+    }
+
+    /// Who sent this request (from the session cookie), and the raw session token.
+    #[derive(Clone, Default)]
+    pub struct RequestUser {
+        pub user: Option<engine::model::User>,
+        pub token: Option<String>,
+    }
+
+    pub fn engine() -> Result<engine::Engine, AppError> {
+        use_context::<Ctx>().map(|c| c.engine).ok_or_else(|| {
+            AppError::new(
+                500,
+                "internal",
+                "the engine is not available to this request",
+            )
+        })
+    }
+
+    /// Who sent the request being served. The server's auth layer puts a [`RequestUser`] in the
+    /// request's extensions; Leptos hands us the request parts.
+    pub fn request_user() -> RequestUser {
+        use_context::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<RequestUser>().cloned())
+            .unwrap_or_default()
+    }
+
+    pub fn user() -> Result<engine::model::User, AppError> {
+        request_user().user.ok_or_else(AppError::unauthorized)
+    }
+
+    pub fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
+        t.format("%Y-%m-%d %H:%M UTC").to_string()
+    }
+
+    pub fn me(u: &engine::model::User) -> Me {
+        Me {
+            id: u.id.clone(),
+            email: u.email.clone(),
+            display_name: u.display_name.clone(),
+            role: u.role.to_string(),
+        }
+    }
+
+    pub fn datasource_view(d: engine::model::Datasource) -> DatasourceView {
+        DatasourceView {
+            kind: d.kind.as_str().into(),
+            kind_label: d.kind.label().into(),
+            settings: d
+                .settings
+                .iter()
+                .map(|(k, v)| {
+                    (
+                        k.clone(),
+                        v.as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| v.to_string()),
+                    )
+                })
+                .collect(),
+            title: d.title,
+            type_sync: d.type_sync.as_str().into(),
+            sync_status: d.sync_status.as_str().into(),
+            status_reason: d.status_reason,
+            resource_count: d.resource_count,
+            byte_count: d.byte_count,
+            last_sync_finished_at: d.last_sync_finished_at.map(ts),
+            next_sync_due_at: d.next_sync_due_at.map(ts),
+            created_at: ts(d.created_at),
+            updated_at: ts(d.updated_at),
+            id: d.id,
+        }
+    }
+
+    pub fn resource_view(r: engine::model::Resource) -> ResourceView {
+        ResourceView {
+            id: r.id,
+            name: r.name,
+            path: r.path,
+            kind: r.kind,
+            size: r.size,
+            media_type: r.media_type,
+            source_modified_at: r.source_modified_at.map(ts),
+            processing_status: r.processing_status,
+        }
+    }
+
+    /// The settings fields a form may carry, turned into the JSON the engine validates. Empty
+    /// inputs count as "not given" (`null` on edit, so an optional setting can be cleared).
+    pub fn form_json(
+        pairs: &[(&str, Option<String>)],
+        nulls: bool,
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = serde_json::Map::new();
+        for (k, v) in pairs {
+            match v.as_deref().map(str::trim) {
+                Some(s) if !s.is_empty() => {
+                    m.insert((*k).to_owned(), serde_json::Value::String(s.to_owned()));
+                }
+                Some(_) if nulls => {
+                    m.insert((*k).to_owned(), serde_json::Value::Null);
+                }
+                _ => {}
+            }
+        }
+        m
+    }
+
+    /// Sets or clears the session cookie on the response.
+    pub fn set_session_cookie(token: Option<&str>, max_age_secs: i64) {
+        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
+            let value = match token {
+                Some(t) => format!(
+                    "{SESSION_COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}"
+                ),
+                None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+            };
+            if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
+                resp.append_header(axum::http::header::SET_COOKIE, v);
+            }
+        }
+    }
+
+    /// Only same-site relative paths may be redirected to after login.
+    pub fn safe_next(next: Option<String>) -> String {
+        match next {
+            Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
+            _ => "/datasources".into(),
+        }
+    }
+}
+
+#[server(prefix = "/rpc", endpoint = "me")]
+pub async fn get_me() -> Result<Option<Me>, AppError> {
+    Ok(ssr::request_user().user.as_ref().map(ssr::me))
+}
+
+#[server(prefix = "/rpc", endpoint = "login")]
+pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
+    let engine = ssr::engine()?;
+    let t = engine
+        .login(&email, &password, engine::model::TokenKind::Session)
+        .await?;
+    let max_age = (t.expires_at - chrono::Utc::now()).num_seconds().max(0);
+    ssr::set_session_cookie(Some(&t.token), max_age);
+    leptos_axum::redirect(&ssr::safe_next(next));
+    Ok(())
+}
+
+#[server(prefix = "/rpc", endpoint = "logout")]
+pub async fn logout() -> Result<(), AppError> {
+    if let Some(token) = ssr::request_user().token {
+        ssr::engine()?.logout(&token).await?;
+    }
+    ssr::set_session_cookie(None, 0);
+    leptos_axum::redirect("/login");
+    Ok(())
+}
+
+#[server(prefix = "/rpc", endpoint = "list_datasources")]
+pub async fn list_datasources(
+    page_size: Option<i64>,
+    scroll: Option<String>,
+) -> Result<PageOf<DatasourceView>, AppError> {
+    let user = ssr::user()?;
+    let page = ssr::engine()?
+        .list_datasources(&user, page_size, scroll.as_deref())
+        .await?;
+    Ok(PageOf {
+        items: page.items.into_iter().map(ssr::datasource_view).collect(),
+        cursor: page.cursor,
+        total: page.total,
+    })
+}
+
+#[server(prefix = "/rpc", endpoint = "get_datasource")]
+pub async fn get_datasource(id: String) -> Result<DatasourceView, AppError> {
+    let user = ssr::user()?;
+    Ok(ssr::datasource_view(
+        ssr::engine()?.get_datasource(&user, &id).await?,
+    ))
+}
+
+/// Creates a datasource from the *New datasource* form and opens its page.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/rpc", endpoint = "create_datasource")]
+pub async fn create_datasource(
+    kind: String,
+    title: String,
+    type_sync: Option<String>,
+    path: Option<String>,
+    bucket: Option<String>,
+    prefix: Option<String>,
+    endpoint: Option<String>,
+    region: Option<String>,
+) -> Result<String, AppError> {
+    let user = ssr::user()?;
+    let mut body = ssr::form_json(
+        &[
+            ("path", path),
+            ("bucket", bucket),
+            ("prefix", prefix),
+            ("endpoint", endpoint),
+            ("region", region),
+        ],
+        false,
+    );
+    body.insert("@type".into(), kind.into());
+    body.insert("title".into(), title.into());
+    if let Some(t) = type_sync.filter(|t| !t.is_empty()) {
+        body.insert("type_sync".into(), t.into());
+    }
+    // Only the fields of the chosen kind go to the engine, which refuses any others.
+    if let Some(kind) = body
+        .get("@type")
+        .and_then(|v| v.as_str())
+        .and_then(|k| k.parse::<engine::domain::DatasourceKind>().ok())
+    {
+        let keep: &[&str] = match kind {
+            engine::domain::DatasourceKind::Folder => &["path"],
+            engine::domain::DatasourceKind::S3 => &["bucket", "prefix", "endpoint", "region"],
+            _ => &[],
+        };
+        body.retain(|k, _| {
+            ["@type", "title", "type_sync"].contains(&k.as_str()) || keep.contains(&k.as_str())
+        });
+    }
+    let ds = ssr::engine()?
+        .create_datasource(&user, &serde_json::Value::Object(body))
+        .await?;
+    leptos_axum::redirect(&format!("/datasources/{}", ds.id));
+    Ok(ds.id)
+}
+
+/// Saves the *Edit* form. Settings fields the kind does not have are ignored.
+#[allow(clippy::too_many_arguments)]
+#[server(prefix = "/rpc", endpoint = "update_datasource")]
+pub async fn update_datasource(
+    id: String,
+    title: String,
+    type_sync: String,
+    path: Option<String>,
+    bucket: Option<String>,
+    prefix: Option<String>,
+    endpoint: Option<String>,
+    region: Option<String>,
+) -> Result<DatasourceView, AppError> {
+    let user = ssr::user()?;
+    let engine = ssr::engine()?;
+    let current = engine.get_datasource(&user, &id).await?;
+    let mut body = ssr::form_json(
+        &[
+            ("path", path),
+            ("bucket", bucket),
+            ("prefix", prefix),
+            ("endpoint", endpoint),
+            ("region", region),
+        ],
+        true,
+    );
+    let own: Vec<String> = current
+        .settings
+        .keys()
+        .cloned()
+        .chain(match current.kind {
+            engine::domain::DatasourceKind::Folder => vec!["path".to_owned()],
+            engine::domain::DatasourceKind::S3 => ["bucket", "prefix", "endpoint", "region"]
+                .map(String::from)
+                .to_vec(),
+            _ => vec![],
+        })
+        .collect();
+    body.retain(|k, _| own.contains(k));
+    body.insert("title".into(), title.into());
+    body.insert("type_sync".into(), type_sync.into());
+    let ds = engine
+        .update_datasource(&user, &id, &serde_json::Value::Object(body))
+        .await?;
+    Ok(ssr::datasource_view(ds))
+}
+
+/// Deletes a datasource; the caller must type its title to confirm.
+#[server(prefix = "/rpc", endpoint = "delete_datasource")]
+pub async fn delete_datasource(id: String, confirm_title: String) -> Result<(), AppError> {
+    let user = ssr::user()?;
+    let engine = ssr::engine()?;
+    let ds = engine.get_datasource(&user, &id).await?;
+    if confirm_title.trim() != ds.title {
+        return Err(AppError {
+            status: 422,
+            code: "invalid".into(),
+            message: format!("type the datasource's title, '{}', to confirm", ds.title),
+            field: Some("confirm_title".into()),
+        });
+    }
+    engine.delete_datasource(&user, &id).await?;
+    leptos_axum::redirect("/datasources");
+    Ok(())
+}
+
+#[server(prefix = "/rpc", endpoint = "list_children")]
+pub async fn list_children(
+    id: String,
+    page_size: Option<i64>,
+    scroll: Option<String>,
+) -> Result<PageOf<ResourceView>, AppError> {
+    let user = ssr::user()?;
+    let q = engine::service::ChildrenQuery { page_size, scroll };
+    let page = ssr::engine()?.children(&user, &id, &q).await?;
+    Ok(PageOf {
+        items: page.items.into_iter().map(ssr::resource_view).collect(),
+        cursor: page.cursor,
+        total: page.total,
+    })
+}

@@ -1,0 +1,3 @@
+pub mod badge;
+pub mod layout;
+pub mod notice;

@@ -1,0 +1,227 @@
+//! `/datasources/:id`: details, an edit form, the collected resources (paged with the scroll
+//! cursor), and deletion that must be confirmed by typing the title.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::{use_params_map, use_query_map};
+
+use crate::api::{DeleteDatasource, UpdateDatasource, get_datasource, list_children};
+use crate::components::badge::StatusBadge;
+use crate::components::notice::{ErrorNotice, field_error, form_error};
+use crate::pages::datasource_new::{FORM_FIELDS, SyncTypeChoice, settings_inputs};
+use crate::types::{DatasourceView, SYNC_TYPES, format_bytes};
+
+const TABS: &[(&str, &str)] = &[
+    ("overview", "Overview"),
+    ("resources", "Resources"),
+    ("settings", "Edit"),
+    ("delete", "Delete"),
+];
+
+#[component]
+pub fn DatasourceDetail() -> impl IntoView {
+    let params = use_params_map();
+    let query = use_query_map();
+    let id = move || params.read().get("id").unwrap_or_default();
+    let tab = move || {
+        query
+            .read()
+            .get("tab")
+            .filter(|t| TABS.iter().any(|(v, _)| v == t))
+            .unwrap_or_else(|| "overview".into())
+    };
+    let update = ServerAction::<UpdateDatasource>::new();
+    let ds = Resource::new(
+        move || (id(), update.version().get()),
+        |(id, _)| get_datasource(id),
+    );
+
+    view! {
+        <Transition fallback=|| view! { <div class="skeleton h-40" aria-busy="true">"Loading…"</div> }>
+            {move || Suspend::new(async move {
+                match ds.await {
+                    Err(e) => view! { <Title text="Datasource" /><ErrorNotice error=e /> }.into_any(),
+                    Ok(d) => {
+                        let current = tab();
+                        let body = match current.as_str() {
+                            "resources" => view! { <Resources id=d.id.clone() /> }.into_any(),
+                            "settings" => view! { <EditForm d=d.clone() action=update /> }.into_any(),
+                            "delete" => view! { <DeleteForm d=d.clone() /> }.into_any(),
+                            _ => view! { <Overview d=d.clone() /> }.into_any(),
+                        };
+                        view! {
+                            <Title text=d.title.clone() />
+                            <p class="mb-2 text-sm"><a class="link" href="/datasources">"← Datasources"</a></p>
+                            <div class="mb-4 flex flex-wrap items-center gap-3">
+                                <h1 class="text-2xl font-semibold" data-testid="datasource-title">{d.title.clone()}</h1>
+                                <StatusBadge status=d.sync_status.clone() reason=d.status_reason.clone().unwrap_or_default() />
+                            </div>
+                            <nav class="mb-6 flex gap-1 border-b border-slate-200 dark:border-slate-800" aria-label="Datasource sections">
+                                {TABS.iter().map(|(v, label)| {
+                                    let active = *v == current;
+                                    view! {
+                                        <a
+                                            href=format!("/datasources/{}?tab={v}", d.id)
+                                            class=if active { "tab tab-active" } else { "tab" }
+                                            aria-current=active.then_some("page")
+                                        >
+                                            {*label}
+                                        </a>
+                                    }
+                                }).collect_view()}
+                            </nav>
+                            {body}
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Overview(d: DatasourceView) -> impl IntoView {
+    let sync = SYNC_TYPES
+        .iter()
+        .find(|(v, _, _)| *v == d.type_sync)
+        .map(|(_, l, e)| format!("{l} — {e}"))
+        .unwrap_or_default();
+    let row = |k: &'static str, v: String| view! { <div class="py-2 sm:grid sm:grid-cols-3"><dt class="font-medium">{k}</dt><dd class="sm:col-span-2" data-field=k>{v}</dd></div> };
+    view! {
+        <dl class="card divide-y divide-slate-100 dark:divide-slate-800">
+            {row("Kind", d.kind_label.clone())}
+            {row("Sync type", format!("{} ({sync})", d.type_sync))}
+            {row("Status", d.status_reason.clone().map(|r| format!("{} — {r}", d.sync_status)).unwrap_or(d.sync_status.clone()))}
+            {d.settings.iter().map(|(k, v)| view! {
+                <div class="py-2 sm:grid sm:grid-cols-3"><dt class="font-medium">{k.clone()}</dt><dd class="sm:col-span-2 break-all" data-setting=k.clone()><code>{v.clone()}</code></dd></div>
+            }).collect_view()}
+            {row("Resources", d.resource_count.to_string())}
+            {row("Size", format_bytes(d.byte_count))}
+            {row("Last synced", d.last_sync_finished_at.clone().unwrap_or_else(|| "never".into()))}
+            {row("Next sync due", d.next_sync_due_at.clone().unwrap_or_else(|| "not scheduled".into()))}
+            {row("Created", d.created_at.clone())}
+            {row("Modified", d.updated_at.clone())}
+        </dl>
+    }
+}
+
+#[component]
+fn Resources(id: String) -> impl IntoView {
+    let query = use_query_map();
+    let scroll = move || query.read().get("scroll");
+    let id = StoredValue::new(id);
+    let page = Resource::new(
+        move || (id.get_value(), scroll()),
+        |(id, s)| list_children(id, Some(20), s),
+    );
+    view! {
+        <Transition fallback=|| view! { <div class="skeleton h-32" aria-busy="true">"Loading resources…"</div> }>
+            {move || Suspend::new(async move {
+                match page.await {
+                    Err(e) => view! { <ErrorNotice error=e /> }.into_any(),
+                    Ok(p) if p.total == 0 => view! {
+                        <section class="card text-center" data-testid="no-resources">
+                            <h2 class="font-semibold">"Nothing collected yet"</h2>
+                            <p class="mt-1 text-slate-600 dark:text-slate-300">"Resources appear here once a spyder has synced this datasource."</p>
+                        </section>
+                    }.into_any(),
+                    Ok(p) => {
+                        let base = format!("/datasources/{}?tab=resources", id.get_value());
+                        let next = p.cursor.clone().map(|c| format!("{base}&scroll={c}"));
+                        let first = scroll().is_some().then(|| base.clone());
+                        view! {
+                            <p class="mb-2 text-sm text-slate-600 dark:text-slate-400" data-testid="children-total">{format!("{} resources", p.total)}</p>
+                            <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+                                <table class="table">
+                                    <thead><tr>
+                                        <th scope="col">"Name"</th><th scope="col">"Path"</th><th scope="col">"Type"</th>
+                                        <th scope="col" class="text-right">"Size"</th><th scope="col">"Modified at source"</th><th scope="col">"Processing"</th>
+                                    </tr></thead>
+                                    <tbody>
+                                        {p.items.into_iter().map(|r| view! {
+                                            <tr data-testid="resource-row">
+                                                <td class="font-medium">{r.name}</td>
+                                                <td class="break-all text-slate-600 dark:text-slate-300">{r.path}</td>
+                                                <td>{r.media_type.unwrap_or(r.kind)}</td>
+                                                <td class="text-right tabular-nums">{format_bytes(r.size)}</td>
+                                                <td>{r.source_modified_at.unwrap_or_default()}</td>
+                                                <td><span class="badge badge-gray">{r.processing_status}</span></td>
+                                            </tr>
+                                        }).collect_view()}
+                                    </tbody>
+                                </table>
+                            </div>
+                            <nav class="mt-4 flex gap-3" aria-label="Resource pages">
+                                {first.map(|h| view! { <a class="btn-secondary" href=h>"First page"</a> })}
+                                {next.map(|h| view! { <a class="btn-secondary" href=h>"Next page"</a> })}
+                            </nav>
+                        }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn EditForm(d: DatasourceView, action: ServerAction<UpdateDatasource>) -> impl IntoView {
+    let value = action.value();
+    let setting = |name: &str| {
+        d.settings
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .unwrap_or_default()
+    };
+    let inputs = settings_inputs(&d.kind).iter().map(|(name, label, hint, required)| view! {
+        <div>
+            <label for=*name class="label">{*label}{required.then_some(" *")}</label>
+            <input id=*name name=*name class="input" required=*required value=setting(name) aria-describedby=format!("{name}-hint") />
+            <p id=format!("{name}-hint") class="hint">{*hint}</p>
+            {field_error(value, name)}
+        </div>
+    }).collect_view();
+    let saved = move || {
+        value.get().is_some_and(|r| r.is_ok()).then(|| view! { <p role="status" class="text-green-700 dark:text-green-400" data-testid="saved">"Saved."</p> })
+    };
+    view! {
+        <ActionForm action=action attr:class="card max-w-2xl space-y-5" attr:aria-label="Edit datasource">
+            <input type="hidden" name="id" value=d.id.clone() />
+            <div>
+                <label for="title" class="label">"Title"</label>
+                <input id="title" name="title" class="input" required maxlength="200" value=d.title.clone() />
+                {field_error(value, "title")}
+            </div>
+            {inputs}
+            <SyncTypeChoice kind=Signal::stored(d.kind.clone()) selected=Some(d.type_sync.clone()) />
+            {field_error(value, "type_sync")}
+            {form_error(value, FORM_FIELDS)}
+            {saved}
+            <button type="submit" class="btn-primary" disabled=move || action.pending().get()>"Save changes"</button>
+        </ActionForm>
+    }
+}
+
+#[component]
+fn DeleteForm(d: DatasourceView) -> impl IntoView {
+    let action = ServerAction::<DeleteDatasource>::new();
+    let value = action.value();
+    view! {
+        <ActionForm action=action attr:class="card max-w-2xl space-y-4 border-red-300 dark:border-red-900" attr:aria-label="Delete datasource">
+            <h2 class="text-lg font-semibold text-red-700 dark:text-red-400">"Delete this datasource"</h2>
+            <p>
+                "This removes the datasource and everything collected from it ("
+                {d.resource_count}" resources). The source itself is not touched. To confirm, type "
+                <strong>{d.title.clone()}</strong>" below."
+            </p>
+            <input type="hidden" name="id" value=d.id.clone() />
+            <div>
+                <label for="confirm_title" class="label">"Title of the datasource"</label>
+                <input id="confirm_title" name="confirm_title" class="input" autocomplete="off" required />
+                {field_error(value, "confirm_title")}
+            </div>
+            {form_error(value, &["confirm_title"])}
+            <button type="submit" class="btn-danger" disabled=move || action.pending().get()>"Delete datasource"</button>
+        </ActionForm>
+    }
+}

@@ -1,0 +1,152 @@
+//! `/datasources/new`: choose a kind, a title, its settings and a sync type. The kind is chosen
+//! by link (`?kind=`), so the form is right with or without JavaScript.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
+
+use crate::api::CreateDatasource;
+use crate::components::notice::{field_error, form_error};
+use crate::types::{KINDS, SYNC_TYPES};
+
+/// The settings inputs of each kind: (name, label, hint, required).
+pub fn settings_inputs(kind: &str) -> &'static [(&'static str, &'static str, &'static str, bool)] {
+    match kind {
+        "FolderDatasource" => &[(
+            "path",
+            "Folder path",
+            "An absolute path under one of the server's allowed folder roots.",
+            true,
+        )],
+        "S3Datasource" => &[
+            (
+                "bucket",
+                "Bucket",
+                "The bucket's name, e.g. company-archive.",
+                true,
+            ),
+            (
+                "prefix",
+                "Prefix",
+                "Only keys starting with this are collected (optional).",
+                false,
+            ),
+            (
+                "endpoint",
+                "Endpoint",
+                "For S3-compatible services, e.g. https://s3.example.com (optional).",
+                false,
+            ),
+            ("region", "Region", "e.g. eu-west-1 (optional).", false),
+        ],
+        _ => &[],
+    }
+}
+
+pub const FORM_FIELDS: &[&str] = &[
+    "@type",
+    "title",
+    "type_sync",
+    "path",
+    "bucket",
+    "prefix",
+    "endpoint",
+    "region",
+];
+
+#[component]
+pub fn NewDatasource() -> impl IntoView {
+    let query = use_query_map();
+    let kind = Memo::new(move |_| {
+        let k = query.read().get("kind").unwrap_or_default();
+        if KINDS.iter().any(|(v, _, _)| *v == k) {
+            k
+        } else {
+            KINDS[0].0.to_owned()
+        }
+    });
+    let action = ServerAction::<CreateDatasource>::new();
+    let value = action.value();
+
+    view! {
+        <Title text="New datasource" />
+        <h1 class="mb-6 text-2xl font-semibold">"New datasource"</h1>
+        <nav class="mb-6 flex flex-wrap gap-2" aria-label="Kind of datasource">
+            {KINDS.iter().map(|(k, label, _)| {
+                let k = *k;
+                view! {
+                    <a
+                        href=format!("/datasources/new?kind={k}")
+                        class=move || if kind.get() == k { "kind-tab kind-tab-active" } else { "kind-tab" }
+                        aria-current=move || (kind.get() == k).then_some("true")
+                        data-kind=k
+                    >
+                        {*label}
+                    </a>
+                }
+            }).collect_view()}
+        </nav>
+        <ActionForm action=action attr:class="card max-w-2xl space-y-5" attr:aria-label="New datasource">
+            <input type="hidden" name="kind" prop:value=move || kind.get() />
+            <div>
+                <label for="title" class="label">"Title"</label>
+                <input id="title" name="title" class="input" required maxlength="200" placeholder="e.g. Legal shared drive" />
+                {field_error(value, "title")}
+            </div>
+            {move || {
+                let k = kind.get();
+                settings_inputs(&k).iter().map(|(name, label, hint, required)| view! {
+                    <div>
+                        <label for=*name class="label">{*label}{required.then_some(" *")}</label>
+                        <input id=*name name=*name class="input" required=*required aria-describedby=format!("{name}-hint") />
+                        <p id=format!("{name}-hint") class="hint">{*hint}</p>
+                        {field_error(value, name)}
+                    </div>
+                }).collect_view()
+            }}
+            <SyncTypeChoice kind=kind.into() selected=None />
+            {field_error(value, "type_sync")}
+            {field_error(value, "@type")}
+            {form_error(value, FORM_FIELDS)}
+            <div class="flex gap-3">
+                <button type="submit" class="btn-primary" disabled=move || action.pending().get()>
+                    {move || if action.pending().get() { "Creating…" } else { "Create datasource" }}
+                </button>
+                <a href="/datasources" class="btn-secondary">"Cancel"</a>
+            </div>
+        </ActionForm>
+    }
+}
+
+/// Three explained radio choices; the ones `kind` does not support are disabled with the reason.
+#[component]
+pub fn SyncTypeChoice(kind: Signal<String>, selected: Option<String>) -> impl IntoView {
+    view! {
+        <fieldset>
+            <legend class="label">"Sync type"</legend>
+            <div class="mt-2 space-y-2">
+                {move || {
+                    let k = kind.get();
+                    let (_, label, supported) = KINDS.iter().find(|(v, _, _)| *v == k).copied().unwrap_or(KINDS[0]);
+                    let chosen = selected.clone().filter(|s| supported.contains(&s.as_str())).unwrap_or_else(|| supported[0].to_owned());
+                    SYNC_TYPES.iter().map(|(value, name, explanation)| {
+                        let ok = supported.contains(value);
+                        let id = format!("type_sync_{value}");
+                        let for_id = id.clone();
+                        let reason = (!ok).then(|| format!("{label} datasources support only one-time sync."));
+                        view! {
+                            <label for=for_id class=if ok { "choice" } else { "choice choice-disabled" }>
+                                <input type="radio" id=id name="type_sync" value=*value disabled=!ok checked=chosen == *value />
+                                <span>
+                                    <span class="font-medium">{*name}" "<code>{format!("({value})")}</code></span>
+                                    <span class="block text-sm text-slate-600 dark:text-slate-400">{*explanation}</span>
+                                    {reason.map(|r| view! { <span class="block text-sm text-amber-700 dark:text-amber-400" data-testid=format!("unsupported-{value}")>{r}</span> })}
+                                </span>
+                            </label>
+                        }
+                    }).collect_view()
+                }}
+            </div>
+        </fieldset>
+    }
+}

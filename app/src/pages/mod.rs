@@ -1,0 +1,5 @@
+pub mod datasource_detail;
+pub mod datasource_list;
+pub mod datasource_new;
+pub mod login;
+pub mod not_found;

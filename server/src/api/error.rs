@@ -1,0 +1,43 @@
+//! The REST API's error: the engine's error as `{"error": {"code", "message", "field"}}` with
+//! its status. Internal errors are logged once here and shown as an opaque 500.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use engine::EngineError;
+use serde_json::json;
+
+#[derive(Debug)]
+pub struct ApiError(pub EngineError);
+
+impl From<EngineError> for ApiError {
+    fn from(e: EngineError) -> Self {
+        Self(e)
+    }
+}
+
+impl ApiError {
+    pub fn bad_request(message: impl Into<String>) -> Self {
+        Self(EngineError::BadRequest(message.into()))
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let e = self.0;
+        let status =
+            StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+        let message = match &e {
+            EngineError::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                "internal server error; it has been logged".to_owned()
+            }
+            EngineError::Invalid { message, .. } => message.clone(),
+            other => other.to_string(),
+        };
+        let body = json!({"error": {"code": e.code(), "message": message, "field": e.field()}});
+        (status, Json(body)).into_response()
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,46 @@
+//! A JSON body extractor for scripts written against the seed: it accepts a body without a
+//! `Content-Type` (Python's `requests.post(url, data=json.dumps(...))` sends none) or with a
+//! wrong one (curl's `-d` says form-urlencoded), and turns
+//! malformed JSON into our error format instead of axum's plain-text rejection.
+
+use axum::body::Bytes;
+use axum::extract::{FromRequest, Request};
+use serde_json::Value;
+
+use super::error::ApiError;
+
+/// A JSON value from the body; an empty body reads as `null`.
+pub struct Body(pub Value);
+
+/// Bodies larger than this are refused (a datasource is a few fields).
+const MAX_BODY: usize = 1024 * 1024;
+
+impl<S: Send + Sync> FromRequest<S> for Body {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_ascii_lowercase);
+        let bytes = Bytes::from_request(req, state)
+            .await
+            .map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
+        if bytes.len() > MAX_BODY {
+            return Err(ApiError::bad_request("the body is too large"));
+        }
+        if bytes.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Self(Value::Null));
+        }
+        // The body is read as JSON whatever the Content-Type says (curl's `-d` labels JSON as a
+        // form); only when it does not parse is the label worth mentioning.
+        serde_json::from_slice(&bytes).map(Self).map_err(|e| {
+            let hint = match content_type.as_deref() {
+                Some(ct) if !ct.contains("json") => format!(" (it was sent as '{ct}')"),
+                _ => String::new(),
+            };
+            ApiError::bad_request(format!("the body is not valid JSON{hint}: {e}"))
+        })
+    }
+}

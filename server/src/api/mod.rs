@@ -1,0 +1,41 @@
+//! The REST API under `/api`, for scripts. Guillotina-style: every object carries its own URL
+//! in `@id` and its kind in `@type`; the seed's endpoints hang off a datasource's URL.
+
+pub mod datasources;
+pub mod error;
+pub mod json;
+pub mod login;
+pub mod openapi;
+pub mod repr;
+
+use axum::Router;
+use axum::routing::{get, post};
+
+use crate::startup::AppState;
+
+pub fn router() -> Router<AppState> {
+    Router::new()
+        .route("/@login", post(login::login))
+        .route(
+            "/datasources",
+            get(datasources::list).post(datasources::create),
+        )
+        .route(
+            "/datasources/{id}",
+            get(datasources::get)
+                .patch(datasources::update)
+                .delete(datasources::delete),
+        )
+        .route(
+            "/datasources/{id}/@getAllChildren",
+            get(datasources::children_get).post(datasources::children_post),
+        )
+        .route(
+            "/datasources/{id}/resources/{rid}",
+            get(datasources::resource),
+        )
+        .route("/openapi.json", get(openapi::document))
+        .fallback(|| async {
+            error::ApiError(engine::EngineError::NotFound("this API route".into()))
+        })
+}

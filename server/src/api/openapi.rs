@@ -1,0 +1,132 @@
+//! `/api/openapi.json`: the REST API described for clients and fuzzers. A test checks that
+//! every path and method here answers (not 404/405), so the document cannot drift from the
+//! router unnoticed.
+
+use axum::Json;
+use serde_json::{Value, json};
+
+fn error_response(description: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}})
+}
+
+fn ok(description: &str, schema: &str) -> Value {
+    json!({"description": description, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
+}
+
+fn id_param() -> Value {
+    json!({"name": "id", "in": "path", "required": true, "schema": {"type": "string"}})
+}
+
+fn paging_params() -> Value {
+    json!([
+        {"name": "page_size", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": 1000, "default": 20}},
+        {"name": "scroll", "in": "query", "schema": {"type": "string"}, "description": "the cursor of the previous answer"}
+    ])
+}
+
+pub fn spec() -> Value {
+    let errors = json!({
+        "400": error_response("malformed request"),
+        "401": error_response("missing or invalid token"),
+        "404": error_response("not found (or not yours)"),
+        "409": error_response("conflicts with the current state"),
+        "422": error_response("a field is invalid; `field` names it"),
+    });
+    let with_errors = |mut responses: Value| {
+        if let (Some(r), Some(e)) = (responses.as_object_mut(), errors.as_object()) {
+            for (k, v) in e {
+                r.entry(k.clone()).or_insert(v.clone());
+            }
+        }
+        responses
+    };
+    let mut id_and_paging = vec![id_param()];
+    id_and_paging.extend(paging_params().as_array().cloned().unwrap_or_default());
+    json!({
+        "openapi": "3.0.3",
+        "info": {"title": "Tributary API", "version": env!("CARGO_PKG_VERSION"),
+                 "description": "Datasources, their children and the seed's endpoints. Send `Authorization: Bearer <token>`; JSON bodies are accepted with or without a Content-Type."},
+        "servers": [{"url": "/"}],
+        "security": [{"bearer": []}],
+        "paths": {
+            "/api/@login": {"post": {
+                "summary": "Exchange a username and password for a token",
+                "security": [],
+                "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Login"}}}},
+                "responses": with_errors(json!({"200": ok("a token", "Token")}))
+            }},
+            "/api/datasources": {
+                "get": {"summary": "List my datasources", "parameters": paging_params(),
+                        "responses": with_errors(json!({"200": ok("one page", "DatasourcePage")}))},
+                "post": {"summary": "Create a datasource",
+                         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DatasourceInput"}}}},
+                         "responses": with_errors(json!({"201": ok("created", "Datasource")}))}
+            },
+            "/api/datasources/{id}": {
+                "parameters": [id_param()],
+                "get": {"summary": "Read a datasource", "responses": with_errors(json!({"200": ok("the datasource", "Datasource")}))},
+                "patch": {"summary": "Edit title, sync type or settings",
+                          "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DatasourcePatch"}}}},
+                          "responses": with_errors(json!({"200": ok("the edited datasource", "Datasource")}))},
+                "delete": {"summary": "Delete a datasource and what was collected from it",
+                           "responses": with_errors(json!({"204": {"description": "deleted"}}))}
+            },
+            "/api/datasources/{id}/@getAllChildren": {
+                "get": {"summary": "Page through the children", "parameters": id_and_paging,
+                        "responses": with_errors(json!({"200": ok("one page", "ResourcePage")}))},
+                "post": {"summary": "Page through the children (the seed's form)", "parameters": [id_param()],
+                         "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Paging"}}}},
+                         "responses": with_errors(json!({"200": ok("one page", "ResourcePage")}))}
+            },
+            "/api/datasources/{id}/resources/{rid}": {"get": {
+                "summary": "Read one child",
+                "parameters": [id_param(), {"name": "rid", "in": "path", "required": true, "schema": {"type": "string"}}],
+                "responses": with_errors(json!({"200": ok("the resource", "Resource")}))
+            }}
+        },
+        "components": {
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+            "schemas": {
+                "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object",
+                    "required": ["code", "message"],
+                    "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string", "nullable": true}}}}},
+                "Login": {"type": "object", "required": ["username", "password"],
+                          "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
+                "Token": {"type": "object", "properties": {"token": {"type": "string"}, "expires": {"type": "string", "format": "date-time"}}},
+                "DatasourceInput": {"type": "object", "required": ["@type", "title"], "properties": {
+                    "@type": {"type": "string", "enum": ["FolderDatasource", "S3Datasource", "DropboxDatasource", "SlackDatasource"]},
+                    "title": {"type": "string", "minLength": 1, "maxLength": 200},
+                    "type_sync": {"type": "string", "enum": ["auto", "one", "arch"], "description": "FolderDatasource accepts only `one`"},
+                    "path": {"type": "string", "description": "FolderDatasource: an absolute directory under an allowed root"},
+                    "bucket": {"type": "string", "description": "S3Datasource"},
+                    "prefix": {"type": "string"}, "endpoint": {"type": "string"}, "region": {"type": "string"}}},
+                "DatasourcePatch": {"type": "object", "properties": {
+                    "title": {"type": "string"}, "type_sync": {"type": "string", "enum": ["auto", "one", "arch"]},
+                    "path": {"type": "string"}, "bucket": {"type": "string"}, "prefix": {"type": "string", "nullable": true},
+                    "endpoint": {"type": "string", "nullable": true}, "region": {"type": "string", "nullable": true}}},
+                "Datasource": {"type": "object", "required": ["@id", "@type", "id", "title", "type_sync", "sync_status"], "properties": {
+                    "@id": {"type": "string"}, "@type": {"type": "string"}, "id": {"type": "string"}, "title": {"type": "string"},
+                    "type_sync": {"type": "string", "enum": ["auto", "one", "arch"]},
+                    "sync_status": {"type": "string", "enum": ["created", "pending", "syncing", "synced", "failed", "error", "paused", "resuming", "invited"]},
+                    "status_reason": {"type": "string", "nullable": true}, "owner": {"type": "string"},
+                    "resource_count": {"type": "integer"}, "byte_count": {"type": "integer"},
+                    "created": {"type": "string", "format": "date-time"}, "modified": {"type": "string", "format": "date-time"}}},
+                "Resource": {"type": "object", "required": ["@id", "@type", "id"], "properties": {
+                    "@id": {"type": "string"}, "@type": {"type": "string"}, "id": {"type": "string"}, "parent": {"type": "string"},
+                    "source_id": {"type": "string"}, "path": {"type": "string"}, "name": {"type": "string"}, "kind": {"type": "string"},
+                    "size": {"type": "integer"}, "media_type": {"type": "string", "nullable": true},
+                    "processing_status": {"type": "string"}}},
+                "Paging": {"type": "object", "properties": {"page_size": {"type": "integer", "minimum": 1, "maximum": 1000},
+                                                            "scroll": {"type": "string", "nullable": true}}},
+                "DatasourcePage": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Datasource"}},
+                                                                    "cursor": {"type": "string", "nullable": true}, "total": {"type": "integer"}}},
+                "ResourcePage": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Resource"}},
+                                                                  "cursor": {"type": "string", "nullable": true}, "total": {"type": "integer"}}}
+            }
+        }
+    })
+}
+
+pub async fn document() -> Json<Value> {
+    Json(spec())
+}

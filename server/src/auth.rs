@@ -1,0 +1,76 @@
+//! Who is asking: a bearer token (scripts) or the session cookie (the browser). Resolved once
+//! per request by [`resolve_user`] and stored in the request's extensions, where the REST
+//! handlers ([`ApiUser`]) and the server functions (`app::api::ssr::request_user`) read it.
+
+use app::api::ssr::{RequestUser, SESSION_COOKIE};
+use axum::extract::{FromRequestParts, Request, State};
+use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::request::Parts;
+use axum::middleware::Next;
+use axum::response::Response;
+use engine::model::User;
+
+use crate::api::error::ApiError;
+use crate::startup::AppState;
+
+/// The bearer token of `Authorization`, if any.
+fn bearer(parts: &axum::http::HeaderMap) -> Option<String> {
+    let v = parts.get(AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = v.split_once(' ')?;
+    scheme
+        .eq_ignore_ascii_case("bearer")
+        .then(|| token.trim().to_owned())
+        .filter(|t| !t.is_empty())
+}
+
+/// The session cookie's value, if any.
+fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
+    headers
+        .get_all(COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|kv| kv.trim().split_once('='))
+        .find(|(k, _)| *k == SESSION_COOKIE)
+        .map(|(_, v)| v.to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+pub async fn resolve_user(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let token = bearer(req.headers()).or_else(|| session_cookie(req.headers()));
+    let mut resolved = RequestUser::default();
+    if let Some(token) = token {
+        match state.engine.authenticate(&token).await {
+            Ok(user) => {
+                resolved = RequestUser {
+                    user: Some(user),
+                    token: Some(token),
+                }
+            }
+            Err(engine::EngineError::Unauthorized(_)) => {}
+            Err(e) => tracing::error!(error = %e, "authenticating a request failed"),
+        }
+    }
+    req.extensions_mut().insert(resolved);
+    next.run(req).await
+}
+
+/// The authenticated user of a REST call; a 401 with a JSON body otherwise.
+pub struct ApiUser(pub User);
+
+impl<S: Send + Sync> FromRequestParts<S> for ApiUser {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<RequestUser>()
+            .and_then(|r| r.user.clone())
+            .map(ApiUser)
+            .ok_or_else(|| {
+                ApiError::from(engine::EngineError::Unauthorized(
+                    "send 'Authorization: Bearer <token>' (get one from POST /api/@login)".into(),
+                ))
+            })
+    }
+}

@@ -1,0 +1,106 @@
+//! Command-line entry: parse settings, set up logging, run the chosen command. Failures are one
+//! line on stderr and a non-zero exit, never a panic trace.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use crate::config::{Cli, Command, Config};
+use crate::startup::{Application, open_engine};
+
+pub async fn run() -> ExitCode {
+    let cli = Cli::parse();
+    init_tracing();
+    let result = match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(cli.config).await,
+        Command::Migrate => open_engine(&cli.config).await.map(|e| {
+            println!("migrations applied ({})", e.store().backend());
+        }),
+        Command::SeedChildren { datasource, count } => {
+            seed_children(&cli.config, &datasource, count).await
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn init_tracing() {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,tower_http=warn"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .try_init();
+}
+
+async fn serve(config: Config) -> Result<(), String> {
+    let app = Application::build(config).await?;
+    if let Some(first) = &app.state.first_admin {
+        match &first.generated_password {
+            Some(pw) => println!(
+                "\nCreated the first admin account (shown only this once):\n  e-mail:   {}\n  password: {pw}\n",
+                first.email
+            ),
+            None => println!("\nCreated the first admin account: {}\n", first.email),
+        }
+    }
+    let addr = app.local_addr().map(|a| a.to_string()).unwrap_or_default();
+    tracing::info!(
+        backend = app.state.engine.store().backend(),
+        "listening on http://{addr}"
+    );
+    app.run_until(shutdown_signal())
+        .await
+        .map_err(|e| format!("server failed: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+/// Resolves on SIGINT or SIGTERM.
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutting down: finishing requests in flight");
+}
+
+async fn seed_children(config: &Config, datasource: &str, count: usize) -> Result<(), String> {
+    let engine = open_engine(config).await?;
+    let existing = engine
+        .store()
+        .count_children(datasource)
+        .await
+        .map_err(|e| e.to_string())?;
+    let resources: Vec<_> = (0..count)
+        .map(|i| engine::service::sample_resource(datasource, existing as usize + i))
+        .collect();
+    for chunk in resources.chunks(1000) {
+        engine
+            .add_resources(datasource, chunk)
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    println!("added {count} resources to {datasource}");
+    Ok(())
+}

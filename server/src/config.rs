@@ -1,0 +1,127 @@
+//! Typed settings from flags and the environment. Every setting has a flag and a variable;
+//! flags win.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Clone, Parser)]
+#[command(
+    name = "tributary",
+    version,
+    about = "Tributary: a datasource admin app"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub config: Config,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum Command {
+    /// Serve the app (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Add resources to a datasource as a spyder would (for tests and demos, until spyders run).
+    SeedChildren {
+        /// The datasource's id.
+        datasource: String,
+        /// How many resources to add.
+        #[arg(long, default_value_t = 10)]
+        count: usize,
+    },
+}
+
+#[derive(Debug, Clone, Args)]
+pub struct Config {
+    /// Where Tributary keeps its files (the SQLite database, blobs, folder roots).
+    #[arg(long, env = "TRIBUTARY_DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
+
+    /// `sqlite://path` or `postgres://user@host/db`. Default: SQLite at <data dir>/tributary.db.
+    #[arg(long, env = "DATABASE_URL")]
+    pub database_url: Option<String>,
+
+    /// Address to listen on.
+    #[arg(long, env = "TRIBUTARY_LISTEN")]
+    pub listen: Option<SocketAddr>,
+
+    /// Directories Folder datasources may point into, `:`-separated. Default: <data dir>/folders.
+    #[arg(long, env = "TRIBUTARY_FOLDER_ROOTS")]
+    pub folder_roots: Option<String>,
+
+    /// Where the built site (wasm, js, css, assets) is. cargo-leptos sets LEPTOS_SITE_ROOT.
+    #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
+    pub site_root: PathBuf,
+
+    /// E-mail of the admin created on first start.
+    #[arg(long, env = "TRIBUTARY_ADMIN_EMAIL")]
+    pub admin_email: Option<String>,
+
+    /// Password of the admin created on first start; generated and printed once when absent.
+    #[arg(long, env = "TRIBUTARY_ADMIN_PASSWORD", hide_env_values = true)]
+    pub admin_password: Option<String>,
+}
+
+impl Config {
+    /// The listen address: the flag, else cargo-leptos's LEPTOS_SITE_ADDR, else 127.0.0.1:3000.
+    pub fn listen_addr(&self) -> SocketAddr {
+        self.listen
+            .or_else(|| {
+                std::env::var("LEPTOS_SITE_ADDR")
+                    .ok()
+                    .and_then(|a| a.parse().ok())
+            })
+            .unwrap_or_else(|| SocketAddr::from(([127, 0, 0, 1], 3000)))
+    }
+
+    pub fn database_url(&self) -> String {
+        self.database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}", self.data_dir.join("tributary.db").display()))
+    }
+
+    /// The allowed folder roots, created if they are the default and canonicalised.
+    pub fn folder_roots(&self) -> Result<Vec<PathBuf>, String> {
+        let raw: Vec<PathBuf> = match &self.folder_roots {
+            Some(s) => s
+                .split(':')
+                .filter(|p| !p.is_empty())
+                .map(PathBuf::from)
+                .collect(),
+            None => {
+                let d = self.data_dir.join("folders");
+                std::fs::create_dir_all(&d)
+                    .map_err(|e| format!("cannot create {}: {e}", d.display()))?;
+                vec![d]
+            }
+        };
+        raw.iter()
+            .map(|p| {
+                canonical(p).map_err(|e| format!("TRIBUTARY_FOLDER_ROOTS: {}: {e}", p.display()))
+            })
+            .collect()
+    }
+}
+
+fn canonical(p: &Path) -> std::io::Result<PathBuf> {
+    std::fs::canonicalize(p)
+}
+
+impl Config {
+    /// Settings for tests: a data directory, a database URL, port 0.
+    pub fn for_tests(data_dir: &Path, database_url: &str) -> Self {
+        Self {
+            data_dir: data_dir.to_owned(),
+            database_url: Some(database_url.to_owned()),
+            listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
+            folder_roots: None,
+            site_root: PathBuf::from("target/site"),
+            admin_email: Some("admin@example.com".into()),
+            admin_password: Some("admin-password".into()),
+        }
+    }
+}

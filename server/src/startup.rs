@@ -1,0 +1,167 @@
+//! Building the application: open the engine, create the first admin, assemble the router,
+//! bind. Tests use the same builder with port 0.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use app::api::ssr::Ctx;
+use app::{App, shell};
+use axum::Router;
+use axum::body::Body;
+use axum::extract::{FromRef, Request, State};
+use axum::response::IntoResponse;
+use axum::routing::get;
+use engine::{Engine, EngineConfig};
+use leptos::prelude::*;
+use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use tokio::net::TcpListener;
+
+use crate::config::Config;
+
+/// Everything a request handler needs; cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub engine: Engine,
+    pub leptos_options: LeptosOptions,
+    /// The first admin's generated password, when this start created it (printed once).
+    pub first_admin: Option<Arc<engine::service::FirstAdmin>>,
+}
+
+impl FromRef<AppState> for LeptosOptions {
+    fn from_ref(s: &AppState) -> Self {
+        s.leptos_options.clone()
+    }
+}
+
+impl FromRef<AppState> for Engine {
+    fn from_ref(s: &AppState) -> Self {
+        s.engine.clone()
+    }
+}
+
+/// Opens the database (migrating it) and builds the engine the config describes.
+pub async fn open_engine(config: &Config) -> Result<Engine, String> {
+    let roots = config.folder_roots()?;
+    let url = config.database_url();
+    Engine::open(
+        &url,
+        EngineConfig {
+            folder_roots: roots,
+        },
+    )
+    .await
+    .map_err(|e| match e {
+        engine::EngineError::Invalid { field, message } => format!("{field} {message}"),
+        other => other.to_string(),
+    })
+}
+
+fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
+    LeptosOptions::builder()
+        .output_name(std::env::var("LEPTOS_OUTPUT_NAME").unwrap_or_else(|_| "tributary".into()))
+        .site_root(config.site_root.display().to_string())
+        .site_pkg_dir(std::env::var("LEPTOS_SITE_PKG_DIR").unwrap_or_else(|_| "pkg".into()))
+        .site_addr(addr)
+        .build()
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    pub state: AppState,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, String> {
+        let engine = open_engine(&config).await?;
+        let first_admin = engine
+            .ensure_first_admin(
+                config.admin_email.as_deref(),
+                config.admin_password.as_deref(),
+            )
+            .await
+            .map_err(|e| format!("cannot create the first admin: {e}"))?;
+        let addr = config.listen_addr();
+        let listener = TcpListener::bind(addr)
+            .await
+            .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+        let bound = listener.local_addr().map_err(|e| e.to_string())?;
+        let state = AppState {
+            engine,
+            leptos_options: leptos_options(&config, bound),
+            first_admin: first_admin.map(Arc::new),
+        };
+        let router = router(state.clone());
+        Ok(Self {
+            listener,
+            router,
+            state,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|a| a.port()).unwrap_or(0)
+    }
+
+    pub fn local_addr(&self) -> Option<SocketAddr> {
+        self.listener.local_addr().ok()
+    }
+
+    /// Serves until `shutdown` resolves, finishing in-flight requests.
+    pub async fn run_until(
+        self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+}
+
+async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {
+    let engine = state.engine.clone();
+    handle_server_fns_with_context(
+        move || {
+            provide_context(Ctx {
+                engine: engine.clone(),
+            })
+        },
+        req,
+    )
+    .await
+}
+
+/// The whole HTTP surface: pages, server functions under `/rpc`, the REST API under `/api`,
+/// `/health`, and static files.
+pub fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let engine = state.engine.clone();
+    let options = state.leptos_options.clone();
+    Router::new()
+        .route("/health", get(|| async { "ok" }))
+        .nest("/api", crate::api::router())
+        .route(
+            "/rpc/{*fn_name}",
+            get(server_fn_handler).post(server_fn_handler),
+        )
+        .leptos_routes_with_context(
+            &state,
+            routes,
+            move || {
+                provide_context(Ctx {
+                    engine: engine.clone(),
+                })
+            },
+            move || shell(options.clone()),
+        )
+        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::pages::guard,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::auth::resolve_user,
+        ))
+        .with_state(state)
+}

@@ -1,0 +1,586 @@
+//! The REST API and the pages over real HTTP on loopback, on SQLite and PostgreSQL alike.
+
+use engine::domain::AccountRole;
+use engine::testing::TestDb;
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use server::{Application, Config};
+
+struct TestApp {
+    base: String,
+    http: reqwest::Client,
+    token: String,
+    db: TestDb,
+    state: server::AppState,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+const ADMIN: (&str, &str) = ("admin@example.com", "admin-password");
+
+async fn spawn(backend: &str) -> TestApp {
+    let db = TestDb::new(backend).await.expect("database");
+    let config = Config::for_tests(db.dir.path(), &db.url);
+    let app = Application::build(config).await.expect("app");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state.clone();
+    let server = tokio::spawn(async move {
+        let _ = app.run_until(std::future::pending()).await;
+    });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .post(format!("{base}/api/@login"))
+        .json(&json!({"username": ADMIN.0, "password": ADMIN.1}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let token = r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    TestApp {
+        base,
+        http,
+        token,
+        db,
+        state,
+        _server: server,
+    }
+}
+
+impl TestApp {
+    fn url(&self, path: &str) -> String {
+        if path.starts_with("http") {
+            path.to_owned()
+        } else {
+            format!("{}{path}", self.base)
+        }
+    }
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut req = self
+            .http
+            .request(method, self.url(path))
+            .bearer_auth(&self.token);
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let r = req.send().await.unwrap();
+        let status = r.status();
+        let text = r.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+    async fn get(&self, path: &str) -> (StatusCode, Value) {
+        self.send(reqwest::Method::GET, path, None).await
+    }
+    async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
+        self.send(reqwest::Method::POST, path, Some(body)).await
+    }
+    async fn count(&self) -> i64 {
+        self.get("/api/datasources").await.1["total"]
+            .as_i64()
+            .unwrap()
+    }
+    fn folder(&self, name: &str) -> String {
+        let p = self.db.folder_root().join(name);
+        std::fs::create_dir_all(&p).unwrap();
+        std::fs::canonicalize(p).unwrap().display().to_string()
+    }
+    async fn finish(self) {
+        self._server.abort();
+        self.db.cleanup().await.unwrap();
+    }
+}
+
+macro_rules! on_both {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite { $(#[tokio::test] async fn $name() { let app = super::spawn("sqlite").await; super::$name(&app).await; app.finish().await; })+ }
+        mod postgres { $(#[tokio::test] async fn $name() { let app = super::spawn("postgres").await; super::$name(&app).await; app.finish().await; })+ }
+    };
+}
+
+on_both!(
+    auth_is_required,
+    datasource_lifecycle,
+    bad_input_is_refused_and_changes_nothing,
+    seed_paging_loop,
+    strangers_get_404,
+    openapi_matches_routes,
+    pages_and_server_functions
+);
+
+async fn auth_is_required(app: &TestApp) {
+    let r = app
+        .http
+        .get(app.url("/api/datasources"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let body: Value = r.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "unauthorized");
+    let r = app
+        .http
+        .get(app.url("/api/datasources"))
+        .bearer_auth("forged")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = app
+        .http
+        .post(app.url("/api/@login"))
+        .json(&json!({"username": ADMIN.0, "password": "nope"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let r = app
+        .http
+        .post(app.url("/api/@login"))
+        .json(&json!({"username": ADMIN.0}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 422);
+    assert_eq!(
+        app.http
+            .get(app.url("/health"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap(),
+        "ok"
+    );
+}
+
+async fn datasource_lifecycle(app: &TestApp) {
+    let path = app.folder("docs");
+    // The seed's way: a JSON string body with no Content-Type.
+    let r = app
+        .http
+        .post(app.url("/api/datasources"))
+        .bearer_auth(&app.token)
+        .body(json!({"@type": "FolderDatasource", "title": "Docs", "path": path}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    let location = r.headers()["location"].to_str().unwrap().to_owned();
+    let ds: Value = r.json().await.unwrap();
+    assert_eq!(ds["@id"], location);
+    assert_eq!(ds["@type"], "FolderDatasource");
+    assert_eq!(ds["type_sync"], "one");
+    assert_eq!(ds["sync_status"], "created");
+    assert_eq!(ds["path"], path);
+    let id = ds["id"].as_str().unwrap();
+    assert!(location.ends_with(&format!("/api/datasources/{id}")));
+
+    let (s, got) = app.get(&location).await;
+    assert_eq!((s, &got), (StatusCode::OK, &ds));
+
+    let (s, edited) = app
+        .send(
+            reqwest::Method::PATCH,
+            &location,
+            Some(json!({"title": "Docs 2"})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert_eq!(edited["title"], "Docs 2");
+    assert_eq!(app.get(&location).await.1["title"], "Docs 2");
+
+    let (s, list) = app.get("/api/datasources?page_size=1").await;
+    assert_eq!(s, 200);
+    assert_eq!(list["total"], 1);
+    assert_eq!(list["items"][0]["@id"], location);
+
+    let (s, _) = app.send(reqwest::Method::DELETE, &location, None).await;
+    assert_eq!(s, 204);
+    assert_eq!(app.get(&location).await.0, 404);
+    assert_eq!(app.count().await, 0);
+}
+
+async fn bad_input_is_refused_and_changes_nothing(app: &TestApp) {
+    let path = app.folder("bad");
+    let (s, keep) = app
+        .post(
+            "/api/datasources",
+            json!({"@type": "S3Datasource", "title": "keep", "bucket": "abc"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let keep_url = keep["@id"].as_str().unwrap().to_owned();
+
+    let raw_cases: [(&str, u16); 3] = [("{not json", 400), ("[1,2]", 400), ("", 400)];
+    for (body, status) in raw_cases {
+        let r = app
+            .http
+            .post(app.url("/api/datasources"))
+            .bearer_auth(&app.token)
+            .body(body)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status().as_u16(), status, "{body}");
+        let v: Value = r.json().await.unwrap();
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "{v}"
+        );
+    }
+    let cases = [
+        (json!({"title": "x"}), "@type"),
+        (json!({"@type": "NopeDatasource", "title": "x"}), "@type"),
+        (
+            json!({"@type": "FolderDatasource", "title": "x", "path": path, "type_sync": "auto"}),
+            "type_sync",
+        ),
+        (
+            json!({"@type": "FolderDatasource", "title": "x", "path": path, "type_sync": "arch"}),
+            "type_sync",
+        ),
+        (
+            json!({"@type": "FolderDatasource", "title": "x", "path": "/etc"}),
+            "path",
+        ),
+        (
+            json!({"@type": "FolderDatasource", "title": "x", "path": format!("{path}/../../..")}),
+            "path",
+        ),
+        (
+            json!({"@type": "FolderDatasource", "title": "", "path": path}),
+            "title",
+        ),
+        (
+            json!({"@type": "FolderDatasource", "title": ["x"], "path": path}),
+            "title",
+        ),
+        (json!({"@type": "S3Datasource", "title": "x"}), "bucket"),
+        (
+            json!({"@type": "S3Datasource", "title": "x", "bucket": "abc", "sync_status": "synced"}),
+            "sync_status",
+        ),
+        (
+            json!({"@type": "S3Datasource", "title": "x", "bucket": "abc", "unknown": 1}),
+            "unknown",
+        ),
+    ];
+    for (body, field) in cases {
+        let (s, v) = app.post("/api/datasources", body.clone()).await;
+        assert_eq!(s, 422, "{body}: {v}");
+        assert_eq!(v["error"]["field"], field, "{body}: {v}");
+    }
+    for patch in [
+        json!({"type_sync": "weekly"}),
+        json!({"title": ""}),
+        json!({"bucket": "NO"}),
+        json!({"@type": "FolderDatasource"}),
+    ] {
+        let (s, v) = app
+            .send(reqwest::Method::PATCH, &keep_url, Some(patch.clone()))
+            .await;
+        assert_eq!(s, 422, "{patch}: {v}");
+    }
+    let (s, v) = app
+        .get(&format!("{keep_url}/@getAllChildren?page_size=1001"))
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["field"].as_str()),
+        (422, Some("page_size"))
+    );
+    let (s, v) = app
+        .get(&format!("{keep_url}/@getAllChildren?page_size=abc"))
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["field"].as_str()),
+        (422, Some("page_size"))
+    );
+    let (s, v) = app
+        .post(
+            &format!("{keep_url}/@getAllChildren"),
+            json!({"page_size": "7"}),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), v["error"]["field"].as_str()),
+        (422, Some("page_size"))
+    );
+    let (s, _) = app
+        .get(&format!("{keep_url}/@getAllChildren?scroll=tampered"))
+        .await;
+    assert_eq!(s, 400);
+
+    assert_eq!(app.count().await, 1, "nothing was created");
+    assert_eq!(app.get(&keep_url).await.1, keep, "nothing was changed");
+}
+
+async fn seed_paging_loop(app: &TestApp) {
+    let (_, ds) = app
+        .post(
+            "/api/datasources",
+            json!({"@type": "S3Datasource", "title": "big", "bucket": "abc"}),
+        )
+        .await;
+    let (_, other) = app
+        .post(
+            "/api/datasources",
+            json!({"@type": "S3Datasource", "title": "other", "bucket": "abc"}),
+        )
+        .await;
+    let id = ds["id"].as_str().unwrap();
+    let resources: Vec<_> = (0..50)
+        .map(|i| engine::service::sample_resource(id, i))
+        .collect();
+    app.state
+        .engine
+        .add_resources(id, &resources)
+        .await
+        .unwrap();
+
+    // Exactly as the seed's script pages: POST with a JSON string body, no Content-Type.
+    let url = format!("{}/@getAllChildren", ds["@id"].as_str().unwrap());
+    let mut body = json!({"page_size": 7});
+    let mut seen = Vec::new();
+    let mut first_cursor = None;
+    loop {
+        let r = app
+            .http
+            .post(&url)
+            .bearer_auth(&app.token)
+            .body(body.to_string())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200);
+        let resp: Value = r.json().await.unwrap();
+        assert_eq!(resp["total"], 50);
+        for item in resp["items"].as_array().unwrap() {
+            let (s, one) = app.get(item["@id"].as_str().unwrap()).await;
+            assert_eq!(s, 200, "every child's @id answers");
+            assert_eq!(&one, item);
+            seen.push(item["source_id"].as_str().unwrap().to_owned());
+        }
+        match resp["cursor"].as_str() {
+            Some(c) => {
+                first_cursor.get_or_insert(c.to_owned());
+                body = json!({"page_size": 7, "scroll": c});
+            }
+            None => break,
+        }
+    }
+    let want: Vec<_> = resources.iter().map(|r| r.source_id.clone()).collect();
+    assert_eq!(seen, want, "every child exactly once, in order");
+
+    let (s, page) = app.get(&format!("{url}?page_size=20")).await;
+    assert_eq!(
+        (s.as_u16(), page["items"].as_array().unwrap().len()),
+        (200, 20)
+    );
+    let (s, page) = app
+        .get(&format!(
+            "{url}?page_size=20&scroll={}",
+            page["cursor"].as_str().unwrap()
+        ))
+        .await;
+    assert_eq!(
+        (s.as_u16(), page["items"][0]["source_id"].as_str()),
+        (200, Some(want[20].as_str()))
+    );
+    let foreign = format!("{}/@getAllChildren", other["@id"].as_str().unwrap());
+    let (s, v) = app
+        .post(
+            &foreign,
+            json!({"page_size": 7, "scroll": first_cursor.unwrap()}),
+        )
+        .await;
+    assert_eq!(s, 400, "{v}");
+    assert_eq!(v["error"]["code"], "bad_request");
+}
+
+async fn strangers_get_404(app: &TestApp) {
+    let (_, ds) = app
+        .post(
+            "/api/datasources",
+            json!({"@type": "S3Datasource", "title": "private", "bucket": "abc"}),
+        )
+        .await;
+    app.state
+        .engine
+        .create_user(
+            "eve@example.com",
+            "Eve",
+            "eve-password",
+            AccountRole::Member,
+        )
+        .await
+        .unwrap();
+    let r = app
+        .http
+        .post(app.url("/api/@login"))
+        .json(&json!({"username": "eve@example.com", "password": "eve-password"}))
+        .send()
+        .await
+        .unwrap();
+    let eve = r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let url = ds["@id"].as_str().unwrap();
+    for (method, path) in [
+        ("GET", url.to_owned()),
+        ("PATCH", url.to_owned()),
+        ("DELETE", url.to_owned()),
+        ("GET", format!("{url}/@getAllChildren")),
+    ] {
+        let r = app
+            .http
+            .request(method.parse().unwrap(), &path)
+            .bearer_auth(&eve)
+            .body("{\"title\":\"x\"}")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 404, "{method} {path}");
+    }
+    let r = app
+        .http
+        .get(app.url("/api/datasources"))
+        .bearer_auth(&eve)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.json::<Value>().await.unwrap()["total"], 0);
+    assert_eq!(app.get(url).await.1["title"], "private");
+}
+
+async fn openapi_matches_routes(app: &TestApp) {
+    let (s, doc) = app.get("/api/openapi.json").await;
+    assert_eq!(s, 200);
+    let (_, ds) = app
+        .post(
+            "/api/datasources",
+            json!({"@type": "S3Datasource", "title": "o", "bucket": "abc"}),
+        )
+        .await;
+    let id = ds["id"].as_str().unwrap();
+    let mut ops: Vec<(String, String)> = doc["paths"]
+        .as_object()
+        .unwrap()
+        .iter()
+        .flat_map(|(path, ops)| {
+            ops.as_object()
+                .unwrap()
+                .keys()
+                .filter(|m| *m != "parameters")
+                .map(move |m| (m.clone(), path.clone()))
+        })
+        .collect();
+    ops.sort_by_key(|(m, _)| m == "delete"); // delete last, or later calls would find nothing
+    let mut checked = 0;
+    {
+        for (method, path) in &ops {
+            let p = path.replace("{id}", id).replace("{rid}", "none");
+            let r = app
+                .http
+                .request(method.to_uppercase().parse().unwrap(), app.url(&p))
+                .bearer_auth(&app.token)
+                .body("{}")
+                .send()
+                .await
+                .unwrap();
+            assert!(
+                r.status() != 405 && !(r.status() == 404 && !p.ends_with("/none")),
+                "{method} {path}: {}",
+                r.status()
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked >= 9);
+    assert_eq!(app.get("/api/no-such-route").await.0, 404);
+}
+
+async fn pages_and_server_functions(app: &TestApp) {
+    let r = app.http.get(app.url("/datasources")).send().await.unwrap();
+    assert_eq!(r.status(), 303);
+    assert_eq!(r.headers()["location"], "/login?next=/datasources");
+    let cookie = format!("tributary_session={}", app.token);
+    let page = app
+        .http
+        .get(app.url("/datasources"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(
+        html.contains("data-testid=\"empty-state\""),
+        "a fresh database shows the empty state"
+    );
+    assert!(html.contains(ADMIN.0), "the header names who is signed in");
+
+    app.post(
+        "/api/datasources",
+        json!({"@type": "S3Datasource", "title": "Listed on the page", "bucket": "abc"}),
+    )
+    .await;
+    let html = app
+        .http
+        .get(app.url("/datasources"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Listed on the page"));
+    assert!(!html.contains("empty-state"));
+
+    // The server function behind the page, as the browser calls it.
+    let r = app
+        .http
+        .post(app.url("/rpc/list_datasources"))
+        .header("cookie", &cookie)
+        .form(&[("page_size", "5")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["items"][0]["title"], "Listed on the page");
+    let r = app
+        .http
+        .post(app.url("/rpc/list_datasources"))
+        .form(&[("page_size", "5")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 500);
+    assert_eq!(r.json::<Value>().await.unwrap()["status"], 401);
+}
+
+#[tokio::test]
+async fn bad_database_url_is_a_one_line_error() {
+    let dir = engine::testing::tempfile_dir::Dir::new().unwrap();
+    for url in ["mysql://x", "postgres://nobody@127.0.0.1:1/x"] {
+        let Err(e) = Application::build(Config::for_tests(dir.path(), url)).await else {
+            panic!("{url} accepted")
+        };
+        assert!(!e.contains('\n') && !e.is_empty(), "{e}");
+    }
+}

@@ -1,6 +1,10 @@
 //! Server functions: thin calls into the engine under their own `/rpc` prefix, so the REST API
 //! owns `/api`. Each one knows who is acting from the session cookie the server resolved.
 
+// Form-backed server functions take one argument per form field, so `ActionForm` works without
+// JavaScript; the macro's generated client functions carry the same long signatures.
+#![allow(clippy::too_many_arguments)]
+
 use leptos::prelude::*;
 
 use crate::error::AppError;
@@ -204,7 +208,6 @@ pub async fn get_datasource(id: String) -> Result<DatasourceView, AppError> {
 }
 
 /// Creates a datasource from the *New datasource* form and opens its page.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/rpc", endpoint = "create_datasource")]
 pub async fn create_datasource(
     kind: String,
@@ -255,7 +258,6 @@ pub async fn create_datasource(
 }
 
 /// Saves the *Edit* form. Settings fields the kind does not have are ignored.
-#[allow(clippy::too_many_arguments)]
 #[server(prefix = "/rpc", endpoint = "update_datasource")]
 pub async fn update_datasource(
     id: String,

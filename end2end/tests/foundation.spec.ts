@@ -6,7 +6,7 @@ test.describe("the datasources page", () => {
     await page.goto("/datasources");
     await expect(page).toHaveURL(/\/login\?next=/);
     await login(page);
-    await expect(page.getByRole("heading", { name: "Datasources" })).toBeVisible();
+    await expect(page.getByRole("heading", { name: "Datasources", exact: true })).toBeVisible();
     await expect(page.getByRole("navigation", { name: "Main" }).getByRole("link", { name: "Datasources" })).toHaveAttribute(
       "aria-current",
       "page",
@@ -60,7 +60,7 @@ test.describe("without JavaScript", () => {
     });
     expect(r.status()).toBe(201);
     await login(page);
-    await expect(page.getByRole("heading", { name: "Datasources" })).toBeVisible();
+    await expect(page.getByRole("heading", { name: "Datasources", exact: true })).toBeVisible();
     await expect(page.getByRole("link", { name: "Rendered without JS" })).toBeVisible();
     await expect(page.locator("body[data-hydrated]")).toHaveCount(0);
   });

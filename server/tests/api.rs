@@ -501,7 +501,7 @@ async fn openapi_matches_routes(app: &TestApp) {
                 .await
                 .unwrap();
             assert!(
-                r.status() != 405 && !(r.status() == 404 && !p.ends_with("/none")),
+                r.status() != 405 && (r.status() != 404 || p.ends_with("/none")),
                 "{method} {path}: {}",
                 r.status()
             );

@@ -87,7 +87,7 @@ pub fn NewDatasource() -> impl IntoView {
             }).collect_view()}
         </nav>
         <ActionForm action=action attr:class="card max-w-2xl space-y-5" attr:aria-label="New datasource">
-            <input type="hidden" name="kind" prop:value=move || kind.get() />
+            <input type="hidden" name="kind" value=move || kind.get() />
             <div>
                 <label for="title" class="label">"Title"</label>
                 <input id="title" name="title" class="input" required maxlength="200" placeholder="e.g. Legal shared drive" />

@@ -23,7 +23,7 @@ pub fn Login() -> impl IntoView {
                 </h1>
                 <p class="mb-6 text-sm text-slate-600 dark:text-slate-400">"Log in to manage your datasources."</p>
                 <ActionForm action=action attr:class="space-y-4" attr:aria-label="Log in">
-                    <input type="hidden" name="next" prop:value=next />
+                    <input type="hidden" name="next" value=next />
                     <div>
                         <label for="email" class="label">"E-mail"</label>
                         <input id="email" name="email" type="email" autocomplete="username" required class="input" />

@@ -299,21 +299,21 @@ impl Engine {
         let mut ds = self.get_datasource(user, id).await?;
         let obj = as_object(patch)?;
         refuse_unknown_fields(obj, ds.kind)?;
-        if let Some(t) = string_field(obj, "@type")? {
-            if t != ds.kind.as_str() {
-                return Err(EngineError::invalid(
-                    "@type",
-                    "cannot be changed; create a new datasource instead",
-                ));
-            }
+        if let Some(t) = string_field(obj, "@type")?
+            && t != ds.kind.as_str()
+        {
+            return Err(EngineError::invalid(
+                "@type",
+                "cannot be changed; create a new datasource instead",
+            ));
         }
-        if let Some(s) = string_field(obj, "sync_status")? {
-            if s != ds.sync_status.as_str() {
-                return Err(EngineError::invalid(
-                    "sync_status",
-                    "is changed by actions (@sendToSpyder, @pause, @resume), not by editing",
-                ));
-            }
+        if let Some(s) = string_field(obj, "sync_status")?
+            && s != ds.sync_status.as_str()
+        {
+            return Err(EngineError::invalid(
+                "sync_status",
+                "is changed by actions (@sendToSpyder, @pause, @resume), not by editing",
+            ));
         }
         if let Some(t) = string_field(obj, "title")? {
             ds.title = Title::parse(t)?.as_str().to_owned();

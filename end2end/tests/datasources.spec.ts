@@ -1,0 +1,90 @@
+import { test, expect } from "@playwright/test";
+import { login, hydrated, folderUnderRoot, seedChildren, apiToken } from "./helpers";
+
+test("a Folder datasource: created, auto/arch refused, edited, resources paged, deleted", async ({ page, request }) => {
+  const folder = folderUnderRoot("e2e-docs");
+  await login(page);
+  await hydrated(page);
+
+  await page.getByRole("link", { name: "New datasource" }).first().click();
+  await expect(page.getByRole("heading", { name: "New datasource" })).toBeVisible();
+  await page.getByRole("link", { name: "Folder" }).click();
+
+  // Folder datasources support only one-time sync: the other two are disabled, with the reason.
+  await expect(page.getByLabel(/One-time/)).toBeEnabled();
+  await expect(page.getByLabel(/One-time/)).toBeChecked();
+  for (const t of ["auto", "arch"]) {
+    await expect(page.locator(`#type_sync_${t}`)).toBeDisabled();
+    await expect(page.getByTestId(`unsupported-${t}`)).toContainText("support only one-time sync");
+  }
+
+  // A path outside the allowed roots is refused next to its field, and nothing is created.
+  await page.getByLabel("Title").fill("E2E documents");
+  await page.getByLabel(/Folder path/).fill("/etc");
+  await page.getByRole("button", { name: "Create datasource" }).click();
+  await expect(page.locator("[data-field-error=path]")).toContainText("outside the allowed folder roots");
+
+  await page.getByLabel(/Folder path/).fill(folder);
+  await page.getByRole("button", { name: "Create datasource" }).click();
+  await expect(page).toHaveURL(/\/datasources\/[0-9a-f]{32}$/);
+  await expect(page.getByTestId("datasource-title")).toHaveText("E2E documents");
+  await expect(page.locator("[data-setting=path]")).toHaveText(folder);
+  const id = page.url().split("/").pop()!.split("?")[0];
+
+  // Forging `auto` for a Folder anyway is refused by the server.
+  const token = await apiToken(request);
+  const forged = await request.patch(`/api/datasources/${id}`, {
+    headers: { Authorization: `Bearer ${token}` },
+    data: { type_sync: "auto" },
+  });
+  expect(forged.status()).toBe(422);
+  expect((await forged.json()).error.field).toBe("type_sync");
+
+  // Edit.
+  await page.getByRole("link", { name: "Edit" }).click();
+  await page.getByLabel("Title").fill("E2E documents (renamed)");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.getByTestId("saved")).toBeVisible();
+  await expect(page.getByTestId("datasource-title")).toHaveText("E2E documents (renamed)");
+
+  // Resources, seeded through the engine until the spyders exist, paged with the cursor.
+  seedChildren(id, 45);
+  await page.goto(`/datasources/${id}?tab=resources`);
+  await expect(page.getByTestId("children-total")).toHaveText("45 resources");
+  await expect(page.getByTestId("resource-row")).toHaveCount(20);
+  await expect(page.getByTestId("resource-row").first()).toContainText("file_0000000.txt");
+  await page.getByRole("link", { name: "Next page" }).click();
+  await expect(page.getByTestId("resource-row").first()).toContainText("file_0000020.txt");
+  await page.getByRole("link", { name: "Next page" }).click();
+  await expect(page.getByTestId("resource-row")).toHaveCount(5);
+  await expect(page.getByRole("link", { name: "Next page" })).toHaveCount(0);
+
+  // Delete: confirming with the wrong title changes nothing; the right title deletes.
+  await page.getByRole("link", { name: "Delete" }).click();
+  await hydrated(page);
+  await page.getByLabel("Title of the datasource").fill("wrong");
+  await page.getByRole("button", { name: "Delete datasource" }).click();
+  await expect(page.locator("[data-field-error=confirm_title]")).toContainText("to confirm");
+  await page.getByLabel("Title of the datasource").fill("E2E documents (renamed)");
+  await page.getByRole("button", { name: "Delete datasource" }).click();
+  await expect(page).toHaveURL(/\/datasources$/);
+  await expect(page.getByRole("link", { name: "E2E documents (renamed)" })).toHaveCount(0);
+  const gone = await request.get(`/api/datasources/${id}`, { headers: { Authorization: `Bearer ${token}` } });
+  expect(gone.status()).toBe(404);
+});
+
+test.describe("without JavaScript", () => {
+  test.use({ javaScriptEnabled: false });
+
+  test("creates an S3 datasource with the plain form", async ({ page }) => {
+    await login(page);
+    await page.goto("/datasources/new?kind=S3Datasource");
+    await page.getByLabel("Title").fill("No-JS bucket");
+    await page.getByLabel(/Bucket/).fill("nojs-archive");
+    await page.getByLabel(/Archive/).check();
+    await page.getByRole("button", { name: "Create datasource" }).click();
+    await expect(page).toHaveURL(/\/datasources\/[0-9a-f]{32}$/);
+    await expect(page.getByTestId("datasource-title")).toHaveText("No-JS bucket");
+    await expect(page.locator("[data-field='Sync type']")).toContainText("arch");
+  });
+});

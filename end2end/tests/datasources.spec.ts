@@ -79,6 +79,12 @@ test.describe("without JavaScript", () => {
   test("creates an S3 datasource with the plain form", async ({ page }) => {
     await login(page);
     await page.goto("/datasources/new?kind=S3Datasource");
+    // A refused form comes back with the server's message next to its field.
+    await page.getByLabel("Title").fill("No-JS bucket");
+    await page.getByLabel(/Bucket/).fill("Not_A_Bucket");
+    await page.getByRole("button", { name: "Create datasource" }).click();
+    await expect(page.locator("[data-field-error=bucket]")).toContainText("lowercase letters");
+    await page.goto("/datasources/new?kind=S3Datasource");
     await page.getByLabel("Title").fill("No-JS bucket");
     await page.getByLabel(/Bucket/).fill("nojs-archive");
     await page.getByLabel(/Archive/).check();

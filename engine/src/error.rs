@@ -14,6 +14,15 @@ pub enum EngineError {
     /// 401: no valid credentials.
     #[error("{0}")]
     Unauthorized(String),
+    /// 403: the caller is known but may not do this (account administration by a non-admin).
+    #[error("{0}")]
+    Forbidden(String),
+    /// 429: too many attempts; try again after `retry_after_secs`.
+    #[error("{message}")]
+    TooManyAttempts {
+        message: String,
+        retry_after_secs: u64,
+    },
     /// 404: nothing the caller may see has this id.
     #[error("{0} not found")]
     NotFound(String),
@@ -42,6 +51,8 @@ impl EngineError {
             Self::Invalid { .. } => 422,
             Self::BadRequest(_) => 400,
             Self::Unauthorized(_) => 401,
+            Self::Forbidden(_) => 403,
+            Self::TooManyAttempts { .. } => 429,
             Self::NotFound(_) => 404,
             Self::Conflict(_) | Self::Transition { .. } => 409,
             Self::Internal(_) => 500,
@@ -54,6 +65,8 @@ impl EngineError {
             Self::Invalid { .. } => "invalid",
             Self::BadRequest(_) => "bad_request",
             Self::Unauthorized(_) => "unauthorized",
+            Self::Forbidden(_) => "forbidden",
+            Self::TooManyAttempts { .. } => "too_many_attempts",
             Self::NotFound(_) => "not_found",
             Self::Conflict(_) => "conflict",
             Self::Transition { .. } => "invalid_transition",

@@ -107,14 +107,37 @@ impl TestDb {
     }
 
     /// Drops the PostgreSQL database (closing whoever still holds it).
-    pub async fn cleanup(self) -> Result<()> {
-        if let Some(name) = &self.pg_name {
-            let mut conn = sqlx::PgConnection::connect(&postgres_admin_url()).await?;
-            sqlx::query(&format!("drop database if exists {name} with (force)"))
-                .execute(&mut conn)
-                .await?;
-            conn.close().await?;
+    pub async fn cleanup(mut self) -> Result<()> {
+        match self.pg_name.take() {
+            Some(name) => drop_pg_database(&name).await,
+            None => Ok(()),
         }
-        Ok(())
+    }
+}
+
+async fn drop_pg_database(name: &str) -> Result<()> {
+    let mut conn = sqlx::PgConnection::connect(&postgres_admin_url()).await?;
+    sqlx::query(&format!("drop database if exists {name} with (force)"))
+        .execute(&mut conn)
+        .await?;
+    conn.close().await?;
+    Ok(())
+}
+
+/// A test that panicked never reached `cleanup`: drop its database here, on a thread of its own
+/// (a destructor cannot await), so failed runs do not leave databases behind.
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_name.take() {
+            let _ = std::thread::spawn(move || {
+                if let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                {
+                    let _ = rt.block_on(drop_pg_database(&name));
+                }
+            })
+            .join();
+        }
     }
 }

@@ -30,6 +30,8 @@ on_both!(
     children_keyset_paging,
     status_compare_and_set,
     owners_only,
+    account_administration,
+    login_throttling,
 );
 
 async fn run<F, Fut>(backend: &str, f: F)
@@ -491,5 +493,145 @@ async fn owners_only(e: Engine, db: TestDb) -> TestDb {
     ));
     assert_eq!(e.list_datasources(&b, None, None).await.unwrap().total, 0);
     assert_eq!(e.get_datasource(&a, &ds.id).await.unwrap().title, "mine");
+    db
+}
+
+async fn account_administration(e: Engine, db: TestDb) -> TestDb {
+    let admin = e
+        .create_user(
+            "root@example.com",
+            "Root",
+            "password123",
+            AccountRole::Admin,
+        )
+        .await
+        .unwrap();
+    let member = user(&e, "m@example.com").await;
+    let forbidden = e
+        .admin_create_user(
+            &member,
+            &json!({"email": "x@example.com", "password": "password123"}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(forbidden.status_code(), 403);
+    assert_eq!(e.list_users(&member).await.unwrap_err().status_code(), 403);
+
+    let bob = e
+        .admin_create_user(
+            &admin,
+            &json!({"email": "Bob@Example.com", "password": "password123", "role": "admin"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        (bob.email.as_str(), bob.role),
+        ("bob@example.com", AccountRole::Admin)
+    );
+    for (body, field) in [
+        (json!({"password": "password123"}), "email"),
+        (json!({"email": "c@x.io", "password": "short"}), "password"),
+        (
+            json!({"email": "c@x.io", "password": "password123", "role": "owner"}),
+            "role",
+        ),
+        (
+            json!({"email": "c@x.io", "password": "password123", "colour": 1}),
+            "colour",
+        ),
+    ] {
+        assert_eq!(
+            e.admin_create_user(&admin, &body)
+                .await
+                .unwrap_err()
+                .field(),
+            Some(field),
+            "{body}"
+        );
+    }
+    assert_eq!(e.list_users(&admin).await.unwrap().len(), 3);
+
+    // Deactivating ends the user's sessions and refuses new logins.
+    let t = e
+        .login("m@example.com", "password123", TokenKind::Api)
+        .await
+        .unwrap();
+    let off = e
+        .update_user(&admin, &member.id, &json!({"active": false}))
+        .await
+        .unwrap();
+    assert!(!off.active);
+    assert_eq!(
+        e.authenticate(&t.token).await.unwrap_err().status_code(),
+        401
+    );
+    assert_eq!(
+        e.login("m@example.com", "password123", TokenKind::Api)
+            .await
+            .unwrap_err()
+            .status_code(),
+        401
+    );
+
+    // The last active admin can be neither demoted nor deactivated.
+    e.update_user(&admin, &bob.id, &json!({"role": "member"}))
+        .await
+        .unwrap();
+    assert_eq!(
+        e.update_user(&admin, &admin.id, &json!({"active": false}))
+            .await
+            .unwrap_err()
+            .status_code(),
+        409
+    );
+    assert_eq!(
+        e.update_user(&admin, &admin.id, &json!({"role": "member"}))
+            .await
+            .unwrap_err()
+            .status_code(),
+        409
+    );
+
+    // A password reset ends sessions; the new password works.
+    let t = e
+        .login("bob@example.com", "password123", TokenKind::Session)
+        .await
+        .unwrap();
+    e.reset_password("bob@example.com", "new-password-1")
+        .await
+        .unwrap();
+    assert!(e.authenticate(&t.token).await.is_err());
+    assert!(
+        e.login("bob@example.com", "new-password-1", TokenKind::Api)
+            .await
+            .is_ok()
+    );
+    db
+}
+
+async fn login_throttling(e: Engine, db: TestDb) -> TestDb {
+    user(&e, "t@example.com").await;
+    for _ in 0..engine::service::throttle::FREE_ATTEMPTS {
+        assert_eq!(
+            e.login("t@example.com", "wrong-password", TokenKind::Api)
+                .await
+                .unwrap_err()
+                .status_code(),
+            401
+        );
+    }
+    // Locked now: even the right password is refused until the lock expires.
+    let locked = e
+        .login("t@example.com", "password123", TokenKind::Api)
+        .await
+        .unwrap_err();
+    assert_eq!(locked.status_code(), 429, "{locked}");
+    assert!(
+        e.login("other@example.com", "x-password", TokenKind::Api)
+            .await
+            .unwrap_err()
+            .status_code()
+            == 401
+    );
     db
 }

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-use crate::config::{Cli, Command, Config};
+use crate::config::{Cli, Command, Config, UserCommand};
 use crate::startup::{Application, open_engine};
 
 pub async fn run() -> ExitCode {
@@ -19,6 +19,7 @@ pub async fn run() -> ExitCode {
         Command::SeedChildren { datasource, count } => {
             seed_children(&cli.config, &datasource, count).await
         }
+        Command::User(cmd) => user_command(&cli.config, cmd).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -102,5 +103,47 @@ async fn seed_children(config: &Config, datasource: &str, count: usize) -> Resul
             .map_err(|e| e.to_string())?;
     }
     println!("added {count} resources to {datasource}");
+    Ok(())
+}
+
+/// The new password: `TRIBUTARY_NEW_PASSWORD`, else the first line of standard input. Never a
+/// flag, so it does not end up in shell history or `ps`.
+fn read_new_password() -> Result<String, String> {
+    if let Ok(p) = std::env::var("TRIBUTARY_NEW_PASSWORD") {
+        return Ok(p);
+    }
+    let mut line = String::new();
+    std::io::stdin()
+        .read_line(&mut line)
+        .map_err(|e| format!("cannot read the password: {e}"))?;
+    Ok(line.trim_end_matches(['\r', '\n']).to_owned())
+}
+
+async fn user_command(config: &Config, cmd: UserCommand) -> Result<(), String> {
+    let engine = open_engine(config).await?;
+    match cmd {
+        UserCommand::Add { email, role, name } => {
+            let role = role
+                .parse()
+                .map_err(|e: engine::EngineError| e.to_string())?;
+            let password = read_new_password()?;
+            let u = engine
+                .create_user(&email, &name, &password, role)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!("added {} ({}) with id {}", u.email, u.role, u.id);
+        }
+        UserCommand::ResetPassword { email } => {
+            let password = read_new_password()?;
+            let u = engine
+                .reset_password(&email, &password)
+                .await
+                .map_err(|e| e.to_string())?;
+            println!(
+                "password of {} reset; their sessions and tokens were ended",
+                u.email
+            );
+        }
+    }
     Ok(())
 }

@@ -25,6 +25,9 @@ pub enum Command {
     Serve,
     /// Apply database migrations and exit.
     Migrate,
+    /// Manage user accounts.
+    #[command(subcommand)]
+    User(UserCommand),
     /// Add resources to a datasource as a spyder would (for tests and demos, until spyders run).
     SeedChildren {
         /// The datasource's id.
@@ -33,6 +36,20 @@ pub enum Command {
         #[arg(long, default_value_t = 10)]
         count: usize,
     },
+}
+
+#[derive(Debug, Clone, Subcommand)]
+pub enum UserCommand {
+    /// Add a user. The password is read from TRIBUTARY_NEW_PASSWORD or, if unset, standard input.
+    Add {
+        email: String,
+        #[arg(long, default_value = "member")]
+        role: String,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
+    /// Set a new password (from TRIBUTARY_NEW_PASSWORD or standard input) and end every session.
+    ResetPassword { email: String },
 }
 
 #[derive(Debug, Clone, Args)]

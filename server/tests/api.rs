@@ -107,6 +107,8 @@ macro_rules! on_both {
 }
 
 on_both!(
+    users_api,
+    throttled_login,
     auth_is_required,
     datasource_lifecycle,
     bad_input_is_refused_and_changes_nothing,
@@ -475,6 +477,10 @@ async fn openapi_matches_routes(app: &TestApp) {
         )
         .await;
     let id = ds["id"].as_str().unwrap();
+    let admin_id = app.get("/api/users").await.1["items"][0]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let mut ops: Vec<(String, String)> = doc["paths"]
         .as_object()
         .unwrap()
@@ -491,7 +497,11 @@ async fn openapi_matches_routes(app: &TestApp) {
     let mut checked = 0;
     {
         for (method, path) in &ops {
-            let p = path.replace("{id}", id).replace("{rid}", "none");
+            let p = if path.starts_with("/api/users/") {
+                path.replace("{id}", &admin_id)
+            } else {
+                path.replace("{id}", id).replace("{rid}", "none")
+            };
             let r = app
                 .http
                 .request(method.to_uppercase().parse().unwrap(), app.url(&p))
@@ -583,4 +593,95 @@ async fn bad_database_url_is_a_one_line_error() {
         };
         assert!(!e.contains('\n') && !e.is_empty(), "{e}");
     }
+}
+
+async fn users_api(app: &TestApp) {
+    let (s, created) = app
+        .post(
+            "/api/users",
+            json!({"email": "carol@example.com", "password": "carol-password", "role": "member"}),
+        )
+        .await;
+    assert_eq!(s, 201, "{created}");
+    assert_eq!(created["role"], "member");
+    assert!(created.get("password").is_none() && !created.to_string().contains("carol-password"));
+    let (s, dup) = app
+        .post(
+            "/api/users",
+            json!({"email": "carol@example.com", "password": "carol-password"}),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), dup["error"]["code"].as_str()),
+        (409, Some("conflict"))
+    );
+    let (s, list) = app.get("/api/users").await;
+    assert_eq!((s.as_u16(), list["total"].as_i64()), (200, Some(2)));
+
+    let r = app
+        .http
+        .post(app.url("/api/@login"))
+        .json(&json!({"username": "carol@example.com", "password": "carol-password"}))
+        .send()
+        .await
+        .unwrap();
+    let carol = r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let r = app
+        .http
+        .get(app.url("/api/users"))
+        .bearer_auth(&carol)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+    let r = app
+        .http
+        .post(app.url("/api/users"))
+        .bearer_auth(&carol)
+        .body(r#"{"email":"d@x.io","password":"password123"}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    let url = created["@id"].as_str().unwrap();
+    let (s, off) = app
+        .send(reqwest::Method::PATCH, url, Some(json!({"active": false})))
+        .await;
+    assert_eq!((s.as_u16(), off["active"].as_bool()), (200, Some(false)));
+    let r = app
+        .http
+        .get(app.url("/api/datasources"))
+        .bearer_auth(&carol)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401, "a deactivated user's token stops working");
+}
+
+async fn throttled_login(app: &TestApp) {
+    app.post(
+        "/api/users",
+        json!({"email": "dan@example.com", "password": "dan-password"}),
+    )
+    .await;
+    let login = |pw: &'static str| {
+        app.http
+            .post(app.url("/api/@login"))
+            .body(json!({"username": "dan@example.com", "password": pw}).to_string())
+            .send()
+    };
+    for _ in 0..engine::service::throttle::FREE_ATTEMPTS {
+        assert_eq!(login("wrong").await.unwrap().status(), 401);
+    }
+    let r = login("dan-password").await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(r.headers().get("retry-after").is_some());
+    assert_eq!(
+        r.json::<Value>().await.unwrap()["error"]["code"],
+        "too_many_attempts"
+    );
 }

@@ -7,6 +7,7 @@ use base64::Engine as _;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::{Duration, Utc};
 use rand::RngCore;
+use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use super::{Engine, new_id};
@@ -142,14 +143,18 @@ impl Engine {
     pub async fn login(&self, email: &str, password: &str, kind: TokenKind) -> Result<LoginToken> {
         let refused = || EngineError::Unauthorized("wrong e-mail or password".into());
         let email = Email::parse(email).map_err(|_| refused())?;
+        self.throttle.check(email.as_str())?;
         let Some(creds) = self.store.credentials_by_email(email.as_str()).await? else {
             // Hash anyway so an unknown account costs the same time as a wrong password.
             let _ = hash_password(password);
+            self.throttle.failed(email.as_str());
             return Err(refused());
         };
         if !creds.user.active || !verify_password(password, &creds.password_hash) {
+            self.throttle.failed(email.as_str());
             return Err(refused());
         }
+        self.throttle.succeeded(email.as_str());
         let token = random_secret(32);
         let lifetime = match kind {
             TokenKind::Session => Duration::days(7),
@@ -168,15 +173,169 @@ impl Engine {
 
     /// The user a token stands for; 401 if it is unknown, expired, or the user is deactivated.
     pub async fn authenticate(&self, token: &str) -> Result<User> {
-        self.store
-            .user_by_token(&token_hash(token), super::now())
+        let hash = token_hash(token);
+        if let Some(u) = self.auth_cache.get(&hash) {
+            return Ok(u);
+        }
+        let user = self
+            .store
+            .user_by_token(&hash, super::now())
             .await?
-            .ok_or_else(|| EngineError::Unauthorized("the token is invalid or has expired".into()))
+            .ok_or_else(|| {
+                EngineError::Unauthorized("the token is invalid or has expired".into())
+            })?;
+        self.auth_cache.put(hash, user.clone());
+        Ok(user)
     }
 
     pub async fn logout(&self, token: &str) -> Result<()> {
-        self.store.delete_token(&token_hash(token)).await
+        let hash = token_hash(token);
+        self.auth_cache.forget_token(&hash);
+        self.store.delete_token(&hash).await
     }
+
+    /// Account administration is for admins only.
+    fn require_admin(actor: &User) -> Result<()> {
+        if actor.role == AccountRole::Admin && actor.active {
+            Ok(())
+        } else {
+            Err(EngineError::Forbidden(
+                "only administrators can manage user accounts".into(),
+            ))
+        }
+    }
+
+    pub async fn list_users(&self, actor: &User) -> Result<Vec<User>> {
+        Self::require_admin(actor)?;
+        self.store.list_users().await
+    }
+
+    pub async fn get_user(&self, actor: &User, id: &str) -> Result<User> {
+        Self::require_admin(actor)?;
+        self.store
+            .user_by_id(id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("user '{id}'")))
+    }
+
+    /// `{"email", "password", "role"?, "display_name"?}` from an admin.
+    pub async fn admin_create_user(&self, actor: &User, body: &Value) -> Result<User> {
+        Self::require_admin(actor)?;
+        let obj = body
+            .as_object()
+            .ok_or_else(|| EngineError::BadRequest("the body must be a JSON object".into()))?;
+        refuse_unknown(obj, &["email", "password", "role", "display_name"])?;
+        let email = req_str(obj, "email")?;
+        let password = req_str(obj, "password")?;
+        let role = match opt_str(obj, "role")? {
+            Some(r) => r.parse()?,
+            None => AccountRole::Member,
+        };
+        let name = opt_str(obj, "display_name")?.unwrap_or_default();
+        self.create_user(email, name, password, role).await
+    }
+
+    /// `{"role"?, "active"?, "display_name"?}` from an admin. The last active admin can be
+    /// neither demoted nor deactivated, so the instance always has someone who can manage it.
+    pub async fn update_user(&self, actor: &User, id: &str, body: &Value) -> Result<User> {
+        let mut user = self.get_user(actor, id).await?;
+        let obj = body
+            .as_object()
+            .ok_or_else(|| EngineError::BadRequest("the body must be a JSON object".into()))?;
+        refuse_unknown(
+            obj,
+            &[
+                "role",
+                "active",
+                "display_name",
+                "id",
+                "email",
+                "@id",
+                "@type",
+                "created",
+                "modified",
+            ],
+        )?;
+        if let Some(r) = opt_str(obj, "role")? {
+            user.role = r.parse()?;
+        }
+        match obj.get("active") {
+            None | Some(Value::Null) => {}
+            Some(Value::Bool(b)) => user.active = *b,
+            Some(_) => return Err(EngineError::invalid("active", "must be true or false")),
+        }
+        if let Some(n) = opt_str(obj, "display_name")? {
+            let n = n.trim();
+            if n.is_empty() || n.chars().count() > 100 {
+                return Err(EngineError::invalid(
+                    "display_name",
+                    "must be 1 to 100 characters",
+                ));
+            }
+            user.display_name = n.to_owned();
+        }
+        let was_admin = self
+            .store
+            .user_by_id(id)
+            .await?
+            .is_some_and(|u| u.role == AccountRole::Admin && u.active);
+        let still_admin = user.role == AccountRole::Admin && user.active;
+        if was_admin && !still_admin && self.store.count_active_admins().await? <= 1 {
+            return Err(EngineError::Conflict(
+                "this is the last active administrator; make another admin first".into(),
+            ));
+        }
+        user.updated_at = super::now();
+        self.store.update_user(&user).await?;
+        self.auth_cache.forget_user(&user.id);
+        if !user.active {
+            self.store.delete_user_tokens(&user.id).await?;
+        }
+        Ok(user)
+    }
+
+    /// Sets a new password (the server's `user reset-password` command) and ends every session.
+    pub async fn reset_password(&self, email: &str, password: &str) -> Result<User> {
+        let email = Email::parse(email)?;
+        check_password_rules(password)?;
+        let creds = self
+            .store
+            .credentials_by_email(email.as_str())
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("user '{}'", email.as_str())))?;
+        self.store
+            .set_password_hash(&creds.user.id, &hash_password(password)?)
+            .await?;
+        self.store.delete_user_tokens(&creds.user.id).await?;
+        self.auth_cache.forget_user(&creds.user.id);
+        self.throttle.succeeded(email.as_str());
+        Ok(creds.user)
+    }
+}
+
+fn refuse_unknown(obj: &serde_json::Map<String, Value>, allowed: &[&str]) -> Result<()> {
+    match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(EngineError::invalid(
+            k.clone(),
+            format!(
+                "is not a field here; expected one of: {}",
+                allowed.join(", ")
+            ),
+        )),
+        None => Ok(()),
+    }
+}
+
+fn opt_str<'a>(obj: &'a serde_json::Map<String, Value>, field: &str) -> Result<Option<&'a str>> {
+    match obj.get(field) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s)),
+        Some(_) => Err(EngineError::invalid(field, "must be a string")),
+    }
+}
+
+fn req_str<'a>(obj: &'a serde_json::Map<String, Value>, field: &str) -> Result<&'a str> {
+    opt_str(obj, field)?.ok_or_else(|| EngineError::invalid(field, "is required"))
 }
 
 #[cfg(test)]

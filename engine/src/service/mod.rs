@@ -1,7 +1,9 @@
 //! The operations the web app and the API perform, each checking its input and who asks.
 
 mod accounts;
+mod auth_cache;
 mod datasources;
+pub mod throttle;
 
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -23,6 +25,8 @@ pub struct EngineConfig {
 pub struct Engine {
     store: Arc<dyn Store>,
     config: Arc<EngineConfig>,
+    throttle: Arc<throttle::LoginThrottle>,
+    auth_cache: Arc<auth_cache::AuthCache>,
 }
 
 impl Engine {
@@ -30,6 +34,8 @@ impl Engine {
         Self {
             store,
             config: Arc::new(config),
+            throttle: Arc::default(),
+            auth_cache: Arc::default(),
         }
     }
 

@@ -82,12 +82,12 @@ macro_rules! store_impl {
                 self.run_migrations().await
             }
 
-            #[tracing::instrument(skip_all)]
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn count_users(&self) -> $crate::error::Result<i64> {
                 Ok(sqlx::query_scalar("select count(*) from users").fetch_one(&self.pool).await?)
             }
 
-            #[tracing::instrument(skip_all)]
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn insert_user(&self, u: &$crate::model::User, password_hash: &str) -> $crate::error::Result<()> {
                 sqlx::query(
                     "insert into users (id, email, display_name, password_hash, role, active, created_at, updated_at) \
@@ -107,13 +107,13 @@ macro_rules! store_impl {
                 Ok(())
             }
 
-            #[tracing::instrument(skip_all)]
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn user_by_id(&self, id: &str) -> $crate::error::Result<Option<$crate::model::User>> {
                 let sql = format!("select {} from users where id = $1", $crate::store::common::USER_COLUMNS);
                 sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?.as_ref().map(user_from_row).transpose()
             }
 
-            #[tracing::instrument(skip_all)]
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn credentials_by_email(&self, email: &str) -> $crate::error::Result<Option<$crate::store::Credentials>> {
                 use sqlx::Row;
                 let sql = format!(
@@ -126,7 +126,51 @@ macro_rules! store_impl {
                 Ok(Some($crate::store::Credentials { user: user_from_row(&row)?, password_hash: row.try_get("password_hash")? }))
             }
 
-            #[tracing::instrument(skip_all)]
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn list_users(&self) -> $crate::error::Result<Vec<$crate::model::User>> {
+                let sql = format!("select {} from users order by seq", $crate::store::common::USER_COLUMNS);
+                sqlx::query(&sql).fetch_all(&self.pool).await?.iter().map(user_from_row).collect()
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(id = %u.id))]
+            async fn update_user(&self, u: &$crate::model::User) -> $crate::error::Result<()> {
+                sqlx::query("update users set display_name = $1, role = $2, active = $3, updated_at = $4 where id = $5")
+                    .bind(&u.display_name)
+                    .bind(u.role.as_str())
+                    .bind(u.active)
+                    .bind(u.updated_at)
+                    .bind(&u.id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(user_id))]
+            async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> $crate::error::Result<()> {
+                sqlx::query("update users set password_hash = $1, updated_at = $2 where id = $3")
+                    .bind(password_hash)
+                    .bind(crate::service::now())
+                    .bind(user_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(user_id))]
+            async fn delete_user_tokens(&self, user_id: &str) -> $crate::error::Result<()> {
+                sqlx::query("delete from tokens where user_id = $1").bind(user_id).execute(&self.pool).await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn count_active_admins(&self) -> $crate::error::Result<i64> {
+                Ok(sqlx::query_scalar("select count(*) from users where role = 'admin' and active = $1")
+                    .bind(true)
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn insert_token(
                 &self,
                 token_hash: &str,
@@ -147,7 +191,7 @@ macro_rules! store_impl {
                 Ok(())
             }
 
-            #[tracing::instrument(skip_all)]
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn user_by_token(
                 &self,
                 token_hash: &str,
@@ -169,13 +213,13 @@ macro_rules! store_impl {
                     .transpose()
             }
 
-            #[tracing::instrument(skip_all)]
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn delete_token(&self, token_hash: &str) -> $crate::error::Result<()> {
                 sqlx::query("delete from tokens where token_hash = $1").bind(token_hash).execute(&self.pool).await?;
                 Ok(())
             }
 
-            #[tracing::instrument(skip_all, fields(id = %ds.id))]
+            #[tracing::instrument(level = "debug", skip_all, fields(id = %ds.id))]
             async fn insert_datasource(&self, ds: &$crate::model::Datasource) -> $crate::error::Result<()> {
                 sqlx::query(
                     "insert into datasources (id, kind, title, owner_id, type_sync, sync_status, status_reason, settings, \
@@ -203,14 +247,14 @@ macro_rules! store_impl {
                 Ok(())
             }
 
-            #[tracing::instrument(skip_all, fields(id))]
+            #[tracing::instrument(level = "debug", skip_all, fields(id))]
             async fn datasource(&self, id: &str) -> $crate::error::Result<Option<$crate::model::Datasource>> {
                 let sql = format!("select {} from datasources where id = $1", $crate::store::common::DATASOURCE_COLUMNS);
                 let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
                 row.as_ref().map(|r| datasource_from_row(r).map(|(_, d)| d)).transpose()
             }
 
-            #[tracing::instrument(skip_all)]
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn list_datasources(
                 &self,
                 owner_id: &str,
@@ -225,7 +269,7 @@ macro_rules! store_impl {
                 rows.iter().map(datasource_from_row).collect()
             }
 
-            #[tracing::instrument(skip_all)]
+            #[tracing::instrument(level = "debug", skip_all)]
             async fn count_datasources(&self, owner_id: &str) -> $crate::error::Result<i64> {
                 Ok(sqlx::query_scalar("select count(*) from datasources where owner_id = $1")
                     .bind(owner_id)
@@ -233,7 +277,7 @@ macro_rules! store_impl {
                     .await?)
             }
 
-            #[tracing::instrument(skip_all, fields(id = %ds.id))]
+            #[tracing::instrument(level = "debug", skip_all, fields(id = %ds.id))]
             async fn update_datasource(&self, ds: &$crate::model::Datasource) -> $crate::error::Result<()> {
                 sqlx::query(
                     "update datasources set title = $1, type_sync = $2, settings = $3, updated_at = $4 where id = $5",
@@ -248,13 +292,13 @@ macro_rules! store_impl {
                 Ok(())
             }
 
-            #[tracing::instrument(skip_all, fields(id))]
+            #[tracing::instrument(level = "debug", skip_all, fields(id))]
             async fn delete_datasource(&self, id: &str) -> $crate::error::Result<bool> {
                 let done = sqlx::query("delete from datasources where id = $1").bind(id).execute(&self.pool).await?;
                 Ok(done.rows_affected() > 0)
             }
 
-            #[tracing::instrument(skip_all, fields(id, from = %change.from, to = %change.to))]
+            #[tracing::instrument(level = "debug", skip_all, fields(id, from = %change.from, to = %change.to))]
             async fn change_status(&self, id: &str, change: &$crate::store::StatusChange) -> $crate::error::Result<bool> {
                 use $crate::domain::SyncStatus;
                 let started = (change.to == SyncStatus::Syncing).then_some(change.at);
@@ -278,7 +322,7 @@ macro_rules! store_impl {
                 Ok(done.rows_affected() == 1)
             }
 
-            #[tracing::instrument(skip_all, fields(datasource_id, n = resources.len()))]
+            #[tracing::instrument(level = "debug", skip_all, fields(datasource_id, n = resources.len()))]
             async fn insert_resources(
                 &self,
                 datasource_id: &str,
@@ -324,23 +368,17 @@ macro_rules! store_impl {
                 Ok(())
             }
 
-            #[tracing::instrument(skip_all, fields(datasource_id, after, limit))]
+            #[tracing::instrument(level = "debug", skip_all, fields(datasource_id, after, limit))]
             async fn list_children(
                 &self,
                 datasource_id: &str,
                 after: i64,
                 limit: u32,
             ) -> $crate::error::Result<Vec<(i64, $crate::model::Resource)>> {
-                let sql = format!(
-                    "select {} from resources where datasource_id = $1 and seq > $2 order by seq limit $3",
-                    $crate::store::common::RESOURCE_COLUMNS
-                );
-                let rows =
-                    sqlx::query(&sql).bind(datasource_id).bind(after).bind(i64::from(limit)).fetch_all(&self.pool).await?;
-                rows.iter().map(resource_from_row).collect()
+                self.list_children_page(datasource_id, after, limit).await
             }
 
-            #[tracing::instrument(skip_all, fields(datasource_id))]
+            #[tracing::instrument(level = "debug", skip_all, fields(datasource_id))]
             async fn count_children(&self, datasource_id: &str) -> $crate::error::Result<i64> {
                 // The datasource row keeps the count; counting a million rows per page would not scale.
                 Ok(sqlx::query_scalar::<_, i64>("select resource_count from datasources where id = $1")
@@ -350,14 +388,14 @@ macro_rules! store_impl {
                     .unwrap_or(0))
             }
 
-            #[tracing::instrument(skip_all, fields(id))]
+            #[tracing::instrument(level = "debug", skip_all, fields(id))]
             async fn resource(&self, id: &str) -> $crate::error::Result<Option<$crate::model::Resource>> {
                 let sql = format!("select {} from resources where id = $1", $crate::store::common::RESOURCE_COLUMNS);
                 let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
                 row.as_ref().map(|r| resource_from_row(r).map(|(_, x)| x)).transpose()
             }
 
-            #[tracing::instrument(skip_all, fields(datasource_id))]
+            #[tracing::instrument(level = "debug", skip_all, fields(datasource_id))]
             async fn list_sync_runs(
                 &self,
                 datasource_id: &str,

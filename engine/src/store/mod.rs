@@ -46,6 +46,14 @@ pub trait Store: Send + Sync + 'static {
     async fn insert_user(&self, user: &User, password_hash: &str) -> Result<()>;
     async fn user_by_id(&self, id: &str) -> Result<Option<User>>;
     async fn credentials_by_email(&self, email: &str) -> Result<Option<Credentials>>;
+    /// Every user, oldest first.
+    async fn list_users(&self) -> Result<Vec<User>>;
+    /// Writes display name, role and active flag.
+    async fn update_user(&self, user: &User) -> Result<()>;
+    async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> Result<()>;
+    /// Removes every session and token of a user (after a password reset or deactivation).
+    async fn delete_user_tokens(&self, user_id: &str) -> Result<()>;
+    async fn count_active_admins(&self) -> Result<i64>;
     async fn insert_token(
         &self,
         token_hash: &str,

@@ -6,6 +6,7 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 
 use super::common::store_impl;
 use crate::error::{EngineError, Result};
+use crate::model::Resource;
 
 #[derive(Clone)]
 pub struct PgStore {
@@ -30,6 +31,26 @@ impl PgStore {
             .run(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// One page of children: a plain keyset query (rows arrive in one batch over the socket).
+    async fn list_children_page(
+        &self,
+        datasource_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, Resource)>> {
+        let sql = format!(
+            "select {} from resources where datasource_id = $1 and seq > $2 order by seq limit $3",
+            super::common::RESOURCE_COLUMNS
+        );
+        let rows = sqlx::query(&sql)
+            .bind(datasource_id)
+            .bind(after)
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        rows.iter().map(resource_from_row).collect()
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -36,7 +36,16 @@ impl IntoResponse for ApiError {
             other => other.to_string(),
         };
         let body = json!({"error": {"code": e.code(), "message": message, "field": e.field()}});
-        (status, Json(body)).into_response()
+        let mut resp = (status, Json(body)).into_response();
+        if let EngineError::TooManyAttempts {
+            retry_after_secs, ..
+        } = &e
+            && let Ok(v) = axum::http::HeaderValue::from_str(&retry_after_secs.to_string())
+        {
+            resp.headers_mut()
+                .insert(axum::http::header::RETRY_AFTER, v);
+        }
+        resp
     }
 }
 

@@ -7,6 +7,7 @@ pub mod json;
 pub mod login;
 pub mod openapi;
 pub mod repr;
+pub mod users;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -34,6 +35,8 @@ pub fn router() -> Router<AppState> {
             "/datasources/{id}/resources/{rid}",
             get(datasources::resource),
         )
+        .route("/users", get(users::list).post(users::create))
+        .route("/users/{id}", get(users::get).patch(users::update))
         .route("/openapi.json", get(openapi::document))
         .fallback(|| async {
             error::ApiError(engine::EngineError::NotFound("this API route".into()))

@@ -78,6 +78,19 @@ pub fn spec() -> Value {
                          "requestBody": {"content": {"application/json": {"schema": {"$ref": "#/components/schemas/Paging"}}}},
                          "responses": with_errors(json!({"200": ok("one page", "ResourcePage")}))}
             },
+            "/api/users": {
+                "get": {"summary": "List user accounts (admins)", "responses": with_errors(json!({"200": ok("every user", "UserList"), "403": error_response("not an admin")}))},
+                "post": {"summary": "Create a user account (admins)",
+                         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserInput"}}}},
+                         "responses": with_errors(json!({"201": ok("created", "User"), "403": error_response("not an admin")}))}
+            },
+            "/api/users/{id}": {
+                "parameters": [id_param()],
+                "get": {"summary": "Read a user account (admins)", "responses": with_errors(json!({"200": ok("the user", "User")}))},
+                "patch": {"summary": "Change role, active flag or display name (admins)",
+                          "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/UserPatch"}}}},
+                          "responses": with_errors(json!({"200": ok("the user", "User")}))}
+            },
             "/api/datasources/{id}/resources/{rid}": {"get": {
                 "summary": "Read one child",
                 "parameters": [id_param(), {"name": "rid", "in": "path", "required": true, "schema": {"type": "string"}}],
@@ -92,6 +105,14 @@ pub fn spec() -> Value {
                     "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string", "nullable": true}}}}},
                 "Login": {"type": "object", "required": ["username", "password"],
                           "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
+                "User": {"type": "object", "properties": {"@id": {"type": "string"}, "@type": {"type": "string"}, "id": {"type": "string"},
+                    "email": {"type": "string"}, "display_name": {"type": "string"}, "role": {"type": "string", "enum": ["admin", "member"]},
+                    "active": {"type": "boolean"}}},
+                "UserList": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/User"}}, "total": {"type": "integer"}}},
+                "UserInput": {"type": "object", "required": ["email", "password"], "properties": {"email": {"type": "string"},
+                    "password": {"type": "string", "minLength": 8}, "role": {"type": "string", "enum": ["admin", "member"]}, "display_name": {"type": "string"}}},
+                "UserPatch": {"type": "object", "properties": {"role": {"type": "string", "enum": ["admin", "member"]}, "active": {"type": "boolean"},
+                    "display_name": {"type": "string"}}},
                 "Token": {"type": "object", "properties": {"token": {"type": "string"}, "expires": {"type": "string", "format": "date-time"}}},
                 "DatasourceInput": {"type": "object", "required": ["@type", "title"], "properties": {
                     "@type": {"type": "string", "enum": ["FolderDatasource", "S3Datasource", "DropboxDatasource", "SlackDatasource"]},

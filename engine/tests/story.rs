@@ -32,6 +32,7 @@ on_both!(
     owners_only,
     account_administration,
     login_throttling,
+    writes_from_another_process_are_counted,
 );
 
 async fn run<F, Fut>(backend: &str, f: F)
@@ -421,6 +422,7 @@ async fn children_keyset_paging(e: Engine, db: TestDb) -> TestDb {
             .list_children(&ds.id, 0, 10)
             .await
             .unwrap()
+            .rows
             .is_empty()
     );
     db
@@ -633,5 +635,36 @@ async fn login_throttling(e: Engine, db: TestDb) -> TestDb {
             .status_code()
             == 401
     );
+    db
+}
+
+/// A second engine on the same database stands for another process (the seed command, a second
+/// server on PostgreSQL): its writes show in `total` at once, whatever the first one cached.
+async fn writes_from_another_process_are_counted(e: Engine, db: TestDb) -> TestDb {
+    let u = user(&e, "p@example.com").await;
+    let ds = e
+        .create_datasource(
+            &u,
+            &json!({"@type": "S3Datasource", "title": "shared", "bucket": "abc"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(
+        e.get_datasource(&u, &ds.id).await.unwrap().resource_count,
+        0
+    ); // now cached
+    let other = db.engine().await.unwrap();
+    let rs: Vec<_> = (0..3).map(|i| sample_resource(&ds.id, i)).collect();
+    other.add_resources(&ds.id, &rs).await.unwrap();
+    let page = e
+        .children(&u, &ds.id, &ChildrenQuery::default())
+        .await
+        .unwrap();
+    assert_eq!((page.items.len(), page.total), (3, 3));
+    // This process's own writes are never stale.
+    e.update_datasource(&u, &ds.id, &json!({"title": "renamed"}))
+        .await
+        .unwrap();
+    assert_eq!(e.get_datasource(&u, &ds.id).await.unwrap().title, "renamed");
     db
 }

@@ -72,7 +72,8 @@ async fn run(backend: &str, n: usize) {
         .store()
         .list_children(&id, 0, 1)
         .await
-        .expect("first")[0]
+        .expect("first")
+        .rows[0]
         .0;
     let deep_cursor = Cursor::new(format!("children:{id}"), first + (n / 2) as i64 - 1).encode();
 

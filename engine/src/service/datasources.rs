@@ -364,12 +364,12 @@ impl Engine {
             Some(c) => Cursor::decode(c, &scope)?.after,
             None => 0,
         };
-        let rows = self
+        // One round trip for the rows and the current count.
+        let page = self
             .store
             .list_children(&ds.id, after, size.get() + 1)
             .await?;
-        let total = self.store.count_children(&ds.id).await?;
-        Ok(page_of(rows, size, &scope, total))
+        Ok(page_of(page.rows, size, &scope, page.total))
     }
 
     /// One child of a datasource the user may see; 404 otherwise.

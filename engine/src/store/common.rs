@@ -374,7 +374,7 @@ macro_rules! store_impl {
                 datasource_id: &str,
                 after: i64,
                 limit: u32,
-            ) -> $crate::error::Result<Vec<(i64, $crate::model::Resource)>> {
+            ) -> $crate::error::Result<$crate::store::ChildrenPage> {
                 self.list_children_page(datasource_id, after, limit).await
             }
 

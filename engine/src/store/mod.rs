@@ -5,6 +5,7 @@
 //! set-up, migrations, column types — lives in `sqlite.rs` and `postgres.rs`. `sqlx::Any` was
 //! rejected: it cannot decode timestamps, which every table here has.
 
+pub mod cached;
 mod common;
 pub mod postgres;
 pub mod sqlite;
@@ -22,6 +23,13 @@ use crate::model::{Datasource, Resource, SyncRun, TokenKind, User};
 pub struct Credentials {
     pub user: User,
     pub password_hash: String,
+}
+
+/// Rows of one page of children (with their keys) and how many children there are.
+#[derive(Debug, Clone, Default)]
+pub struct ChildrenPage {
+    pub rows: Vec<(i64, Resource)>,
+    pub total: i64,
 }
 
 /// A status change to record atomically with its reason and timestamps.
@@ -87,12 +95,14 @@ pub trait Store: Send + Sync + 'static {
     // Resources (children).
     /// Inserts resources and adds them to the datasource's counts, in one transaction.
     async fn insert_resources(&self, datasource_id: &str, resources: &[Resource]) -> Result<()>;
+    /// One keyset page of children after `after`, with the datasource's current child count
+    /// (read in the same round trip, never from a cache).
     async fn list_children(
         &self,
         datasource_id: &str,
         after: i64,
         limit: u32,
-    ) -> Result<Vec<(i64, Resource)>>;
+    ) -> Result<ChildrenPage>;
     async fn count_children(&self, datasource_id: &str) -> Result<i64>;
     async fn resource(&self, id: &str) -> Result<Option<Resource>>;
 
@@ -103,7 +113,9 @@ pub trait Store: Send + Sync + 'static {
 /// Opens the database `url` names (`sqlite://...` or `postgres://...`) and migrates it.
 pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
     let store: Arc<dyn Store> = if url.starts_with("sqlite:") {
-        Arc::new(sqlite::SqliteStore::connect(url).await?)
+        Arc::new(cached::CachedStore::new(Arc::new(
+            sqlite::SqliteStore::connect(url).await?,
+        )))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
         Arc::new(postgres::PgStore::connect(url).await?)
     } else {

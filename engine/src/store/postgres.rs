@@ -6,7 +6,6 @@ use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 
 use super::common::store_impl;
 use crate::error::{EngineError, Result};
-use crate::model::Resource;
 
 #[derive(Clone)]
 pub struct PgStore {
@@ -33,13 +32,14 @@ impl PgStore {
         Ok(())
     }
 
-    /// One page of children: a plain keyset query (rows arrive in one batch over the socket).
+    /// One page of children: a plain keyset query (rows arrive in one batch over the socket),
+    /// with the count from the datasource row.
     async fn list_children_page(
         &self,
         datasource_id: &str,
         after: i64,
         limit: u32,
-    ) -> Result<Vec<(i64, Resource)>> {
+    ) -> Result<super::ChildrenPage> {
         let sql = format!(
             "select {} from resources where datasource_id = $1 and seq > $2 order by seq limit $3",
             super::common::RESOURCE_COLUMNS
@@ -50,7 +50,19 @@ impl PgStore {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        rows.iter().map(resource_from_row).collect()
+        let rows = rows
+            .iter()
+            .map(resource_from_row)
+            .collect::<Result<Vec<_>>>()?;
+        let total: Option<i64> =
+            sqlx::query_scalar("select resource_count from datasources where id = $1")
+                .bind(datasource_id)
+                .fetch_optional(&self.pool)
+                .await?;
+        Ok(super::ChildrenPage {
+            rows,
+            total: total.unwrap_or(0),
+        })
     }
 
     pub fn pool(&self) -> &PgPool {

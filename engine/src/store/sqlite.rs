@@ -45,6 +45,9 @@ impl SqliteStore {
             .max_connections(8)
             .min_connections(1)
             .idle_timeout(None)
+            // A local file's connections do not go stale; pinging each one before every query
+            // (sqlx's default) would double the cost of a read.
+            .test_before_acquire(false)
             .connect_with(opts)
             .await
             .map_err(|e| {
@@ -68,9 +71,10 @@ impl SqliteStore {
         datasource_id: &str,
         after: i64,
         limit: u32,
-    ) -> Result<Vec<(i64, Resource)>> {
-        let json: String = sqlx::query_scalar(
-            "select coalesce(json_group_array(json_array(seq, id, datasource_id, source_id, path, name, kind, size, \
+    ) -> Result<super::ChildrenPage> {
+        let (total, json): (Option<i64>, String) = sqlx::query_as(
+            "select (select resource_count from datasources where id = $1), \
+             coalesce(json_group_array(json_array(seq, id, datasource_id, source_id, path, name, kind, size, \
              media_type, content_hash, source_modified_at, collected_at, processing_status)), '[]') \
              from (select * from resources where datasource_id = $1 and seq > $2 order by seq limit $3)",
         )
@@ -97,7 +101,8 @@ impl SqliteStore {
         let rows: Vec<Row> = serde_json::from_str(&json).map_err(|e| {
             EngineError::Internal(format!("children page is not the expected JSON: {e}"))
         })?;
-        rows.into_iter()
+        let rows = rows
+            .into_iter()
             .map(|r| {
                 Ok((
                     r.0,
@@ -117,7 +122,11 @@ impl SqliteStore {
                     },
                 ))
             })
-            .collect()
+            .collect::<Result<Vec<_>>>()?;
+        Ok(super::ChildrenPage {
+            rows,
+            total: total.unwrap_or(0),
+        })
     }
 
     pub fn pool(&self) -> &SqlitePool {

@@ -3,13 +3,13 @@
 use axum::Json;
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
+use axum::response::{IntoResponse, Response};
 use engine::service::ChildrenQuery;
-use serde_json::{Value, json};
+use serde_json::Value;
 
 use super::error::{ApiError, ApiResult};
 use super::json::Body;
-use super::repr::{self, BaseUrl};
+use super::repr::{self, BaseUrl, DatasourceRepr, PageRepr, ResourceRepr};
 use crate::auth::ApiUser;
 use crate::startup::AppState;
 
@@ -42,7 +42,7 @@ pub async fn create(
     ApiUser(user): ApiUser,
     base: BaseUrl,
     Body(body): Body,
-) -> ApiResult<impl IntoResponse> {
+) -> ApiResult<Response> {
     if body.is_null() {
         return Err(ApiError::bad_request(
             "send the datasource as a JSON object",
@@ -54,7 +54,8 @@ pub async fn create(
         StatusCode::CREATED,
         [(axum::http::header::LOCATION, location)],
         Json(repr::datasource(&base, &ds)),
-    ))
+    )
+        .into_response())
 }
 
 pub async fn list(
@@ -62,19 +63,22 @@ pub async fn list(
     ApiUser(user): ApiUser,
     base: BaseUrl,
     Query(p): Query<PageParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let page = s
         .engine
         .list_datasources(&user, p.page_size()?, p.scroll.as_deref())
         .await?;
-    let items: Vec<Value> = page
+    let items: Vec<DatasourceRepr> = page
         .items
         .iter()
         .map(|d| repr::datasource(&base, d))
         .collect();
-    Ok(Json(
-        json!({"items": items, "cursor": page.cursor, "total": page.total}),
-    ))
+    Ok(Json(PageRepr {
+        items,
+        cursor: page.cursor,
+        total: page.total,
+    })
+    .into_response())
 }
 
 pub async fn get(
@@ -82,11 +86,9 @@ pub async fn get(
     ApiUser(user): ApiUser,
     base: BaseUrl,
     Path(id): Path<String>,
-) -> ApiResult<Json<Value>> {
-    Ok(Json(repr::datasource(
-        &base,
-        &s.engine.get_datasource(&user, &id).await?,
-    )))
+) -> ApiResult<Response> {
+    let ds = s.engine.get_datasource(&user, &id).await?;
+    Ok(Json(repr::datasource(&base, &ds)).into_response())
 }
 
 pub async fn update(
@@ -95,9 +97,9 @@ pub async fn update(
     base: BaseUrl,
     Path(id): Path<String>,
     Body(body): Body,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let ds = s.engine.update_datasource(&user, &id, &body).await?;
-    Ok(Json(repr::datasource(&base, &ds)))
+    Ok(Json(repr::datasource(&base, &ds)).into_response())
 }
 
 pub async fn delete(
@@ -115,12 +117,20 @@ async fn children(
     base: &BaseUrl,
     id: &str,
     q: ChildrenQuery,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let page = s.engine.children(user, id, &q).await?;
-    let items: Vec<Value> = page.items.iter().map(|r| repr::resource(base, r)).collect();
-    Ok(Json(
-        json!({"items": items, "cursor": page.cursor, "total": page.total}),
-    ))
+    let parent = base.datasource(id);
+    let items: Vec<ResourceRepr> = page
+        .items
+        .iter()
+        .map(|r| repr::resource(&parent, r))
+        .collect();
+    Ok(Json(PageRepr {
+        items,
+        cursor: page.cursor,
+        total: page.total,
+    })
+    .into_response())
 }
 
 /// `GET {datasource}/@getAllChildren?page_size=7&scroll=...`
@@ -130,7 +140,7 @@ pub async fn children_get(
     base: BaseUrl,
     Path(id): Path<String>,
     Query(p): Query<PageParams>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let q = ChildrenQuery {
         page_size: p.page_size()?,
         scroll: p.scroll.clone(),
@@ -145,7 +155,7 @@ pub async fn children_post(
     base: BaseUrl,
     Path(id): Path<String>,
     Body(body): Body,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let q = children_query(&body)?;
     children(&s, &user, &base, &id, q).await
 }
@@ -197,7 +207,8 @@ pub async fn resource(
     ApiUser(user): ApiUser,
     base: BaseUrl,
     Path((id, rid)): Path<(String, String)>,
-) -> ApiResult<Json<Value>> {
+) -> ApiResult<Response> {
     let r = s.engine.get_resource(&user, &id, &rid).await?;
-    Ok(Json(repr::resource(&base, &r)))
+    let parent = base.datasource(&id);
+    Ok(Json(repr::resource(&parent, &r)).into_response())
 }

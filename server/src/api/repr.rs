@@ -3,8 +3,10 @@
 
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
+use chrono::{DateTime, Utc};
 use engine::model::{Datasource, Resource};
-use serde_json::{Map, Value, json};
+use serde::Serialize;
+use serde_json::{Map, Value};
 
 /// `scheme://host` of this request, for absolute `@id`s.
 #[derive(Debug, Clone)]
@@ -40,47 +42,101 @@ impl BaseUrl {
     }
 }
 
-pub fn datasource(base: &BaseUrl, d: &Datasource) -> Value {
-    let url = base.datasource(&d.id);
-    let mut m = Map::new();
-    m.insert("@id".into(), json!(url));
-    m.insert("@type".into(), json!(d.kind.as_str()));
-    m.insert("id".into(), json!(d.id));
-    m.insert("title".into(), json!(d.title));
-    m.insert("type_sync".into(), json!(d.type_sync.as_str()));
-    m.insert("sync_status".into(), json!(d.sync_status.as_str()));
-    m.insert("status_reason".into(), json!(d.status_reason));
-    m.insert("owner".into(), json!(d.owner_id));
-    for (k, v) in &d.settings {
-        m.insert(k.clone(), v.clone());
-    }
-    m.insert("resource_count".into(), json!(d.resource_count));
-    m.insert("byte_count".into(), json!(d.byte_count));
-    m.insert("last_sync_started".into(), json!(d.last_sync_started_at));
-    m.insert("last_sync_finished".into(), json!(d.last_sync_finished_at));
-    m.insert("next_sync_due".into(), json!(d.next_sync_due_at));
-    m.insert("created".into(), json!(d.created_at));
-    m.insert("modified".into(), json!(d.updated_at));
-    m.insert("@children".into(), json!(format!("{url}/@getAllChildren")));
-    Value::Object(m)
+/// A datasource on the wire. Serialised straight from borrowed fields (no intermediate
+/// `serde_json::Value`), with connector settings flattened to top-level fields.
+#[derive(Serialize)]
+pub struct DatasourceRepr<'a> {
+    #[serde(rename = "@id")]
+    id_url: String,
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    id: &'a str,
+    title: &'a str,
+    type_sync: &'static str,
+    sync_status: &'static str,
+    status_reason: Option<&'a str>,
+    owner: &'a str,
+    #[serde(flatten)]
+    settings: &'a Map<String, Value>,
+    resource_count: i64,
+    byte_count: i64,
+    last_sync_started: Option<DateTime<Utc>>,
+    last_sync_finished: Option<DateTime<Utc>>,
+    next_sync_due: Option<DateTime<Utc>>,
+    created: DateTime<Utc>,
+    modified: DateTime<Utc>,
+    #[serde(rename = "@children")]
+    children: String,
 }
 
-pub fn resource(base: &BaseUrl, r: &Resource) -> Value {
-    let ds = base.datasource(&r.datasource_id);
-    json!({
-        "@id": format!("{ds}/resources/{}", r.id),
-        "@type": "Resource",
-        "id": r.id,
-        "parent": ds,
-        "source_id": r.source_id,
-        "path": r.path,
-        "name": r.name,
-        "kind": r.kind,
-        "size": r.size,
-        "media_type": r.media_type,
-        "content_hash": r.content_hash,
-        "source_modified": r.source_modified_at,
-        "collected": r.collected_at,
-        "processing_status": r.processing_status,
-    })
+pub fn datasource<'a>(base: &BaseUrl, d: &'a Datasource) -> DatasourceRepr<'a> {
+    let url = base.datasource(&d.id);
+    DatasourceRepr {
+        children: format!("{url}/@getAllChildren"),
+        id_url: url,
+        kind: d.kind.as_str(),
+        id: &d.id,
+        title: &d.title,
+        type_sync: d.type_sync.as_str(),
+        sync_status: d.sync_status.as_str(),
+        status_reason: d.status_reason.as_deref(),
+        owner: &d.owner_id,
+        settings: &d.settings,
+        resource_count: d.resource_count,
+        byte_count: d.byte_count,
+        last_sync_started: d.last_sync_started_at,
+        last_sync_finished: d.last_sync_finished_at,
+        next_sync_due: d.next_sync_due_at,
+        created: d.created_at,
+        modified: d.updated_at,
+    }
+}
+
+/// A child on the wire.
+#[derive(Serialize)]
+pub struct ResourceRepr<'a> {
+    #[serde(rename = "@id")]
+    id_url: String,
+    #[serde(rename = "@type")]
+    kind_name: &'static str,
+    id: &'a str,
+    parent: &'a str,
+    source_id: &'a str,
+    path: &'a str,
+    name: &'a str,
+    kind: &'a str,
+    size: i64,
+    media_type: Option<&'a str>,
+    content_hash: Option<&'a str>,
+    source_modified: Option<DateTime<Utc>>,
+    collected: DateTime<Utc>,
+    processing_status: &'a str,
+}
+
+/// `parent` is the datasource's URL, computed once per page by the caller.
+pub fn resource<'a>(parent: &'a str, r: &'a Resource) -> ResourceRepr<'a> {
+    ResourceRepr {
+        id_url: format!("{parent}/resources/{}", r.id),
+        kind_name: "Resource",
+        id: &r.id,
+        parent,
+        source_id: &r.source_id,
+        path: &r.path,
+        name: &r.name,
+        kind: &r.kind,
+        size: r.size,
+        media_type: r.media_type.as_deref(),
+        content_hash: r.content_hash.as_deref(),
+        source_modified: r.source_modified_at,
+        collected: r.collected_at,
+        processing_status: &r.processing_status,
+    }
+}
+
+/// One page of a listing on the wire.
+#[derive(Serialize)]
+pub struct PageRepr<T: Serialize> {
+    pub items: Vec<T>,
+    pub cursor: Option<String>,
+    pub total: i64,
 }

@@ -1,0 +1,169 @@
+//! A read-through cache of datasource rows in front of the SQLite store. A datasource is read
+//! on every request that touches it (to check who may see it), and through sqlx each SQLite
+//! read costs tens of microseconds of thread hand-over; this serves repeat reads from memory.
+//!
+//! Coherence: every write to a datasource in this process goes through this wrapper and drops
+//! the entry. The only other writer a SQLite file can have is another process on the same
+//! machine (the `seed-children` command); entries live [`TTL`], which bounds how long such a
+//! write stays unseen. PostgreSQL is not wrapped: several servers may share it.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use super::{Credentials, StatusChange, Store};
+use crate::error::Result;
+use crate::model::{Datasource, Resource, SyncRun, TokenKind, User};
+
+pub const TTL: Duration = Duration::from_secs(2);
+const MAX_ENTRIES: usize = 50_000;
+
+pub struct CachedStore {
+    inner: Arc<dyn Store>,
+    datasources: Mutex<HashMap<String, (Datasource, Instant)>>,
+}
+
+impl CachedStore {
+    pub fn new(inner: Arc<dyn Store>) -> Self {
+        Self {
+            inner,
+            datasources: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn forget(&self, id: &str) {
+        self.datasources
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .remove(id);
+    }
+}
+
+#[async_trait]
+impl Store for CachedStore {
+    fn backend(&self) -> &'static str {
+        self.inner.backend()
+    }
+    async fn migrate(&self) -> Result<()> {
+        self.inner.migrate().await
+    }
+    async fn count_users(&self) -> Result<i64> {
+        self.inner.count_users().await
+    }
+    async fn insert_user(&self, user: &User, password_hash: &str) -> Result<()> {
+        self.inner.insert_user(user, password_hash).await
+    }
+    async fn user_by_id(&self, id: &str) -> Result<Option<User>> {
+        self.inner.user_by_id(id).await
+    }
+    async fn credentials_by_email(&self, email: &str) -> Result<Option<Credentials>> {
+        self.inner.credentials_by_email(email).await
+    }
+    async fn list_users(&self) -> Result<Vec<User>> {
+        self.inner.list_users().await
+    }
+    async fn update_user(&self, user: &User) -> Result<()> {
+        self.inner.update_user(user).await
+    }
+    async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> Result<()> {
+        self.inner.set_password_hash(user_id, password_hash).await
+    }
+    async fn delete_user_tokens(&self, user_id: &str) -> Result<()> {
+        self.inner.delete_user_tokens(user_id).await
+    }
+    async fn count_active_admins(&self) -> Result<i64> {
+        self.inner.count_active_admins().await
+    }
+    async fn insert_token(
+        &self,
+        token_hash: &str,
+        user_id: &str,
+        kind: TokenKind,
+        expires_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        self.inner
+            .insert_token(token_hash, user_id, kind, expires_at)
+            .await
+    }
+    async fn user_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
+        self.inner.user_by_token(token_hash, now).await
+    }
+    async fn delete_token(&self, token_hash: &str) -> Result<()> {
+        self.inner.delete_token(token_hash).await
+    }
+    async fn insert_datasource(&self, ds: &Datasource) -> Result<()> {
+        self.inner.insert_datasource(ds).await
+    }
+
+    async fn datasource(&self, id: &str) -> Result<Option<Datasource>> {
+        {
+            let map = self.datasources.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((ds, at)) = map.get(id)
+                && at.elapsed() < TTL
+            {
+                return Ok(Some(ds.clone()));
+            }
+        }
+        let found = self.inner.datasource(id).await?;
+        if let Some(ds) = &found {
+            let mut map = self.datasources.lock().unwrap_or_else(|p| p.into_inner());
+            if map.len() >= MAX_ENTRIES {
+                map.clear();
+            }
+            map.insert(id.to_owned(), (ds.clone(), Instant::now()));
+        }
+        Ok(found)
+    }
+
+    async fn list_datasources(
+        &self,
+        owner_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<Vec<(i64, Datasource)>> {
+        self.inner.list_datasources(owner_id, after, limit).await
+    }
+    async fn count_datasources(&self, owner_id: &str) -> Result<i64> {
+        self.inner.count_datasources(owner_id).await
+    }
+    async fn update_datasource(&self, ds: &Datasource) -> Result<()> {
+        let r = self.inner.update_datasource(ds).await;
+        self.forget(&ds.id);
+        r
+    }
+    async fn delete_datasource(&self, id: &str) -> Result<bool> {
+        let r = self.inner.delete_datasource(id).await;
+        self.forget(id);
+        r
+    }
+    async fn change_status(&self, id: &str, change: &StatusChange) -> Result<bool> {
+        let r = self.inner.change_status(id, change).await;
+        self.forget(id);
+        r
+    }
+    async fn insert_resources(&self, datasource_id: &str, resources: &[Resource]) -> Result<()> {
+        let r = self.inner.insert_resources(datasource_id, resources).await;
+        self.forget(datasource_id);
+        r
+    }
+    async fn list_children(
+        &self,
+        datasource_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<super::ChildrenPage> {
+        self.inner.list_children(datasource_id, after, limit).await
+    }
+    async fn count_children(&self, datasource_id: &str) -> Result<i64> {
+        self.inner.count_children(datasource_id).await
+    }
+    async fn resource(&self, id: &str) -> Result<Option<Resource>> {
+        self.inner.resource(id).await
+    }
+    async fn list_sync_runs(&self, datasource_id: &str, limit: u32) -> Result<Vec<SyncRun>> {
+        self.inner.list_sync_runs(datasource_id, limit).await
+    }
+}

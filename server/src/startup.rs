@@ -52,6 +52,7 @@ pub async fn open_engine(config: &Config) -> Result<Engine, String> {
     .await
     .map_err(|e| match e {
         engine::EngineError::Invalid { field, message } => format!("{field} {message}"),
+        engine::EngineError::Internal(message) => message,
         other => other.to_string(),
     })
 }

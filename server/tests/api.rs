@@ -592,6 +592,16 @@ async fn bad_database_url_is_a_one_line_error() {
             panic!("{url} accepted")
         };
         assert!(!e.contains('\n') && !e.is_empty(), "{e}");
+        assert!(
+            !e.contains("internal error"),
+            "the cause, not a category: {e}"
+        );
+        if url.contains(":1/") {
+            assert!(
+                e.contains("refused"),
+                "the real cause, not a pool timeout: {e}"
+            );
+        }
     }
 }
 

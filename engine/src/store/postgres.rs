@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use sqlx::Connection;
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
 
 use super::common::store_impl;
@@ -16,6 +17,13 @@ impl PgStore {
     const BACKEND: &'static str = "postgres";
 
     pub async fn connect(url: &str) -> Result<Self> {
+        // One plain connection first: the pool would retry a refused connection until its
+        // timeout and then report only "timed out"; this reports the real cause at once.
+        sqlx::PgConnection::connect(url)
+            .await
+            .map_err(|e| EngineError::Internal(format!("cannot connect to PostgreSQL: {e}")))?
+            .close()
+            .await?;
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))

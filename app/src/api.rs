@@ -8,7 +8,7 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::types::{DatasourceView, Me, PageOf, ResourceView};
+use crate::types::{DatasourceView, Me, PageOf, ResourceView, UserView};
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
@@ -95,6 +95,17 @@ pub mod ssr {
             created_at: ts(d.created_at),
             updated_at: ts(d.updated_at),
             id: d.id,
+        }
+    }
+
+    pub fn user_view(u: engine::model::User) -> crate::types::UserView {
+        crate::types::UserView {
+            created_at: ts(u.created_at),
+            id: u.id,
+            email: u.email,
+            display_name: u.display_name,
+            role: u.role.to_string(),
+            active: u.active,
         }
     }
 
@@ -336,4 +347,52 @@ pub async fn list_children(
         cursor: page.cursor,
         total: page.total,
     })
+}
+
+/// Every account (admins only).
+#[server(prefix = "/rpc", endpoint = "list_users")]
+pub async fn list_users() -> Result<Vec<UserView>, AppError> {
+    let actor = ssr::user()?;
+    Ok(ssr::engine()?
+        .list_users(&actor)
+        .await?
+        .into_iter()
+        .map(ssr::user_view)
+        .collect())
+}
+
+/// The *Add user* form (admins only).
+#[server(prefix = "/rpc", endpoint = "create_user")]
+pub async fn create_user(
+    email: String,
+    display_name: String,
+    password: String,
+    role: String,
+) -> Result<UserView, AppError> {
+    let actor = ssr::user()?;
+    let body = serde_json::json!({"email": email, "display_name": display_name, "password": password, "role": role});
+    Ok(ssr::user_view(
+        ssr::engine()?.admin_create_user(&actor, &body).await?,
+    ))
+}
+
+/// Activates or deactivates an account, or changes its role (admins only).
+#[server(prefix = "/rpc", endpoint = "update_user")]
+pub async fn update_user(
+    id: String,
+    active: Option<String>,
+    role: Option<String>,
+) -> Result<UserView, AppError> {
+    let actor = ssr::user()?;
+    let mut body = serde_json::Map::new();
+    if let Some(a) = active {
+        body.insert("active".into(), serde_json::Value::Bool(a == "true"));
+    }
+    if let Some(r) = role {
+        body.insert("role".into(), r.into());
+    }
+    let u = ssr::engine()?
+        .update_user(&actor, &id, &serde_json::Value::Object(body))
+        .await?;
+    Ok(ssr::user_view(u))
 }

@@ -15,7 +15,7 @@ use leptos_router::{SsrMode, path};
 use crate::components::layout::Layout;
 use crate::pages::{
     datasource_detail::DatasourceDetail, datasource_list::DatasourceList,
-    datasource_new::NewDatasource, login::Login, not_found::NotFound,
+    datasource_new::NewDatasource, login::Login, not_found::NotFound, users::Users,
 };
 
 /// The HTML document around the app.
@@ -62,6 +62,7 @@ pub fn App() -> impl IntoView {
                 <Route ssr=SsrMode::Async path=path!("/datasources") view=|| view! { <Layout><DatasourceList /></Layout> } />
                 <Route ssr=SsrMode::Async path=path!("/datasources/new") view=|| view! { <Layout><NewDatasource /></Layout> } />
                 <Route ssr=SsrMode::Async path=path!("/datasources/:id") view=|| view! { <Layout><DatasourceDetail /></Layout> } />
+                <Route ssr=SsrMode::Async path=path!("/users") view=|| view! { <Layout><Users /></Layout> } />
             </Routes>
         </Router>
     }

@@ -10,7 +10,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 /// Paths rendered by the Leptos router that need a signed-in user.
 fn is_private_page(path: &str) -> bool {
-    path == "/" || path == "/datasources" || path.starts_with("/datasources/")
+    path == "/" || path == "/datasources" || path.starts_with("/datasources/") || path == "/users"
 }
 
 pub async fn guard(req: Request, next: Next) -> Response {
@@ -56,6 +56,7 @@ mod tests {
     fn private_pages() {
         assert!(is_private_page("/datasources"));
         assert!(is_private_page("/datasources/abc"));
+        assert!(is_private_page("/users"));
         assert!(!is_private_page("/login"));
         assert!(!is_private_page("/pkg/tributary.js"));
         assert!(!is_private_page("/datasourcesX"));

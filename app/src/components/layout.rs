@@ -19,6 +19,13 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </a>
                 <A href="/datasources" exact=true attr:class="nav-link">"Datasources"</A>
                 <A href="/datasources/new" attr:class="nav-link">"New datasource"</A>
+                <Transition fallback=|| ()>
+                    {move || Suspend::new(async move {
+                        me.await.ok().flatten().filter(|m| m.role == "admin").map(|_| view! {
+                            <A href="/users" attr:class="nav-link">"Users"</A>
+                        })
+                    })}
+                </Transition>
                 <div class="ml-auto flex items-center gap-3 text-sm">
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {

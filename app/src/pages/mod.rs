@@ -3,3 +3,4 @@ pub mod datasource_list;
 pub mod datasource_new;
 pub mod login;
 pub mod not_found;
+pub mod users;

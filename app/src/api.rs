@@ -122,20 +122,26 @@ pub mod ssr {
         }
     }
 
-    /// The settings fields a form may carry, turned into the JSON the engine validates. Empty
-    /// inputs count as "not given" (`null` on edit, so an optional setting can be cleared).
-    pub fn form_json(
-        pairs: &[(&str, Option<String>)],
-        nulls: bool,
+    /// The settings a form carried, as the JSON the engine validates: only the fields `kind`
+    /// has (the form shows no others, a forged one is dropped). Empty inputs count as "not
+    /// given" — `null` on edit (`clear`), so an optional setting can be cleared.
+    pub fn settings_json(
+        kind: engine::domain::DatasourceKind,
+        form: [(&str, Option<String>); 5],
+        clear: bool,
     ) -> serde_json::Map<String, serde_json::Value> {
+        let own = engine::service::settings_fields(kind);
         let mut m = serde_json::Map::new();
-        for (k, v) in pairs {
+        for (k, v) in form {
+            if !own.iter().any(|(f, _)| *f == k) {
+                continue;
+            }
             match v.as_deref().map(str::trim) {
                 Some(s) if !s.is_empty() => {
-                    m.insert((*k).to_owned(), serde_json::Value::String(s.to_owned()));
+                    m.insert(k.to_owned(), serde_json::Value::String(s.to_owned()));
                 }
-                Some(_) if nulls => {
-                    m.insert((*k).to_owned(), serde_json::Value::Null);
+                Some(_) if clear => {
+                    m.insert(k.to_owned(), serde_json::Value::Null);
                 }
                 _ => {}
             }
@@ -231,35 +237,19 @@ pub async fn create_datasource(
     region: Option<String>,
 ) -> Result<String, AppError> {
     let user = ssr::user()?;
-    let mut body = ssr::form_json(
-        &[
-            ("path", path),
-            ("bucket", bucket),
-            ("prefix", prefix),
-            ("endpoint", endpoint),
-            ("region", region),
-        ],
-        false,
-    );
+    let kind_parsed: engine::domain::DatasourceKind = kind.parse().map_err(AppError::from)?;
+    let form = [
+        ("path", path),
+        ("bucket", bucket),
+        ("prefix", prefix),
+        ("endpoint", endpoint),
+        ("region", region),
+    ];
+    let mut body = ssr::settings_json(kind_parsed, form, false);
     body.insert("@type".into(), kind.into());
     body.insert("title".into(), title.into());
     if let Some(t) = type_sync.filter(|t| !t.is_empty()) {
         body.insert("type_sync".into(), t.into());
-    }
-    // Only the fields of the chosen kind go to the engine, which refuses any others.
-    if let Some(kind) = body
-        .get("@type")
-        .and_then(|v| v.as_str())
-        .and_then(|k| k.parse::<engine::domain::DatasourceKind>().ok())
-    {
-        let keep: &[&str] = match kind {
-            engine::domain::DatasourceKind::Folder => &["path"],
-            engine::domain::DatasourceKind::S3 => &["bucket", "prefix", "endpoint", "region"],
-            _ => &[],
-        };
-        body.retain(|k, _| {
-            ["@type", "title", "type_sync"].contains(&k.as_str()) || keep.contains(&k.as_str())
-        });
     }
     let ds = ssr::engine()?
         .create_datasource(&user, &serde_json::Value::Object(body))
@@ -283,29 +273,14 @@ pub async fn update_datasource(
     let user = ssr::user()?;
     let engine = ssr::engine()?;
     let current = engine.get_datasource(&user, &id).await?;
-    let mut body = ssr::form_json(
-        &[
-            ("path", path),
-            ("bucket", bucket),
-            ("prefix", prefix),
-            ("endpoint", endpoint),
-            ("region", region),
-        ],
-        true,
-    );
-    let own: Vec<String> = current
-        .settings
-        .keys()
-        .cloned()
-        .chain(match current.kind {
-            engine::domain::DatasourceKind::Folder => vec!["path".to_owned()],
-            engine::domain::DatasourceKind::S3 => ["bucket", "prefix", "endpoint", "region"]
-                .map(String::from)
-                .to_vec(),
-            _ => vec![],
-        })
-        .collect();
-    body.retain(|k, _| own.contains(k));
+    let form = [
+        ("path", path),
+        ("bucket", bucket),
+        ("prefix", prefix),
+        ("endpoint", endpoint),
+        ("region", region),
+    ];
+    let mut body = ssr::settings_json(current.kind, form, true);
     body.insert("title".into(), title.into());
     body.insert("type_sync".into(), type_sync.into());
     let ds = engine

@@ -32,7 +32,7 @@ const READ_ONLY_FIELDS: &[&str] = &[
 ];
 
 /// The connector settings each kind takes, and which are required.
-fn settings_fields(kind: DatasourceKind) -> &'static [(&'static str, bool)] {
+pub fn settings_fields(kind: DatasourceKind) -> &'static [(&'static str, bool)] {
     match kind {
         DatasourceKind::Folder => &[("path", true)],
         DatasourceKind::S3 => &[

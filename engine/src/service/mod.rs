@@ -11,7 +11,7 @@ use std::sync::Arc;
 use crate::store::Store;
 
 pub use accounts::{FirstAdmin, LoginToken};
-pub use datasources::{ChildrenQuery, DatasourceInput, sample_resource};
+pub use datasources::{ChildrenQuery, DatasourceInput, sample_resource, settings_fields};
 
 /// Settings the engine needs from the deployment.
 #[derive(Debug, Clone)]

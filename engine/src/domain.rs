@@ -178,6 +178,41 @@ wire_enum!(
     }
 );
 
+wire_enum!(
+    /// A user's role on one datasource, as in Guillotina: owners do everything (sharing and
+    /// delete included), editors configure and sync, viewers see, browse and search.
+    DatasourceRole, "role" {
+        Owner = "owner",
+        Editor = "editor",
+        Viewer = "viewer",
+    }
+);
+
+impl DatasourceRole {
+    /// Higher is more: viewer < editor < owner.
+    pub fn rank(self) -> u8 {
+        match self {
+            DatasourceRole::Viewer => 1,
+            DatasourceRole::Editor => 2,
+            DatasourceRole::Owner => 3,
+        }
+    }
+
+    pub fn at_least(self, other: DatasourceRole) -> bool {
+        self.rank() >= other.rank()
+    }
+}
+
+wire_enum!(
+    /// Where an invitation stands.
+    InvitationStatus, "status" {
+        Pending = "pending",
+        Accepted = "accepted",
+        Declined = "declined",
+        Revoked = "revoked",
+    }
+);
+
 /// A datasource title: trimmed, 1 to 200 characters, no control characters.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Title(String);

@@ -3,7 +3,9 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{AccountRole, DatasourceKind, SyncStatus, SyncType};
+use crate::domain::{
+    AccountRole, DatasourceKind, DatasourceRole, InvitationStatus, SyncStatus, SyncType,
+};
 
 /// A user account (never carries the password hash).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,8 +86,12 @@ pub struct Page<T> {
 /// What kind of secret a token is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TokenKind {
+    /// A browser session (cookie).
     Session,
+    /// A token from `POST /api/@login`, for scripts; expires after a day.
     Api,
+    /// A named, long-lived token a user creates and revokes on the account page.
+    Personal,
 }
 
 impl TokenKind {
@@ -93,6 +99,80 @@ impl TokenKind {
         match self {
             TokenKind::Session => "session",
             TokenKind::Api => "api",
+            TokenKind::Personal => "personal",
+        }
+    }
+}
+
+/// A named personal token as its owner sees it listed (never the secret, never its hash).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    pub id: String,
+    pub name: String,
+    pub created_at: DateTime<Utc>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+/// An invitation to share a datasource, addressed to an e-mail.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Invitation {
+    pub id: String,
+    pub datasource_id: String,
+    pub email: String,
+    pub role: DatasourceRole,
+    pub invited_by: String,
+    pub status: InvitationStatus,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// A pending invitation as the invitee sees it: what it is to, and from whom.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvitationView {
+    pub invitation: Invitation,
+    pub datasource_title: String,
+    pub datasource_kind: DatasourceKind,
+    pub inviter_email: String,
+    pub inviter_name: String,
+}
+
+/// Someone with a role on a datasource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Member {
+    pub user_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: DatasourceRole,
+}
+
+/// What a user has on a datasource: a role, or only a pending invitation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum Access {
+    Member(DatasourceRole),
+    Invited(Invitation),
+}
+
+/// A datasource together with the asking user's access to it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasourceView {
+    pub datasource: Datasource,
+    pub access: Access,
+}
+
+impl DatasourceView {
+    /// The role, if the user has one (not merely an invitation).
+    pub fn role(&self) -> Option<DatasourceRole> {
+        match &self.access {
+            Access::Member(r) => Some(*r),
+            Access::Invited(_) => None,
+        }
+    }
+
+    /// `invited` for an invitee, the datasource's own status otherwise.
+    pub fn shown_status(&self) -> SyncStatus {
+        match self.access {
+            Access::Member(_) => self.datasource.sync_status,
+            Access::Invited(_) => SyncStatus::Invited,
         }
     }
 }

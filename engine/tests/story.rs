@@ -1,7 +1,7 @@
 //! One story of every storage and service behaviour, run against SQLite and PostgreSQL alike.
 
-use engine::domain::{AccountRole, SyncStatus, SyncType};
-use engine::model::TokenKind;
+use engine::domain::{AccountRole, DatasourceRole, InvitationStatus, SyncStatus, SyncType};
+use engine::model::{Access, TokenKind};
 use engine::service::ChildrenQuery;
 use engine::service::sample_resource;
 use engine::status::Actor;
@@ -33,6 +33,10 @@ on_both!(
     account_administration,
     login_throttling,
     writes_from_another_process_are_counted,
+    sharing_roles_and_last_owner,
+    invitations_lifecycle,
+    invitation_waits_for_an_account,
+    personal_tokens_and_password_change,
 );
 
 async fn run<F, Fut>(backend: &str, f: F)
@@ -134,7 +138,7 @@ async fn datasource_crud(e: Engine, db: TestDb) -> TestDb {
     assert_eq!(ds.title, "Bucket");
     assert_eq!(ds.type_sync, SyncType::Auto, "cloud kinds default to auto");
     assert_eq!(ds.sync_status, SyncStatus::Created);
-    assert_eq!(e.get_datasource(&u, &ds.id).await.unwrap(), ds);
+    assert_eq!(e.get_datasource(&u, &ds.id).await.unwrap().datasource, ds);
 
     let edited = e
         .update_datasource(
@@ -143,12 +147,13 @@ async fn datasource_crud(e: Engine, db: TestDb) -> TestDb {
             &json!({"title": "Renamed", "type_sync": "arch", "prefix": "a/"}),
         )
         .await
-        .unwrap();
+        .unwrap()
+        .datasource;
     assert_eq!(edited.title, "Renamed");
     assert_eq!(edited.type_sync, SyncType::Arch);
     assert_eq!(edited.settings["prefix"], "a/");
     assert_eq!(edited.settings["bucket"], "my-bucket");
-    let stored = e.get_datasource(&u, &ds.id).await.unwrap();
+    let stored = e.get_datasource(&u, &ds.id).await.unwrap().datasource;
     assert_eq!(stored.title, "Renamed");
     assert_eq!(stored.settings["prefix"], "a/");
 
@@ -322,7 +327,7 @@ async fn bad_input_changes_nothing(e: Engine, db: TestDb) -> TestDb {
         );
     }
     assert_eq!(
-        e.get_datasource(&u, &ds.id).await.unwrap(),
+        e.get_datasource(&u, &ds.id).await.unwrap().datasource,
         ds,
         "refused edits changed nothing"
     );
@@ -409,7 +414,7 @@ async fn children_keyset_paging(e: Engine, db: TestDb) -> TestDb {
         e.children(&u, &ds.id, &too_big).await.unwrap_err().field(),
         Some("page_size")
     );
-    let stored = e.get_datasource(&u, &ds.id).await.unwrap();
+    let stored = e.get_datasource(&u, &ds.id).await.unwrap().datasource;
     assert_eq!(stored.resource_count, 45);
     assert_eq!(
         stored.byte_count,
@@ -464,7 +469,7 @@ async fn status_compare_and_set(e: Engine, db: TestDb) -> TestDb {
             .await
             .unwrap()
     );
-    let got = e.get_datasource(&u, &ds.id).await.unwrap();
+    let got = e.get_datasource(&u, &ds.id).await.unwrap().datasource;
     assert_eq!(got.sync_status, SyncStatus::Syncing);
     assert!(got.last_sync_started_at.is_some());
     db
@@ -494,7 +499,10 @@ async fn owners_only(e: Engine, db: TestDb) -> TestDb {
         e.children(&b, &ds.id, &ChildrenQuery::default()).await
     ));
     assert_eq!(e.list_datasources(&b, None, None).await.unwrap().total, 0);
-    assert_eq!(e.get_datasource(&a, &ds.id).await.unwrap().title, "mine");
+    assert_eq!(
+        e.get_datasource(&a, &ds.id).await.unwrap().datasource.title,
+        "mine"
+    );
     db
 }
 
@@ -650,7 +658,11 @@ async fn writes_from_another_process_are_counted(e: Engine, db: TestDb) -> TestD
         .await
         .unwrap();
     assert_eq!(
-        e.get_datasource(&u, &ds.id).await.unwrap().resource_count,
+        e.get_datasource(&u, &ds.id)
+            .await
+            .unwrap()
+            .datasource
+            .resource_count,
         0
     ); // now cached
     let other = db.engine().await.unwrap();
@@ -665,6 +677,369 @@ async fn writes_from_another_process_are_counted(e: Engine, db: TestDb) -> TestD
     e.update_datasource(&u, &ds.id, &json!({"title": "renamed"}))
         .await
         .unwrap();
-    assert_eq!(e.get_datasource(&u, &ds.id).await.unwrap().title, "renamed");
+    assert_eq!(
+        e.get_datasource(&u, &ds.id).await.unwrap().datasource.title,
+        "renamed"
+    );
+    db
+}
+
+fn status(r: Result<impl std::fmt::Debug, EngineError>) -> u16 {
+    match r {
+        Ok(_) => 200,
+        Err(e) => e.status_code(),
+    }
+}
+
+async fn s3(e: &Engine, owner: &engine::model::User, title: &str) -> engine::model::Datasource {
+    e.create_datasource(
+        owner,
+        &json!({"@type": "S3Datasource", "title": title, "bucket": "shared-bucket"}),
+    )
+    .await
+    .unwrap()
+}
+
+async fn sharing_roles_and_last_owner(e: Engine, db: TestDb) -> TestDb {
+    let owner = user(&e, "owner@example.com").await;
+    let bob = user(&e, "bob@example.com").await;
+    let ds = s3(&e, &owner, "shared").await;
+    let sharing = e.sharing(&owner, &ds.id).await.unwrap();
+    assert_eq!(sharing.members.len(), 1);
+    assert_eq!(
+        sharing.members[0].role,
+        DatasourceRole::Owner,
+        "the creator is owner"
+    );
+
+    // Roles change only for members; newcomers are invited.
+    let e404 = e
+        .change_sharing(
+            &owner,
+            &ds.id,
+            &json!({"roles": [{"user": "bob@example.com", "role": "editor"}]}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e404.field(), Some("roles[0].user"), "{e404}");
+    let inv = e
+        .invite(
+            &owner,
+            &ds.id,
+            &json!({"email": "bob@example.com", "role": "editor"}),
+        )
+        .await
+        .unwrap();
+    e.accept_invitation(&bob, &inv.id).await.unwrap();
+    assert_eq!(
+        e.get_datasource(&bob, &ds.id).await.unwrap().access,
+        Access::Member(DatasourceRole::Editor)
+    );
+    // An editor configures but cannot share or delete.
+    assert_eq!(
+        status(
+            e.update_datasource(&bob, &ds.id, &json!({"title": "by bob"}))
+                .await
+        ),
+        200
+    );
+    assert_eq!(
+        status(
+            e.invite(&bob, &ds.id, &json!({"email": "x@example.com"}))
+                .await
+        ),
+        403
+    );
+    assert_eq!(status(e.delete_datasource(&bob, &ds.id).await), 403);
+
+    // The last owner cannot leave or be demoted; with a second owner they can.
+    let last = e
+        .change_sharing(
+            &owner,
+            &ds.id,
+            &json!({"roles": [{"user": owner.id, "role": "viewer"}]}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(last.status_code(), 409, "{last}");
+    assert_eq!(
+        e.sharing(&owner, &ds.id).await.unwrap().members[0].role,
+        DatasourceRole::Owner,
+        "a refused change changed nothing"
+    );
+    e.change_sharing(
+        &owner,
+        &ds.id,
+        &json!({"roles": [{"user": bob.id, "role": "owner"}, {"user": owner.email, "role": null}]}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(
+        status(e.get_datasource(&owner, &ds.id).await),
+        404,
+        "removed: a stranger now"
+    );
+    assert_eq!(
+        status(e.delete_datasource(&bob, &ds.id).await),
+        200,
+        "bob owns it now"
+    );
+
+    // Bad bodies are 4xx and change nothing.
+    let ds2 = s3(&e, &owner, "other").await;
+    for body in [
+        json!([]),
+        json!({"roles": []}),
+        json!({"roles": [{"user": owner.id, "role": "king"}]}),
+        json!({"roles": [{"user": owner.id}]}),
+        json!({"roles": [{"user": owner.id, "role": "viewer", "x": 1}]}),
+        json!({"nope": 1}),
+    ] {
+        let code = status(e.change_sharing(&owner, &ds2.id, &body).await);
+        assert!((400..500).contains(&code), "{body} → {code}");
+    }
+    assert_eq!(e.sharing(&owner, &ds2.id).await.unwrap().members.len(), 1);
+    db
+}
+
+async fn invitations_lifecycle(e: Engine, db: TestDb) -> TestDb {
+    let owner = user(&e, "owner@example.com").await;
+    let bob = user(&e, "bob@example.com").await;
+    let carol = user(&e, "carol@example.com").await;
+    let ds = s3(&e, &owner, "for bob").await;
+    e.add_resources(&ds.id, &[engine::service::sample_resource(&ds.id, 1)])
+        .await
+        .unwrap();
+
+    // Refusals: yourself, bad e-mail, bad role, someone else's datasource, twice.
+    assert_eq!(
+        e.invite(&owner, &ds.id, &json!({"email": "OWNER@example.com"}))
+            .await
+            .unwrap_err()
+            .field(),
+        Some("email")
+    );
+    assert_eq!(
+        status(e.invite(&owner, &ds.id, &json!({"email": "nope"})).await),
+        422
+    );
+    assert_eq!(
+        status(
+            e.invite(&owner, &ds.id, &json!({"email": "b@x.org", "role": "god"}))
+                .await
+        ),
+        422
+    );
+    assert_eq!(
+        status(
+            e.invite(&carol, &ds.id, &json!({"email": "bob@example.com"}))
+                .await
+        ),
+        404
+    );
+    let inv = e
+        .invite(&owner, &ds.id, &json!({"email": " Bob@Example.com "}))
+        .await
+        .unwrap();
+    assert_eq!(inv.role, DatasourceRole::Viewer, "viewer by default");
+    assert_eq!(inv.email, "bob@example.com");
+    assert_eq!(
+        status(
+            e.invite(&owner, &ds.id, &json!({"email": "bob@example.com"}))
+                .await
+        ),
+        409
+    );
+
+    // The invitee sees it, as invited, and nothing inside.
+    let list = e.list_datasources(&bob, None, None).await.unwrap();
+    assert_eq!(list.total, 1);
+    assert_eq!(list.items[0].shown_status(), SyncStatus::Invited);
+    assert_eq!(
+        status(e.children(&bob, &ds.id, &ChildrenQuery::default()).await),
+        403
+    );
+    assert_eq!(status(e.sharing(&bob, &ds.id).await), 403);
+    assert_eq!(e.count_my_invitations(&bob).await.unwrap(), 1);
+    let mine = e.my_invitations(&bob).await.unwrap();
+    assert_eq!(mine[0].datasource_title, "for bob");
+    assert_eq!(mine[0].inviter_email, "owner@example.com");
+    // Nobody else can accept it, and the owner sees it pending.
+    assert_eq!(status(e.accept_invitation(&carol, &inv.id).await), 404);
+    assert_eq!(
+        e.sharing(&owner, &ds.id).await.unwrap().invitations.len(),
+        1
+    );
+
+    e.accept_invitation(&bob, &inv.id).await.unwrap();
+    assert_eq!(
+        e.children(&bob, &ds.id, &ChildrenQuery::default())
+            .await
+            .unwrap()
+            .total,
+        1
+    );
+    assert_eq!(
+        status(e.accept_invitation(&bob, &inv.id).await),
+        409,
+        "only once"
+    );
+    assert_eq!(
+        status(e.delete_datasource(&bob, &ds.id).await),
+        403,
+        "a viewer"
+    );
+    assert_eq!(e.count_my_invitations(&bob).await.unwrap(), 0);
+    assert_eq!(
+        status(
+            e.invite(&owner, &ds.id, &json!({"email": "bob@example.com"}))
+                .await
+        ),
+        409,
+        "already a member"
+    );
+
+    // Decline and revoke.
+    let to_carol = e
+        .invite(
+            &owner,
+            &ds.id,
+            &json!({"email": "carol@example.com", "role": "editor"}),
+        )
+        .await
+        .unwrap();
+    e.decline_invitation(&carol, &to_carol.id).await.unwrap();
+    assert_eq!(status(e.get_datasource(&carol, &ds.id).await), 404);
+    let again = e
+        .invite(&owner, &ds.id, &json!({"email": "carol@example.com"}))
+        .await
+        .expect("a declined invitation can be sent again");
+    assert_eq!(
+        status(e.revoke_invitation(&bob, &ds.id, &again.id).await),
+        403
+    );
+    e.revoke_invitation(&owner, &ds.id, &again.id)
+        .await
+        .unwrap();
+    assert_eq!(status(e.accept_invitation(&carol, &again.id).await), 409);
+    assert_eq!(status(e.get_datasource(&carol, &ds.id).await), 404);
+    let stored = db.engine().await.unwrap();
+    assert_eq!(
+        stored
+            .store()
+            .invitation(&again.id)
+            .await
+            .unwrap()
+            .unwrap()
+            .status,
+        InvitationStatus::Revoked
+    );
+    db
+}
+
+async fn invitation_waits_for_an_account(e: Engine, db: TestDb) -> TestDb {
+    let admin = e
+        .create_user("admin@example.com", "", "password123", AccountRole::Admin)
+        .await
+        .unwrap();
+    let ds = s3(&e, &admin, "early").await;
+    let inv = e
+        .invite(
+            &admin,
+            &ds.id,
+            &json!({"email": "later@example.com", "role": "editor"}),
+        )
+        .await
+        .unwrap();
+    let later = e
+        .admin_create_user(
+            &admin,
+            &json!({"email": "Later@example.com", "password": "password123"}),
+        )
+        .await
+        .unwrap();
+    let list = e.list_datasources(&later, None, None).await.unwrap();
+    assert_eq!(list.items.len(), 1);
+    assert!(matches!(&list.items[0].access, Access::Invited(i) if i.id == inv.id));
+    e.accept_invitation(&later, &inv.id).await.unwrap();
+    assert_eq!(
+        e.get_datasource(&later, &ds.id).await.unwrap().access,
+        Access::Member(DatasourceRole::Editor)
+    );
+    db
+}
+
+async fn personal_tokens_and_password_change(e: Engine, db: TestDb) -> TestDb {
+    let u = user(&e, "tok@example.com").await;
+    let other = user(&e, "other@example.com").await;
+    let made = e.create_personal_token(&u, "backup script").await.unwrap();
+    assert!(made.secret.starts_with("trb_"));
+    assert_eq!(e.authenticate(&made.secret).await.unwrap().id, u.id);
+    assert_eq!(
+        status(e.create_personal_token(&u, "backup script").await),
+        422
+    );
+    assert_eq!(status(e.create_personal_token(&u, "  ").await), 422);
+    let listed = e.personal_tokens(&u).await.unwrap();
+    assert_eq!(listed.len(), 1);
+    assert_eq!(listed[0].name, "backup script");
+    assert!(listed[0].expires_at.is_none(), "long-lived");
+    assert!(e.personal_tokens(&other).await.unwrap().is_empty());
+    assert_eq!(
+        status(e.revoke_personal_token(&other, &made.info.id).await),
+        404
+    );
+    assert!(
+        e.authenticate(&made.secret).await.is_ok(),
+        "another user's revoke did nothing"
+    );
+
+    // Changing the password ends other sessions but keeps this one and personal tokens.
+    let here = e
+        .login("tok@example.com", "password123", TokenKind::Session)
+        .await
+        .unwrap();
+    let elsewhere = e
+        .login("tok@example.com", "password123", TokenKind::Session)
+        .await
+        .unwrap();
+    let wrong = e
+        .change_password(&u, Some(&here.token), "not-it-at-all", "newpassword1")
+        .await
+        .unwrap_err();
+    assert_eq!(wrong.field(), Some("current_password"));
+    let short = e
+        .change_password(&u, Some(&here.token), "password123", "short")
+        .await
+        .unwrap_err();
+    assert_eq!(short.field(), Some("new_password"));
+    assert!(
+        e.authenticate(&elsewhere.token).await.is_ok(),
+        "refused changes change nothing"
+    );
+    e.change_password(&u, Some(&here.token), "password123", "newpassword1")
+        .await
+        .unwrap();
+    assert!(e.authenticate(&here.token).await.is_ok());
+    assert_eq!(status(e.authenticate(&elsewhere.token).await), 401);
+    assert!(e.authenticate(&made.secret).await.is_ok());
+    assert_eq!(
+        status(
+            e.login("tok@example.com", "password123", TokenKind::Api)
+                .await
+        ),
+        401
+    );
+    e.login("tok@example.com", "newpassword1", TokenKind::Api)
+        .await
+        .unwrap();
+
+    e.revoke_personal_token(&u, &made.info.id).await.unwrap();
+    assert_eq!(
+        status(e.authenticate(&made.secret).await),
+        401,
+        "revoked at once"
+    );
+    assert!(e.personal_tokens(&u).await.unwrap().is_empty());
     db
 }

@@ -13,7 +13,11 @@ use sha2::{Digest, Sha256};
 use super::{Engine, new_id};
 use crate::domain::{AccountRole, Email};
 use crate::error::{EngineError, Result};
-use crate::model::{TokenKind, User};
+use crate::model::{TokenInfo, TokenKind, User};
+use crate::store::NewToken;
+
+/// How long a browser session lasts; the cookie's Max-Age says the same.
+pub const SESSION_LIFETIME: Duration = Duration::days(7);
 
 /// The outcome of first start: the admin that was created, and the password if we generated it
 /// (to be printed once).
@@ -29,6 +33,13 @@ pub struct LoginToken {
     pub token: String,
     pub user: User,
     pub expires_at: chrono::DateTime<Utc>,
+}
+
+/// A personal token just created: the secret is shown once and never again.
+#[derive(Debug, Clone)]
+pub struct NewPersonalToken {
+    pub info: TokenInfo,
+    pub secret: String,
 }
 
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -157,12 +168,24 @@ impl Engine {
         self.throttle.succeeded(email.as_str());
         let token = random_secret(32);
         let lifetime = match kind {
-            TokenKind::Session => Duration::days(7),
+            TokenKind::Session => SESSION_LIFETIME,
             TokenKind::Api => Duration::hours(24),
+            TokenKind::Personal => {
+                return Err(EngineError::BadRequest(
+                    "personal tokens are created on the account page, not by logging in".into(),
+                ));
+            }
         };
         let expires_at = super::now() + lifetime;
         self.store
-            .insert_token(&token_hash(&token), &creds.user.id, kind, Some(expires_at))
+            .insert_token(&NewToken {
+                hash: &token_hash(&token),
+                id: &new_id(),
+                user_id: &creds.user.id,
+                kind,
+                name: "",
+                expires_at: Some(expires_at),
+            })
             .await?;
         Ok(LoginToken {
             token,
@@ -192,6 +215,97 @@ impl Engine {
         let hash = token_hash(token);
         self.auth_cache.forget_token(&hash);
         self.store.delete_token(&hash).await
+    }
+
+    /// Changes one's own password after checking the current one; ends every other session and
+    /// login token (personal tokens stay: they are revoked one by one on the account page).
+    pub async fn change_password(
+        &self,
+        user: &User,
+        current_token: Option<&str>,
+        current: &str,
+        new: &str,
+    ) -> Result<()> {
+        let creds = self
+            .store
+            .credentials_by_email(&user.email)
+            .await?
+            .ok_or_else(|| EngineError::Unauthorized("this account no longer exists".into()))?;
+        self.throttle.check(&user.email)?;
+        if !verify_password(current, &creds.password_hash) {
+            self.throttle.failed(&user.email);
+            return Err(EngineError::invalid(
+                "current_password",
+                "is not your current password",
+            ));
+        }
+        check_password_rules(new).map_err(|e| match e {
+            EngineError::Invalid { message, .. } => EngineError::invalid("new_password", message),
+            e => e,
+        })?;
+        self.store
+            .set_password_hash(&user.id, &hash_password(new)?)
+            .await?;
+        let keep = current_token.map(token_hash).unwrap_or_default();
+        self.store.delete_sessions_except(&user.id, &keep).await?;
+        self.auth_cache.forget_user(&user.id);
+        Ok(())
+    }
+
+    /// A named, long-lived token for scripts; the secret is returned once.
+    pub async fn create_personal_token(&self, user: &User, name: &str) -> Result<NewPersonalToken> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 {
+            return Err(EngineError::invalid("name", "must be 1 to 100 characters"));
+        }
+        if self
+            .store
+            .list_tokens(&user.id, TokenKind::Personal)
+            .await?
+            .iter()
+            .any(|t| t.name == name)
+        {
+            return Err(EngineError::invalid(
+                "name",
+                format!("you already have a token named '{name}'"),
+            ));
+        }
+        // A prefix makes a leaked personal token recognisable by secret scanners.
+        let secret = format!("trb_{}", random_secret(32));
+        let id = new_id();
+        self.store
+            .insert_token(&NewToken {
+                hash: &token_hash(&secret),
+                id: &id,
+                user_id: &user.id,
+                kind: TokenKind::Personal,
+                name,
+                expires_at: None,
+            })
+            .await?;
+        let info = self
+            .store
+            .list_tokens(&user.id, TokenKind::Personal)
+            .await?
+            .into_iter()
+            .find(|t| t.id == id)
+            .ok_or_else(|| EngineError::Internal("a token just stored is missing".into()))?;
+        Ok(NewPersonalToken { info, secret })
+    }
+
+    pub async fn personal_tokens(&self, user: &User) -> Result<Vec<TokenInfo>> {
+        self.store.list_tokens(&user.id, TokenKind::Personal).await
+    }
+
+    /// Revokes one of the user's own personal tokens; someone else's id is a 404.
+    pub async fn revoke_personal_token(&self, user: &User, id: &str) -> Result<()> {
+        let hash = self
+            .store
+            .delete_token_by_id(&user.id, id)
+            .await?
+            .ok_or_else(|| EngineError::NotFound(format!("token '{id}'")))?;
+        self.auth_cache.forget_token(&hash);
+        Ok(())
     }
 
     /// Account administration is for admins only.

@@ -6,10 +6,11 @@ use std::path::{Path, PathBuf};
 
 use serde_json::{Map, Value};
 
+use super::access::Action;
 use super::{Engine, new_id};
 use crate::domain::{Cursor, DatasourceKind, PageSize, SyncStatus, SyncType, Title};
 use crate::error::{EngineError, Result};
-use crate::model::{Datasource, Page, Resource, User};
+use crate::model::{Datasource, DatasourceView, Page, Resource, User};
 
 /// Fields every datasource has, besides its connector settings.
 const COMMON_FIELDS: &[&str] = &["@type", "title", "type_sync"];
@@ -260,20 +261,19 @@ impl Engine {
         Ok(ds)
     }
 
-    /// The datasource if `user` may see it; otherwise 404, so ids cannot be probed.
-    pub async fn get_datasource(&self, user: &User, id: &str) -> Result<Datasource> {
-        match self.store.datasource(id).await? {
-            Some(ds) if ds.owner_id == user.id => Ok(ds),
-            _ => Err(EngineError::NotFound(format!("datasource '{id}'"))),
-        }
+    /// The datasource as `user` may see it (an invitee gets it as `invited`); 404 for anyone
+    /// with no role and no invitation, so ids cannot be probed.
+    pub async fn get_datasource(&self, user: &User, id: &str) -> Result<DatasourceView> {
+        self.datasource_for(user, id, Action::See).await
     }
 
+    /// The datasources the user has a role on, and those they are invited to, oldest first.
     pub async fn list_datasources(
         &self,
         user: &User,
         page_size: Option<i64>,
         scroll: Option<&str>,
-    ) -> Result<Page<Datasource>> {
+    ) -> Result<Page<DatasourceView>> {
         let size = PageSize::parse(page_size)?;
         let scope = format!("datasources:{}", user.id);
         let after = match scroll.filter(|s| !s.is_empty()) {
@@ -282,9 +282,9 @@ impl Engine {
         };
         let rows = self
             .store
-            .list_datasources(&user.id, after, size.get() + 1)
+            .list_datasources(&user.id, &user.email, after, size.get() + 1)
             .await?;
-        let total = self.store.count_datasources(&user.id).await?;
+        let total = self.store.count_datasources(&user.id, &user.email).await?;
         Ok(page_of(rows, size, &scope, total))
     }
 
@@ -295,8 +295,10 @@ impl Engine {
         user: &User,
         id: &str,
         patch: &Value,
-    ) -> Result<Datasource> {
-        let mut ds = self.get_datasource(user, id).await?;
+    ) -> Result<DatasourceView> {
+        let view = self.datasource_for(user, id, Action::Configure).await?;
+        let access = view.access;
+        let mut ds = view.datasource;
         let obj = as_object(patch)?;
         refuse_unknown_fields(obj, ds.kind)?;
         if let Some(t) = string_field(obj, "@type")?
@@ -340,12 +342,18 @@ impl Engine {
         }
         ds.updated_at = super::now();
         self.store.update_datasource(&ds).await?;
-        Ok(ds)
+        Ok(DatasourceView {
+            datasource: ds,
+            access,
+        })
     }
 
     #[tracing::instrument(skip_all, fields(id))]
     pub async fn delete_datasource(&self, user: &User, id: &str) -> Result<()> {
-        let ds = self.get_datasource(user, id).await?;
+        let ds = self
+            .datasource_for(user, id, Action::Delete)
+            .await?
+            .datasource;
         self.store.delete_datasource(&ds.id).await?;
         Ok(())
     }
@@ -357,7 +365,10 @@ impl Engine {
         id: &str,
         q: &ChildrenQuery,
     ) -> Result<Page<Resource>> {
-        let ds = self.get_datasource(user, id).await?;
+        let ds = self
+            .datasource_for(user, id, Action::Browse)
+            .await?
+            .datasource;
         let size = PageSize::parse(q.page_size)?;
         let scope = format!("children:{}", ds.id);
         let after = match q.scroll.as_deref().filter(|s| !s.is_empty()) {
@@ -379,7 +390,10 @@ impl Engine {
         datasource_id: &str,
         resource_id: &str,
     ) -> Result<Resource> {
-        let ds = self.get_datasource(user, datasource_id).await?;
+        let ds = self
+            .datasource_for(user, datasource_id, Action::Browse)
+            .await?
+            .datasource;
         match self.store.resource(resource_id).await? {
             Some(r) if r.datasource_id == ds.id => Ok(r),
             _ => Err(EngineError::NotFound(format!("resource '{resource_id}'"))),

@@ -1,8 +1,10 @@
 //! The operations the web app and the API perform, each checking its input and who asks.
 
+pub mod access;
 mod accounts;
 mod auth_cache;
 mod datasources;
+mod sharing;
 pub mod throttle;
 
 use std::path::PathBuf;
@@ -10,8 +12,10 @@ use std::sync::Arc;
 
 use crate::store::Store;
 
-pub use accounts::{FirstAdmin, LoginToken};
+pub use access::{Action, authorize};
+pub use accounts::{FirstAdmin, LoginToken, NewPersonalToken};
 pub use datasources::{ChildrenQuery, DatasourceInput, sample_resource, settings_fields};
+pub use sharing::Sharing;
 
 /// Settings the engine needs from the deployment.
 #[derive(Debug, Clone)]

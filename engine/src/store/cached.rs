@@ -14,9 +14,13 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{Credentials, StatusChange, Store};
+use super::{Credentials, NewToken, StatusChange, Store};
+use crate::domain::{DatasourceRole, InvitationStatus};
 use crate::error::Result;
-use crate::model::{Datasource, Resource, SyncRun, TokenKind, User};
+use crate::model::{
+    Datasource, DatasourceView, Invitation, InvitationView, Member, Resource, SyncRun, TokenInfo,
+    TokenKind, User,
+};
 
 pub const TTL: Duration = Duration::from_secs(2);
 const MAX_ENTRIES: usize = 50_000;
@@ -24,6 +28,8 @@ const MAX_ENTRIES: usize = 50_000;
 pub struct CachedStore {
     inner: Arc<dyn Store>,
     datasources: Mutex<HashMap<String, (Datasource, Instant)>>,
+    /// `(datasource, user)` → role, read on every request as the datasource is.
+    roles: Mutex<HashMap<(String, String), (Option<DatasourceRole>, Instant)>>,
 }
 
 impl CachedStore {
@@ -31,6 +37,7 @@ impl CachedStore {
         Self {
             inner,
             datasources: Mutex::new(HashMap::new()),
+            roles: Mutex::new(HashMap::new()),
         }
     }
 
@@ -39,6 +46,12 @@ impl CachedStore {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
+        self.forget_roles();
+    }
+
+    /// Role changes are rare; dropping every cached role keeps the rule simple.
+    fn forget_roles(&self) {
+        self.roles.lock().unwrap_or_else(|p| p.into_inner()).clear();
     }
 }
 
@@ -77,16 +90,8 @@ impl Store for CachedStore {
     async fn count_active_admins(&self) -> Result<i64> {
         self.inner.count_active_admins().await
     }
-    async fn insert_token(
-        &self,
-        token_hash: &str,
-        user_id: &str,
-        kind: TokenKind,
-        expires_at: Option<DateTime<Utc>>,
-    ) -> Result<()> {
-        self.inner
-            .insert_token(token_hash, user_id, kind, expires_at)
-            .await
+    async fn insert_token(&self, token: &NewToken<'_>) -> Result<()> {
+        self.inner.insert_token(token).await
     }
     async fn user_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>> {
         self.inner.user_by_token(token_hash, now).await
@@ -94,8 +99,19 @@ impl Store for CachedStore {
     async fn delete_token(&self, token_hash: &str) -> Result<()> {
         self.inner.delete_token(token_hash).await
     }
+    async fn list_tokens(&self, user_id: &str, kind: TokenKind) -> Result<Vec<TokenInfo>> {
+        self.inner.list_tokens(user_id, kind).await
+    }
+    async fn delete_token_by_id(&self, user_id: &str, id: &str) -> Result<Option<String>> {
+        self.inner.delete_token_by_id(user_id, id).await
+    }
+    async fn delete_sessions_except(&self, user_id: &str, keep_hash: &str) -> Result<()> {
+        self.inner.delete_sessions_except(user_id, keep_hash).await
+    }
     async fn insert_datasource(&self, ds: &Datasource) -> Result<()> {
-        self.inner.insert_datasource(ds).await
+        let r = self.inner.insert_datasource(ds).await;
+        self.forget(&ds.id);
+        r
     }
 
     async fn datasource(&self, id: &str) -> Result<Option<Datasource>> {
@@ -120,14 +136,17 @@ impl Store for CachedStore {
 
     async fn list_datasources(
         &self,
-        owner_id: &str,
+        user_id: &str,
+        email: &str,
         after: i64,
         limit: u32,
-    ) -> Result<Vec<(i64, Datasource)>> {
-        self.inner.list_datasources(owner_id, after, limit).await
+    ) -> Result<Vec<(i64, DatasourceView)>> {
+        self.inner
+            .list_datasources(user_id, email, after, limit)
+            .await
     }
-    async fn count_datasources(&self, owner_id: &str) -> Result<i64> {
-        self.inner.count_datasources(owner_id).await
+    async fn count_datasources(&self, user_id: &str, email: &str) -> Result<i64> {
+        self.inner.count_datasources(user_id, email).await
     }
     async fn update_datasource(&self, ds: &Datasource) -> Result<()> {
         let r = self.inner.update_datasource(ds).await;
@@ -162,6 +181,70 @@ impl Store for CachedStore {
     }
     async fn resource(&self, id: &str) -> Result<Option<Resource>> {
         self.inner.resource(id).await
+    }
+    async fn role_of(&self, datasource_id: &str, user_id: &str) -> Result<Option<DatasourceRole>> {
+        let key = (datasource_id.to_owned(), user_id.to_owned());
+        {
+            let map = self.roles.lock().unwrap_or_else(|p| p.into_inner());
+            if let Some((role, at)) = map.get(&key)
+                && at.elapsed() < TTL
+            {
+                return Ok(*role);
+            }
+        }
+        let role = self.inner.role_of(datasource_id, user_id).await?;
+        let mut map = self.roles.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(key, (role, Instant::now()));
+        Ok(role)
+    }
+    async fn members(&self, datasource_id: &str) -> Result<Vec<Member>> {
+        self.inner.members(datasource_id).await
+    }
+    async fn change_roles(
+        &self,
+        datasource_id: &str,
+        changes: &[(String, Option<DatasourceRole>)],
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let r = self.inner.change_roles(datasource_id, changes, at).await;
+        self.forget(datasource_id);
+        r
+    }
+    async fn insert_invitation(&self, inv: &Invitation) -> Result<()> {
+        self.inner.insert_invitation(inv).await
+    }
+    async fn invitation(&self, id: &str) -> Result<Option<Invitation>> {
+        self.inner.invitation(id).await
+    }
+    async fn pending_invitation(
+        &self,
+        datasource_id: &str,
+        email: &str,
+    ) -> Result<Option<Invitation>> {
+        self.inner.pending_invitation(datasource_id, email).await
+    }
+    async fn datasource_invitations(&self, datasource_id: &str) -> Result<Vec<Invitation>> {
+        self.inner.datasource_invitations(datasource_id).await
+    }
+    async fn invitations_for(&self, email: &str) -> Result<Vec<InvitationView>> {
+        self.inner.invitations_for(email).await
+    }
+    async fn count_invitations_for(&self, email: &str) -> Result<i64> {
+        self.inner.count_invitations_for(email).await
+    }
+    async fn settle_invitation(
+        &self,
+        id: &str,
+        to: InvitationStatus,
+        user_id: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<bool> {
+        let r = self.inner.settle_invitation(id, to, user_id, at).await;
+        self.forget_roles();
+        r
     }
     async fn list_sync_runs(&self, datasource_id: &str, limit: u32) -> Result<Vec<SyncRun>> {
         self.inner.list_sync_runs(datasource_id, limit).await

@@ -9,6 +9,23 @@ pub(crate) const DATASOURCE_COLUMNS: &str = "seq, id, kind, title, owner_id, typ
 pub(crate) const RESOURCE_COLUMNS: &str = "seq, id, datasource_id, source_id, path, name, kind, size, media_type, \
      content_hash, source_modified_at, collected_at, processing_status";
 
+pub(crate) const INVITATION_COLUMNS: &str =
+    "id, datasource_id, email, role, invited_by, status, created_at, updated_at";
+
+/// `cols` with each column qualified by `table` (`"d."`) and renamed with `alias` (`"inv_"`).
+pub(crate) fn prefixed(cols: &str, table: &str, alias: &str) -> String {
+    cols.split(", ")
+        .map(|c| {
+            if alias.is_empty() {
+                format!("{table}{c}")
+            } else {
+                format!("{table}{c} as {alias}{c}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 pub(crate) const USER_COLUMNS: &str =
     "id, email, display_name, role, active, created_at, updated_at";
 
@@ -70,6 +87,22 @@ macro_rules! store_impl {
                     processing_status: row.try_get("processing_status")?,
                 },
             ))
+        }
+
+        /// Reads an invitation whose columns carry `prefix` (`""` or `"inv_"`).
+        fn invitation_from_row(row: &$row, prefix: &str) -> $crate::error::Result<$crate::model::Invitation> {
+            use sqlx::Row;
+            let col = |c: &str| format!("{prefix}{c}");
+            Ok($crate::model::Invitation {
+                id: row.try_get(col("id").as_str())?,
+                datasource_id: row.try_get(col("datasource_id").as_str())?,
+                email: row.try_get(col("email").as_str())?,
+                role: $crate::store::parse_enum(&row.try_get::<String, _>(col("role").as_str())?)?,
+                invited_by: row.try_get(col("invited_by").as_str())?,
+                status: $crate::store::parse_enum(&row.try_get::<String, _>(col("status").as_str())?)?,
+                created_at: row.try_get(col("created_at").as_str())?,
+                updated_at: row.try_get(col("updated_at").as_str())?,
+            })
         }
 
         #[async_trait::async_trait]
@@ -171,21 +204,18 @@ macro_rules! store_impl {
             }
 
             #[tracing::instrument(level = "debug", skip_all)]
-            async fn insert_token(
-                &self,
-                token_hash: &str,
-                user_id: &str,
-                kind: $crate::model::TokenKind,
-                expires_at: Option<chrono::DateTime<chrono::Utc>>,
-            ) -> $crate::error::Result<()> {
+            async fn insert_token(&self, t: &$crate::store::NewToken<'_>) -> $crate::error::Result<()> {
                 sqlx::query(
-                    "insert into tokens (token_hash, user_id, kind, created_at, expires_at) values ($1, $2, $3, $4, $5)",
+                    "insert into tokens (token_hash, id, user_id, kind, name, created_at, expires_at) \
+                     values ($1, $2, $3, $4, $5, $6, $7)",
                 )
-                .bind(token_hash)
-                .bind(user_id)
-                .bind(kind.as_str())
+                .bind(t.hash)
+                .bind(t.id)
+                .bind(t.user_id)
+                .bind(t.kind.as_str())
+                .bind(t.name)
                 .bind(crate::service::now())
-                .bind(expires_at)
+                .bind(t.expires_at)
                 .execute(&self.pool)
                 .await?;
                 Ok(())
@@ -200,7 +230,7 @@ macro_rules! store_impl {
                 let sql = format!(
                     "select {} from users u join tokens t on t.user_id = u.id \
                      where t.token_hash = $1 and u.active = $2 and (t.expires_at is null or t.expires_at > $3)",
-                    $crate::store::common::USER_COLUMNS.split(", ").map(|c| format!("u.{c}")).collect::<Vec<_>>().join(", ")
+                    $crate::store::common::prefixed($crate::store::common::USER_COLUMNS, "u.", "")
                 );
                 sqlx::query(&sql)
                     .bind(token_hash)
@@ -219,8 +249,57 @@ macro_rules! store_impl {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn list_tokens(
+                &self,
+                user_id: &str,
+                kind: $crate::model::TokenKind,
+            ) -> $crate::error::Result<Vec<$crate::model::TokenInfo>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "select id, name, created_at, expires_at from tokens \
+                     where user_id = $1 and kind = $2 order by created_at desc, id",
+                )
+                .bind(user_id)
+                .bind(kind.as_str())
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::model::TokenInfo {
+                            id: r.try_get("id")?,
+                            name: r.try_get("name")?,
+                            created_at: r.try_get("created_at")?,
+                            expires_at: r.try_get("expires_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn delete_token_by_id(&self, user_id: &str, id: &str) -> $crate::error::Result<Option<String>> {
+                Ok(sqlx::query_scalar("delete from tokens where user_id = $1 and id = $2 returning token_hash")
+                    .bind(user_id)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn delete_sessions_except(&self, user_id: &str, keep_hash: &str) -> $crate::error::Result<()> {
+                sqlx::query(
+                    "delete from tokens where user_id = $1 and kind in ('session', 'api') and token_hash <> $2",
+                )
+                .bind(user_id)
+                .bind(keep_hash)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
             #[tracing::instrument(level = "debug", skip_all, fields(id = %ds.id))]
             async fn insert_datasource(&self, ds: &$crate::model::Datasource) -> $crate::error::Result<()> {
+                let mut tx = self.pool.begin().await?;
                 sqlx::query(
                     "insert into datasources (id, kind, title, owner_id, type_sync, sync_status, status_reason, settings, \
                      resource_count, byte_count, last_sync_started_at, last_sync_finished_at, next_sync_due_at, \
@@ -241,9 +320,19 @@ macro_rules! store_impl {
                 .bind(ds.next_sync_due_at)
                 .bind(ds.created_at)
                 .bind(ds.updated_at)
-                .execute(&self.pool)
+                .execute(&mut *tx)
                 .await
                 .map_err(|e| $crate::store::on_unique(e, "a datasource with this id already exists"))?;
+                sqlx::query(
+                    "insert into memberships (datasource_id, user_id, role, created_at, updated_at) \
+                     values ($1, $2, 'owner', $3, $3)",
+                )
+                .bind(&ds.id)
+                .bind(&ds.owner_id)
+                .bind(ds.created_at)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
                 Ok(())
             }
 
@@ -257,24 +346,54 @@ macro_rules! store_impl {
             #[tracing::instrument(level = "debug", skip_all)]
             async fn list_datasources(
                 &self,
-                owner_id: &str,
+                user_id: &str,
+                email: &str,
                 after: i64,
                 limit: u32,
-            ) -> $crate::error::Result<Vec<(i64, $crate::model::Datasource)>> {
+            ) -> $crate::error::Result<Vec<(i64, $crate::model::DatasourceView)>> {
+                use sqlx::Row;
                 let sql = format!(
-                    "select {} from datasources where owner_id = $1 and seq > $2 order by seq limit $3",
-                    $crate::store::common::DATASOURCE_COLUMNS
+                    "select {}, m.role as my_role, {} \
+                     from (select datasource_id from memberships where user_id = $1 \
+                           union select datasource_id from invitations where email = $2 and status = 'pending') x \
+                     join datasources d on d.id = x.datasource_id \
+                     left join memberships m on m.datasource_id = d.id and m.user_id = $1 \
+                     left join invitations i on m.role is null and i.datasource_id = d.id and i.email = $2 \
+                          and i.status = 'pending' \
+                     where d.seq > $3 order by d.seq limit $4",
+                    $crate::store::common::prefixed($crate::store::common::DATASOURCE_COLUMNS, "d.", ""),
+                    $crate::store::common::prefixed($crate::store::common::INVITATION_COLUMNS, "i.", "inv_"),
                 );
-                let rows = sqlx::query(&sql).bind(owner_id).bind(after).bind(i64::from(limit)).fetch_all(&self.pool).await?;
-                rows.iter().map(datasource_from_row).collect()
+                let rows = sqlx::query(&sql)
+                    .bind(user_id)
+                    .bind(email)
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        let (seq, datasource) = datasource_from_row(r)?;
+                        let role: Option<String> = r.try_get("my_role")?;
+                        let access = match role {
+                            Some(role) => $crate::model::Access::Member($crate::store::parse_enum(&role)?),
+                            None => $crate::model::Access::Invited(invitation_from_row(r, "inv_")?),
+                        };
+                        Ok((seq, $crate::model::DatasourceView { datasource, access }))
+                    })
+                    .collect()
             }
 
             #[tracing::instrument(level = "debug", skip_all)]
-            async fn count_datasources(&self, owner_id: &str) -> $crate::error::Result<i64> {
-                Ok(sqlx::query_scalar("select count(*) from datasources where owner_id = $1")
-                    .bind(owner_id)
-                    .fetch_one(&self.pool)
-                    .await?)
+            async fn count_datasources(&self, user_id: &str, email: &str) -> $crate::error::Result<i64> {
+                Ok(sqlx::query_scalar(
+                    "select count(*) from (select datasource_id from memberships where user_id = $1 \
+                     union select datasource_id from invitations where email = $2 and status = 'pending') x",
+                )
+                .bind(user_id)
+                .bind(email)
+                .fetch_one(&self.pool)
+                .await?)
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(id = %ds.id))]
@@ -393,6 +512,243 @@ macro_rules! store_impl {
                 let sql = format!("select {} from resources where id = $1", $crate::store::common::RESOURCE_COLUMNS);
                 let row = sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?;
                 row.as_ref().map(|r| resource_from_row(r).map(|(_, x)| x)).transpose()
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn role_of(
+                &self,
+                datasource_id: &str,
+                user_id: &str,
+            ) -> $crate::error::Result<Option<$crate::domain::DatasourceRole>> {
+                let role: Option<String> =
+                    sqlx::query_scalar("select role from memberships where datasource_id = $1 and user_id = $2")
+                        .bind(datasource_id)
+                        .bind(user_id)
+                        .fetch_optional(&self.pool)
+                        .await?;
+                role.as_deref().map($crate::store::parse_enum).transpose()
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn members(&self, datasource_id: &str) -> $crate::error::Result<Vec<$crate::model::Member>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "select u.id, u.email, u.display_name, m.role from memberships m join users u on u.id = m.user_id \
+                     where m.datasource_id = $1 \
+                     order by case m.role when 'owner' then 0 when 'editor' then 1 else 2 end, u.email",
+                )
+                .bind(datasource_id)
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::model::Member {
+                            user_id: r.try_get("id")?,
+                            email: r.try_get("email")?,
+                            display_name: r.try_get("display_name")?,
+                            role: $crate::store::parse_enum(&r.try_get::<String, _>("role")?)?,
+                        })
+                    })
+                    .collect()
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(datasource_id, n = changes.len()))]
+            async fn change_roles(
+                &self,
+                datasource_id: &str,
+                changes: &[(String, Option<$crate::domain::DatasourceRole>)],
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                // Writing the datasource row first takes its lock (a row lock on PostgreSQL, the
+                // write lock on SQLite), so two owners removing each other cannot both pass the
+                // owner count below.
+                sqlx::query("update datasources set updated_at = updated_at where id = $1")
+                    .bind(datasource_id)
+                    .execute(&mut *tx)
+                    .await?;
+                for (user_id, role) in changes {
+                    match role {
+                        Some(role) => {
+                            sqlx::query(
+                                "insert into memberships (datasource_id, user_id, role, created_at, updated_at) \
+                                 values ($1, $2, $3, $4, $4) on conflict (datasource_id, user_id) \
+                                 do update set role = excluded.role, updated_at = excluded.updated_at",
+                            )
+                            .bind(datasource_id)
+                            .bind(user_id)
+                            .bind(role.as_str())
+                            .bind(at)
+                            .execute(&mut *tx)
+                            .await?;
+                        }
+                        None => {
+                            sqlx::query("delete from memberships where datasource_id = $1 and user_id = $2")
+                                .bind(datasource_id)
+                                .bind(user_id)
+                                .execute(&mut *tx)
+                                .await?;
+                        }
+                    }
+                }
+                let owners: i64 = sqlx::query_scalar(
+                    "select count(*) from memberships where datasource_id = $1 and role = 'owner'",
+                )
+                .bind(datasource_id)
+                .fetch_one(&mut *tx)
+                .await?;
+                if owners == 0 {
+                    tx.rollback().await?;
+                    return Err($crate::error::EngineError::Conflict(
+                        "a datasource must keep at least one owner; make someone else owner first".into(),
+                    ));
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(id = %inv.id))]
+            async fn insert_invitation(&self, inv: &$crate::model::Invitation) -> $crate::error::Result<()> {
+                sqlx::query(
+                    "insert into invitations (id, datasource_id, email, role, invited_by, status, created_at, updated_at) \
+                     values ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(&inv.id)
+                .bind(&inv.datasource_id)
+                .bind(&inv.email)
+                .bind(inv.role.as_str())
+                .bind(&inv.invited_by)
+                .bind(inv.status.as_str())
+                .bind(inv.created_at)
+                .bind(inv.updated_at)
+                .execute(&self.pool)
+                .await
+                .map_err(|e| $crate::store::on_unique(e, "this e-mail already has a pending invitation to this datasource"))?;
+                Ok(())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn invitation(&self, id: &str) -> $crate::error::Result<Option<$crate::model::Invitation>> {
+                let sql = format!("select {} from invitations where id = $1", $crate::store::common::INVITATION_COLUMNS);
+                sqlx::query(&sql)
+                    .bind(id)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(|r| invitation_from_row(r, ""))
+                    .transpose()
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn pending_invitation(
+                &self,
+                datasource_id: &str,
+                email: &str,
+            ) -> $crate::error::Result<Option<$crate::model::Invitation>> {
+                let sql = format!(
+                    "select {} from invitations where datasource_id = $1 and email = $2 and status = 'pending'",
+                    $crate::store::common::INVITATION_COLUMNS
+                );
+                sqlx::query(&sql)
+                    .bind(datasource_id)
+                    .bind(email)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(|r| invitation_from_row(r, ""))
+                    .transpose()
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn datasource_invitations(
+                &self,
+                datasource_id: &str,
+            ) -> $crate::error::Result<Vec<$crate::model::Invitation>> {
+                let sql = format!(
+                    "select {} from invitations where datasource_id = $1 and status = 'pending' order by seq",
+                    $crate::store::common::INVITATION_COLUMNS
+                );
+                sqlx::query(&sql)
+                    .bind(datasource_id)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|r| invitation_from_row(r, ""))
+                    .collect()
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn invitations_for(&self, email: &str) -> $crate::error::Result<Vec<$crate::model::InvitationView>> {
+                use sqlx::Row;
+                let sql = format!(
+                    "select {}, d.title as ds_title, d.kind as ds_kind, u.email as by_email, u.display_name as by_name \
+                     from invitations i join datasources d on d.id = i.datasource_id \
+                     join users u on u.id = i.invited_by \
+                     where i.email = $1 and i.status = 'pending' order by i.seq",
+                    $crate::store::common::prefixed($crate::store::common::INVITATION_COLUMNS, "i.", "inv_"),
+                );
+                sqlx::query(&sql)
+                    .bind(email)
+                    .fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|r| {
+                        Ok($crate::model::InvitationView {
+                            invitation: invitation_from_row(r, "inv_")?,
+                            datasource_title: r.try_get("ds_title")?,
+                            datasource_kind: $crate::store::parse_enum(&r.try_get::<String, _>("ds_kind")?)?,
+                            inviter_email: r.try_get("by_email")?,
+                            inviter_name: r.try_get("by_name")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn count_invitations_for(&self, email: &str) -> $crate::error::Result<i64> {
+                Ok(sqlx::query_scalar("select count(*) from invitations where email = $1 and status = 'pending'")
+                    .bind(email)
+                    .fetch_one(&self.pool)
+                    .await?)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(id, to = %to))]
+            async fn settle_invitation(
+                &self,
+                id: &str,
+                to: $crate::domain::InvitationStatus,
+                user_id: Option<&str>,
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::Result<bool> {
+                use sqlx::Row;
+                let mut tx = self.pool.begin().await?;
+                let row = sqlx::query(
+                    "update invitations set status = $1, updated_at = $2 where id = $3 and status = 'pending' \
+                     returning datasource_id, role",
+                )
+                .bind(to.as_str())
+                .bind(at)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
+                let Some(row) = row else {
+                    tx.rollback().await?;
+                    return Ok(false);
+                };
+                if let (Some(user_id), $crate::domain::InvitationStatus::Accepted) = (user_id, to) {
+                    sqlx::query(
+                        "insert into memberships (datasource_id, user_id, role, created_at, updated_at) \
+                         values ($1, $2, $3, $4, $4) on conflict (datasource_id, user_id) do nothing",
+                    )
+                    .bind(row.try_get::<String, _>("datasource_id")?)
+                    .bind(user_id)
+                    .bind(row.try_get::<String, _>("role")?)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(datasource_id))]

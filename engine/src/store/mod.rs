@@ -15,9 +15,12 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::SyncStatus;
+use crate::domain::{DatasourceRole, InvitationStatus, SyncStatus};
 use crate::error::{EngineError, Result};
-use crate::model::{Datasource, Resource, SyncRun, TokenKind, User};
+use crate::model::{
+    Datasource, DatasourceView, Invitation, InvitationView, Member, Resource, SyncRun, TokenInfo,
+    TokenKind, User,
+};
 
 /// A user with the stored password hash, for login only.
 pub struct Credentials {
@@ -30,6 +33,17 @@ pub struct Credentials {
 pub struct ChildrenPage {
     pub rows: Vec<(i64, Resource)>,
     pub total: i64,
+}
+
+/// A token to store: only the hash of its secret.
+#[derive(Debug, Clone)]
+pub struct NewToken<'a> {
+    pub hash: &'a str,
+    pub id: &'a str,
+    pub user_id: &'a str,
+    pub kind: TokenKind,
+    pub name: &'a str,
+    pub expires_at: Option<DateTime<Utc>>,
 }
 
 /// A status change to record atomically with its reason and timestamps.
@@ -62,28 +76,31 @@ pub trait Store: Send + Sync + 'static {
     /// Removes every session and token of a user (after a password reset or deactivation).
     async fn delete_user_tokens(&self, user_id: &str) -> Result<()>;
     async fn count_active_admins(&self) -> Result<i64>;
-    async fn insert_token(
-        &self,
-        token_hash: &str,
-        user_id: &str,
-        kind: TokenKind,
-        expires_at: Option<DateTime<Utc>>,
-    ) -> Result<()>;
+    async fn insert_token(&self, token: &NewToken<'_>) -> Result<()>;
     /// The active user a token belongs to, if the token exists and has not expired.
     async fn user_by_token(&self, token_hash: &str, now: DateTime<Utc>) -> Result<Option<User>>;
     async fn delete_token(&self, token_hash: &str) -> Result<()>;
+    /// A user's tokens of one kind, newest first.
+    async fn list_tokens(&self, user_id: &str, kind: TokenKind) -> Result<Vec<TokenInfo>>;
+    /// Deletes one of the user's tokens by id; returns its hash, or `None` if it was not theirs.
+    async fn delete_token_by_id(&self, user_id: &str, id: &str) -> Result<Option<String>>;
+    /// Ends the user's sessions and login tokens except `keep_hash` (personal tokens stay).
+    async fn delete_sessions_except(&self, user_id: &str, keep_hash: &str) -> Result<()>;
 
     // Datasources.
+    /// Inserts a datasource and makes its `owner_id` its owner, in one transaction.
     async fn insert_datasource(&self, ds: &Datasource) -> Result<()>;
     async fn datasource(&self, id: &str) -> Result<Option<Datasource>>;
-    /// The owner's datasources after keyset position `after`, oldest first, with their keys.
+    /// The datasources the user has a role on or a pending invitation to (by `email`), after
+    /// keyset position `after`, oldest first, with their keys.
     async fn list_datasources(
         &self,
-        owner_id: &str,
+        user_id: &str,
+        email: &str,
         after: i64,
         limit: u32,
-    ) -> Result<Vec<(i64, Datasource)>>;
-    async fn count_datasources(&self, owner_id: &str) -> Result<i64>;
+    ) -> Result<Vec<(i64, DatasourceView)>>;
+    async fn count_datasources(&self, user_id: &str, email: &str) -> Result<i64>;
     /// Writes title, type and settings. Status is changed only by [`Store::change_status`].
     async fn update_datasource(&self, ds: &Datasource) -> Result<()>;
     /// Deletes a datasource and everything it owns; `false` when it did not exist.
@@ -105,6 +122,42 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<ChildrenPage>;
     async fn count_children(&self, datasource_id: &str) -> Result<i64>;
     async fn resource(&self, id: &str) -> Result<Option<Resource>>;
+
+    // Sharing.
+    async fn role_of(&self, datasource_id: &str, user_id: &str) -> Result<Option<DatasourceRole>>;
+    /// Everyone with a role, owners first, then by e-mail.
+    async fn members(&self, datasource_id: &str) -> Result<Vec<Member>>;
+    /// Sets roles (`None` removes the member) in one transaction, serialised per datasource;
+    /// refuses with a 409 and changes nothing if the datasource would be left without an owner.
+    async fn change_roles(
+        &self,
+        datasource_id: &str,
+        changes: &[(String, Option<DatasourceRole>)],
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// A second pending invitation for the same e-mail and datasource is a 409.
+    async fn insert_invitation(&self, inv: &Invitation) -> Result<()>;
+    async fn invitation(&self, id: &str) -> Result<Option<Invitation>>;
+    async fn pending_invitation(
+        &self,
+        datasource_id: &str,
+        email: &str,
+    ) -> Result<Option<Invitation>>;
+    /// A datasource's pending invitations, oldest first.
+    async fn datasource_invitations(&self, datasource_id: &str) -> Result<Vec<Invitation>>;
+    /// Pending invitations addressed to `email`, oldest first.
+    async fn invitations_for(&self, email: &str) -> Result<Vec<InvitationView>>;
+    async fn count_invitations_for(&self, email: &str) -> Result<i64>;
+    /// Moves a pending invitation to `to` (compare-and-set); when accepting, also gives
+    /// `user_id` the invitation's role, in the same transaction. `false` if it was no longer
+    /// pending.
+    async fn settle_invitation(
+        &self,
+        id: &str,
+        to: InvitationStatus,
+        user_id: Option<&str>,
+        at: DateTime<Utc>,
+    ) -> Result<bool>;
 
     // Sync history.
     async fn list_sync_runs(&self, datasource_id: &str, limit: u32) -> Result<Vec<SyncRun>>;

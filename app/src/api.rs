@@ -8,7 +8,10 @@
 use leptos::prelude::*;
 
 use crate::error::AppError;
-use crate::types::{DatasourceView, Me, PageOf, ResourceView, UserView};
+use crate::types::{
+    DatasourceView, InvitationRow, Me, MyInvitation, NewToken, PageOf, ResourceView, SharingView,
+    TokenView, UserView,
+};
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
@@ -16,7 +19,7 @@ pub mod ssr {
     use leptos::prelude::*;
 
     use crate::error::AppError;
-    use crate::types::{DatasourceView, Me, ResourceView};
+    use crate::types::{DatasourceView, Me, MyInvitation, ResourceView};
 
     pub const SESSION_COOKIE: &str = "tributary_session";
 
@@ -59,16 +62,80 @@ pub mod ssr {
         t.format("%Y-%m-%d %H:%M UTC").to_string()
     }
 
-    pub fn me(u: &engine::model::User) -> Me {
+    pub fn me(u: &engine::model::User, invitations: i64) -> Me {
         Me {
             id: u.id.clone(),
             email: u.email.clone(),
             display_name: u.display_name.clone(),
             role: u.role.to_string(),
+            invitations,
         }
     }
 
-    pub fn datasource_view(d: engine::model::Datasource) -> DatasourceView {
+    pub fn my_invitation(v: engine::model::InvitationView) -> MyInvitation {
+        MyInvitation {
+            id: v.invitation.id,
+            datasource_id: v.invitation.datasource_id,
+            datasource_title: v.datasource_title,
+            kind_label: v.datasource_kind.label().into(),
+            role: v.invitation.role.to_string(),
+            inviter: if v.inviter_name.is_empty() {
+                v.inviter_email
+            } else {
+                format!("{} ({})", v.inviter_name, v.inviter_email)
+            },
+            created_at: ts(v.invitation.created_at),
+        }
+    }
+
+    /// A datasource as the asking user may see it. An invitee gets the title and the
+    /// invitation only: no settings, no counts.
+    pub fn datasource_view(v: engine::model::DatasourceView) -> DatasourceView {
+        use engine::model::Access;
+        use engine::service::Action;
+        let role = v.role();
+        let can = |a: Action| {
+            a.needs()
+                .is_some_and(|n| role.is_some_and(|r| r.at_least(n)))
+        };
+        let (can_configure, can_share, can_delete) = (
+            can(Action::Configure),
+            can(Action::Share),
+            can(Action::Delete),
+        );
+        let status = v.shown_status();
+        let d = v.datasource;
+        if let Access::Invited(inv) = v.access {
+            return DatasourceView {
+                kind: d.kind.as_str().into(),
+                kind_label: d.kind.label().into(),
+                settings: Vec::new(),
+                title: d.title.clone(),
+                type_sync: d.type_sync.as_str().into(),
+                sync_status: status.as_str().into(),
+                status_reason: Some(status.explanation().into()),
+                resource_count: 0,
+                byte_count: 0,
+                last_sync_finished_at: None,
+                next_sync_due_at: None,
+                created_at: ts(inv.created_at),
+                updated_at: ts(inv.updated_at),
+                my_role: None,
+                invitation: Some(MyInvitation {
+                    id: inv.id,
+                    datasource_id: d.id.clone(),
+                    datasource_title: d.title,
+                    kind_label: d.kind.label().into(),
+                    role: inv.role.to_string(),
+                    inviter: String::new(),
+                    created_at: ts(inv.created_at),
+                }),
+                can_configure,
+                can_share,
+                can_delete,
+                id: d.id,
+            };
+        }
         DatasourceView {
             kind: d.kind.as_str().into(),
             kind_label: d.kind.label().into(),
@@ -94,6 +161,11 @@ pub mod ssr {
             next_sync_due_at: d.next_sync_due_at.map(ts),
             created_at: ts(d.created_at),
             updated_at: ts(d.updated_at),
+            my_role: role.map(|r| r.to_string()),
+            invitation: None,
+            can_configure,
+            can_share,
+            can_delete,
             id: d.id,
         }
     }
@@ -175,7 +247,11 @@ pub mod ssr {
 
 #[server(prefix = "/rpc", endpoint = "me")]
 pub async fn get_me() -> Result<Option<Me>, AppError> {
-    Ok(ssr::request_user().user.as_ref().map(ssr::me))
+    let Some(user) = ssr::request_user().user else {
+        return Ok(None);
+    };
+    let invitations = ssr::engine()?.count_my_invitations(&user).await?;
+    Ok(Some(ssr::me(&user, invitations)))
 }
 
 #[server(prefix = "/rpc", endpoint = "login")]
@@ -272,7 +348,7 @@ pub async fn update_datasource(
 ) -> Result<DatasourceView, AppError> {
     let user = ssr::user()?;
     let engine = ssr::engine()?;
-    let current = engine.get_datasource(&user, &id).await?;
+    let current = engine.get_datasource(&user, &id).await?.datasource;
     let form = [
         ("path", path),
         ("bucket", bucket),
@@ -294,7 +370,10 @@ pub async fn update_datasource(
 pub async fn delete_datasource(id: String, confirm_title: String) -> Result<(), AppError> {
     let user = ssr::user()?;
     let engine = ssr::engine()?;
-    let ds = engine.get_datasource(&user, &id).await?;
+    let ds = engine
+        .datasource_for(&user, &id, engine::service::Action::Delete)
+        .await?
+        .datasource;
     if confirm_title.trim() != ds.title {
         return Err(AppError {
             status: 422,
@@ -370,4 +449,166 @@ pub async fn update_user(
         .update_user(&actor, &id, &serde_json::Value::Object(body))
         .await?;
     Ok(ssr::user_view(u))
+}
+
+/// Who has which role on a datasource, and who is invited.
+#[server(prefix = "/rpc", endpoint = "get_sharing")]
+pub async fn get_sharing(id: String) -> Result<SharingView, AppError> {
+    let user = ssr::user()?;
+    let s = ssr::engine()?.sharing(&user, &id).await?;
+    Ok(SharingView {
+        members: s
+            .members
+            .into_iter()
+            .map(|m| crate::types::MemberView {
+                user_id: m.user_id,
+                email: m.email,
+                display_name: m.display_name,
+                role: m.role.to_string(),
+            })
+            .collect(),
+        invitations: s.invitations.into_iter().map(invitation_row).collect(),
+    })
+}
+
+#[cfg(feature = "ssr")]
+fn invitation_row(i: engine::model::Invitation) -> InvitationRow {
+    InvitationRow {
+        id: i.id,
+        email: i.email,
+        role: i.role.to_string(),
+        created_at: ssr::ts(i.created_at),
+    }
+}
+
+/// Changes a member's role; an empty role removes them (owners only).
+#[server(prefix = "/rpc", endpoint = "set_role")]
+pub async fn set_role(id: String, user: String, role: String) -> Result<(), AppError> {
+    let actor = ssr::user()?;
+    let role = if role.trim().is_empty() {
+        serde_json::Value::Null
+    } else {
+        role.into()
+    };
+    let body = serde_json::json!({"roles": [{"user": user, "role": role}]});
+    ssr::engine()?.change_sharing(&actor, &id, &body).await?;
+    Ok(())
+}
+
+/// The *Invite* form (owners only).
+#[server(prefix = "/rpc", endpoint = "invite")]
+pub async fn invite(id: String, email: String, role: String) -> Result<InvitationRow, AppError> {
+    let actor = ssr::user()?;
+    let body = serde_json::json!({"email": email, "role": role});
+    Ok(invitation_row(
+        ssr::engine()?.invite(&actor, &id, &body).await?,
+    ))
+}
+
+#[server(prefix = "/rpc", endpoint = "revoke_invitation")]
+pub async fn revoke_invitation(id: String, invitation_id: String) -> Result<(), AppError> {
+    let actor = ssr::user()?;
+    ssr::engine()?
+        .revoke_invitation(&actor, &id, &invitation_id)
+        .await?;
+    Ok(())
+}
+
+#[server(prefix = "/rpc", endpoint = "my_invitations")]
+pub async fn my_invitations() -> Result<Vec<MyInvitation>, AppError> {
+    let user = ssr::user()?;
+    Ok(ssr::engine()?
+        .my_invitations(&user)
+        .await?
+        .into_iter()
+        .map(ssr::my_invitation)
+        .collect())
+}
+
+/// Accepts and opens the datasource.
+#[server(prefix = "/rpc", endpoint = "accept_invitation")]
+pub async fn accept_invitation(invitation_id: String) -> Result<String, AppError> {
+    let user = ssr::user()?;
+    let inv = ssr::engine()?
+        .accept_invitation(&user, &invitation_id)
+        .await?;
+    leptos_axum::redirect(&format!("/datasources/{}", inv.datasource_id));
+    Ok(inv.datasource_id)
+}
+
+#[server(prefix = "/rpc", endpoint = "decline_invitation")]
+pub async fn decline_invitation(invitation_id: String) -> Result<(), AppError> {
+    let user = ssr::user()?;
+    ssr::engine()?
+        .decline_invitation(&user, &invitation_id)
+        .await?;
+    leptos_axum::redirect("/invitations");
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+fn token_view(t: engine::model::TokenInfo) -> TokenView {
+    TokenView {
+        id: t.id,
+        name: t.name,
+        created_at: ssr::ts(t.created_at),
+    }
+}
+
+#[server(prefix = "/rpc", endpoint = "list_tokens")]
+pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
+    let user = ssr::user()?;
+    Ok(ssr::engine()?
+        .personal_tokens(&user)
+        .await?
+        .into_iter()
+        .map(token_view)
+        .collect())
+}
+
+#[server(prefix = "/rpc", endpoint = "create_token")]
+pub async fn create_token(name: String) -> Result<NewToken, AppError> {
+    let user = ssr::user()?;
+    let made = ssr::engine()?.create_personal_token(&user, &name).await?;
+    Ok(NewToken {
+        token: token_view(made.info),
+        secret: made.secret,
+    })
+}
+
+#[server(prefix = "/rpc", endpoint = "revoke_token")]
+pub async fn revoke_token(token_id: String) -> Result<(), AppError> {
+    let user = ssr::user()?;
+    ssr::engine()?
+        .revoke_personal_token(&user, &token_id)
+        .await?;
+    Ok(())
+}
+
+/// Changes my password; other sessions end, this one stays.
+#[server(prefix = "/rpc", endpoint = "change_password")]
+pub async fn change_password(
+    current_password: String,
+    new_password: String,
+    confirm_password: String,
+) -> Result<(), AppError> {
+    let who = ssr::request_user();
+    let user = who.user.ok_or_else(AppError::unauthorized)?;
+    if new_password != confirm_password {
+        return Err(AppError {
+            status: 422,
+            code: "invalid".into(),
+            message: "the two new passwords differ".into(),
+            field: Some("confirm_password".into()),
+        });
+    }
+    ssr::engine()?
+        .change_password(
+            &user,
+            who.token.as_deref(),
+            &current_password,
+            &new_password,
+        )
+        .await?;
+    Ok(())
 }

@@ -14,8 +14,9 @@ use leptos_router::{SsrMode, path};
 
 use crate::components::layout::Layout;
 use crate::pages::{
-    datasource_detail::DatasourceDetail, datasource_list::DatasourceList,
-    datasource_new::NewDatasource, login::Login, not_found::NotFound, users::Users,
+    account::Account, datasource_detail::DatasourceDetail, datasource_list::DatasourceList,
+    datasource_new::NewDatasource, invitations::Invitations, login::Login, not_found::NotFound,
+    users::Users,
 };
 
 /// The HTML document around the app.
@@ -63,6 +64,8 @@ pub fn App() -> impl IntoView {
                 <Route ssr=SsrMode::Async path=path!("/datasources/new") view=|| view! { <Layout><NewDatasource /></Layout> } />
                 <Route ssr=SsrMode::Async path=path!("/datasources/:id") view=|| view! { <Layout><DatasourceDetail /></Layout> } />
                 <Route ssr=SsrMode::Async path=path!("/users") view=|| view! { <Layout><Users /></Layout> } />
+                <Route ssr=SsrMode::Async path=path!("/invitations") view=|| view! { <Layout><Invitations /></Layout> } />
+                <Route ssr=SsrMode::Async path=path!("/account") view=|| view! { <Layout><Account /></Layout> } />
             </Routes>
         </Router>
     }

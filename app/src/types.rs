@@ -8,6 +8,8 @@ pub struct Me {
     pub email: String,
     pub display_name: String,
     pub role: String,
+    /// Pending invitations addressed to me (the navigation's badge).
+    pub invitations: i64,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -27,7 +29,73 @@ pub struct DatasourceView {
     pub next_sync_due_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// My role on it (`owner`, `editor`, `viewer`), or `None` while I am only invited.
+    pub my_role: Option<String>,
+    /// The pending invitation, while I am only invited.
+    pub invitation: Option<MyInvitation>,
+    /// What my role allows, from the engine's rule, so pages show only what will work.
+    pub can_configure: bool,
+    pub can_share: bool,
+    pub can_delete: bool,
 }
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MemberView {
+    pub user_id: String,
+    pub email: String,
+    pub display_name: String,
+    pub role: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InvitationRow {
+    pub id: String,
+    pub email: String,
+    pub role: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SharingView {
+    pub members: Vec<MemberView>,
+    pub invitations: Vec<InvitationRow>,
+}
+
+/// An invitation addressed to me.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct MyInvitation {
+    pub id: String,
+    pub datasource_id: String,
+    pub datasource_title: String,
+    pub kind_label: String,
+    pub role: String,
+    pub inviter: String,
+    pub created_at: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenView {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+}
+
+/// A personal token just made: the secret is shown this once.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct NewToken {
+    pub token: TokenView,
+    pub secret: String,
+}
+
+/// The datasource roles with what each allows, for the sharing forms.
+pub const ROLES: &[(&str, &str)] = &[
+    ("viewer", "Viewer: sees, browses and searches"),
+    (
+        "editor",
+        "Editor: also configures, syncs, pauses and resumes",
+    ),
+    ("owner", "Owner: also shares and deletes"),
+];
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ResourceView {

@@ -14,7 +14,7 @@ use crate::api::error::ApiError;
 use crate::startup::AppState;
 
 /// The bearer token of `Authorization`, if any.
-fn bearer(parts: &axum::http::HeaderMap) -> Option<String> {
+pub fn bearer(parts: &axum::http::HeaderMap) -> Option<String> {
     let v = parts.get(AUTHORIZATION)?.to_str().ok()?;
     let (scheme, token) = v.split_once(' ')?;
     scheme

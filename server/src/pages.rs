@@ -10,7 +10,10 @@ use axum::response::{IntoResponse, Redirect, Response};
 
 /// Paths rendered by the Leptos router that need a signed-in user.
 fn is_private_page(path: &str) -> bool {
-    path == "/" || path == "/datasources" || path.starts_with("/datasources/") || path == "/users"
+    matches!(
+        path,
+        "/" | "/datasources" | "/users" | "/account" | "/invitations"
+    ) || path.starts_with("/datasources/")
 }
 
 pub async fn guard(req: Request, next: Next) -> Response {

@@ -164,5 +164,6 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::auth::resolve_user,
         ))
+        .layer(axum::middleware::from_fn(crate::csrf::protect))
         .with_state(state)
 }

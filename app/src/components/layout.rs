@@ -5,9 +5,21 @@ use leptos_router::components::A;
 
 use crate::api::{Logout, get_me};
 
+/// Bumped by pages whose actions change what the navigation shows (the invitation count).
+#[derive(Clone, Copy)]
+struct NavRefresh(RwSignal<u32>);
+
+pub fn use_nav_refresh() -> RwSignal<u32> {
+    use_context::<NavRefresh>()
+        .map(|n| n.0)
+        .unwrap_or_else(|| RwSignal::new(0))
+}
+
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
-    let me = Resource::new(|| (), |_| get_me());
+    let refresh = RwSignal::new(0u32);
+    provide_context(NavRefresh(refresh));
+    let me = Resource::new(move || refresh.get(), |_| get_me());
     let logout = ServerAction::<Logout>::new();
     view! {
         <a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:p-2">"Skip to content"</a>
@@ -21,8 +33,18 @@ pub fn Layout(children: Children) -> impl IntoView {
                 <A href="/datasources/new" attr:class="nav-link">"New datasource"</A>
                 <Transition fallback=|| ()>
                     {move || Suspend::new(async move {
-                        me.await.ok().flatten().filter(|m| m.role == "admin").map(|_| view! {
-                            <A href="/users" attr:class="nav-link">"Users"</A>
+                        me.await.ok().flatten().map(|m| {
+                            let count = m.invitations;
+                            let label = if count == 0 { "Invitations".to_owned() } else { format!("Invitations, {count} pending") };
+                            view! {
+                                <A href="/invitations" attr:class="nav-link" attr:aria-label=label>
+                                    "Invitations"
+                                    {(count > 0).then(|| view! {
+                                        <span class="ml-1 rounded-full bg-sky-600 px-2 py-0.5 text-xs font-semibold text-white" data-testid="invitation-count">{count}</span>
+                                    })}
+                                </A>
+                                {(m.role == "admin").then(|| view! { <A href="/users" attr:class="nav-link">"Users"</A> })}
+                            }
                         })
                     })}
                 </Transition>
@@ -30,7 +52,9 @@ pub fn Layout(children: Children) -> impl IntoView {
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             me.await.ok().flatten().map(|m| view! {
-                                <span class="text-slate-600 dark:text-slate-300" data-testid="me">{m.email}</span>
+                                <A href="/account" attr:class="nav-link" attr:title="Your account">
+                                    <span data-testid="me">{m.email}</span>
+                                </A>
                             })
                         })}
                     </Transition>

@@ -5,18 +5,35 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
-use crate::api::{DeleteDatasource, UpdateDatasource, get_datasource, list_children};
+use crate::api::{
+    AcceptInvitation, DeclineInvitation, DeleteDatasource, Invite, RevokeInvitation, SetRole,
+    UpdateDatasource, get_datasource, get_sharing, list_children,
+};
 use crate::components::badge::StatusBadge;
 use crate::components::notice::{ErrorNotice, field_error, form_error};
 use crate::pages::datasource_new::{FORM_FIELDS, SyncTypeChoice, settings_inputs};
-use crate::types::{DatasourceView, SYNC_TYPES, format_bytes};
+use crate::types::{DatasourceView, MyInvitation, ROLES, SYNC_TYPES, format_bytes};
 
 const TABS: &[(&str, &str)] = &[
     ("overview", "Overview"),
     ("resources", "Resources"),
+    ("sharing", "Sharing"),
     ("settings", "Edit"),
     ("delete", "Delete"),
 ];
+
+/// The tabs `d`'s viewer may use: the engine decides, the page only hides what would be
+/// refused anyway.
+fn tabs_for(d: &DatasourceView) -> Vec<(&'static str, &'static str)> {
+    TABS.iter()
+        .copied()
+        .filter(|(t, _)| match *t {
+            "settings" => d.can_configure,
+            "delete" => d.can_delete,
+            _ => true,
+        })
+        .collect()
+}
 
 #[component]
 pub fn DatasourceDetail() -> impl IntoView {
@@ -41,10 +58,15 @@ pub fn DatasourceDetail() -> impl IntoView {
             {move || Suspend::new(async move {
                 match ds.await {
                     Err(e) => view! { <Title text="Datasource" /><ErrorNotice error=e /> }.into_any(),
+                    Ok(DatasourceView { invitation: Some(inv), title, kind_label, sync_status, status_reason, .. }) => view! {
+                        <Invited inv title kind_label sync_status reason=status_reason.unwrap_or_default() />
+                    }.into_any(),
                     Ok(d) => {
-                        let current = tab();
+                        let tabs = tabs_for(&d);
+                        let current = Some(tab()).filter(|t| tabs.iter().any(|(v, _)| v == t)).unwrap_or_else(|| "overview".into());
                         let body = match current.as_str() {
                             "resources" => view! { <Resources id=d.id.clone() /> }.into_any(),
+                            "sharing" => view! { <SharingTab d=d.clone() /> }.into_any(),
                             "settings" => view! { <EditForm d=d.clone() action=update /> }.into_any(),
                             "delete" => view! { <DeleteForm d=d.clone() /> }.into_any(),
                             _ => view! { <Overview d=d.clone() /> }.into_any(),
@@ -55,9 +77,10 @@ pub fn DatasourceDetail() -> impl IntoView {
                             <div class="mb-4 flex flex-wrap items-center gap-3">
                                 <h1 class="text-2xl font-semibold" data-testid="datasource-title">{d.title.clone()}</h1>
                                 <StatusBadge status=d.sync_status.clone() reason=d.status_reason.clone().unwrap_or_default() />
+                                {d.my_role.clone().map(|r| view! { <span class="text-sm text-slate-600 dark:text-slate-400" data-testid="my-role">{format!("Your role: {r}")}</span> })}
                             </div>
                             <nav class="mb-6 flex gap-1 border-b border-slate-200 dark:border-slate-800" aria-label="Datasource sections">
-                                {TABS.iter().map(|(v, label)| {
+                                {tabs.into_iter().map(|(v, label)| {
                                     let active = *v == current;
                                     view! {
                                         <a
@@ -65,7 +88,7 @@ pub fn DatasourceDetail() -> impl IntoView {
                                             class=if active { "tab tab-active" } else { "tab" }
                                             aria-current=active.then_some("page")
                                         >
-                                            {*label}
+                                            {label}
                                         </a>
                                     }
                                 }).collect_view()}
@@ -223,5 +246,183 @@ fn DeleteForm(d: DatasourceView) -> impl IntoView {
             {form_error(value, &["confirm_title"])}
             <button type="submit" class="btn-danger" disabled=move || action.pending().get()>"Delete datasource"</button>
         </ActionForm>
+    }
+}
+
+/// What an invitee sees before accepting: who invited them, as what, and two buttons.
+#[component]
+fn Invited(
+    inv: MyInvitation,
+    title: String,
+    kind_label: String,
+    sync_status: String,
+    reason: String,
+) -> impl IntoView {
+    let accept = ServerAction::<AcceptInvitation>::new();
+    let decline = ServerAction::<DeclineInvitation>::new();
+    let (accept_id, decline_id) = (inv.id.clone(), inv.id.clone());
+    view! {
+        <Title text=title.clone() />
+        <p class="mb-2 text-sm"><a class="link" href="/datasources">"← Datasources"</a></p>
+        <div class="mb-4 flex flex-wrap items-center gap-3">
+            <h1 class="text-2xl font-semibold" data-testid="datasource-title">{title}</h1>
+            <StatusBadge status=sync_status reason=reason />
+        </div>
+        <section class="card max-w-2xl space-y-4" data-testid="invitation">
+            <p>
+                "You are invited to this " {kind_label} " datasource as "
+                <strong>{inv.role.clone()}</strong>
+                ". Accept to see what it holds; until then nothing inside it is shown to you."
+            </p>
+            {form_error(accept.value(), &[])}
+            {form_error(decline.value(), &[])}
+            <div class="flex gap-3">
+                <ActionForm action=accept>
+                    <input type="hidden" name="invitation_id" value=accept_id />
+                    <button type="submit" class="btn-primary">"Accept"</button>
+                </ActionForm>
+                <ActionForm action=decline>
+                    <input type="hidden" name="invitation_id" value=decline_id />
+                    <button type="submit" class="btn-secondary">"Decline"</button>
+                </ActionForm>
+            </div>
+        </section>
+    }
+}
+
+fn role_options(selected: &str) -> impl IntoView + use<> {
+    ROLES
+        .iter()
+        .map(|(v, label)| view! { <option value=*v selected=*v == selected>{*label}</option> })
+        .collect_view()
+}
+
+/// Members and roles, the invite form and pending invitations. Owners get the controls;
+/// everyone else reads.
+#[component]
+fn SharingTab(d: DatasourceView) -> impl IntoView {
+    let set_role = ServerAction::<SetRole>::new();
+    let invite = ServerAction::<Invite>::new();
+    let revoke = ServerAction::<RevokeInvitation>::new();
+    let id = StoredValue::new(d.id.clone());
+    let can_share = d.can_share;
+    let sharing = Resource::new(
+        move || {
+            (
+                id.get_value(),
+                set_role.version().get(),
+                invite.version().get(),
+                revoke.version().get(),
+            )
+        },
+        |(id, _, _, _)| get_sharing(id),
+    );
+    let invited = invite.value();
+    view! {
+        {form_error(set_role.value(), &[])}
+        {form_error(revoke.value(), &[])}
+        <Transition fallback=|| view! { <div class="skeleton h-32" aria-busy="true">"Loading sharing…"</div> }>
+            {move || Suspend::new(async move {
+                match sharing.await {
+                    Err(e) => view! { <ErrorNotice error=e /> }.into_any(),
+                    Ok(s) => view! {
+                        <h2 class="mb-2 text-lg font-semibold">"People with access"</h2>
+                        <div class="mb-8 overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+                            <table class="table" data-testid="members">
+                                <thead><tr>
+                                    <th scope="col">"E-mail"</th><th scope="col">"Name"</th><th scope="col">"Role"</th>
+                                    {can_share.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
+                                </tr></thead>
+                                <tbody>
+                                    {s.members.into_iter().map(|m| {
+                                        let label = format!("Role of {}", m.email);
+                                        let (uid_change, uid_remove, role) = (m.user_id.clone(), m.user_id.clone(), m.role.clone());
+                                        let controls = can_share.then(move || view! {
+                                            <td class="flex flex-wrap gap-2">
+                                                <ActionForm action=set_role attr:class="flex gap-2">
+                                                    <input type="hidden" name="id" value=id.get_value() />
+                                                    <input type="hidden" name="user" value=uid_change />
+                                                    <select name="role" class="input w-auto" aria-label=label>{role_options(&role)}</select>
+                                                    <button type="submit" class="btn-secondary">"Change"</button>
+                                                </ActionForm>
+                                                <ActionForm action=set_role>
+                                                    <input type="hidden" name="id" value=id.get_value() />
+                                                    <input type="hidden" name="user" value=uid_remove />
+                                                    <input type="hidden" name="role" value="" />
+                                                    <button type="submit" class="btn-secondary">"Remove"</button>
+                                                </ActionForm>
+                                            </td>
+                                        });
+                                        view! {
+                                            <tr data-testid="member-row" data-email=m.email.clone()>
+                                                <td class="font-medium">{m.email.clone()}</td>
+                                                <td>{m.display_name.clone()}</td>
+                                                <td data-testid="member-role">{m.role.clone()}</td>
+                                                {controls}
+                                            </tr>
+                                        }
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                        <h2 class="mb-2 text-lg font-semibold">"Pending invitations"</h2>
+                        {if s.invitations.is_empty() {
+                            view! { <p class="mb-8 text-slate-600 dark:text-slate-400" data-testid="no-invitations">"No invitations are waiting for an answer."</p> }.into_any()
+                        } else {
+                            view! {
+                                <div class="mb-8 overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+                                    <table class="table" data-testid="pending-invitations">
+                                        <thead><tr>
+                                            <th scope="col">"E-mail"</th><th scope="col">"Role"</th><th scope="col">"Sent"</th>
+                                            {can_share.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
+                                        </tr></thead>
+                                        <tbody>
+                                            {s.invitations.into_iter().map(|i| view! {
+                                                <tr data-testid="invitation-row" data-email=i.email.clone()>
+                                                    <td class="font-medium">{i.email.clone()}</td>
+                                                    <td>{i.role.clone()}</td>
+                                                    <td>{i.created_at.clone()}</td>
+                                                    {can_share.then(|| view! {
+                                                        <td>
+                                                            <ActionForm action=revoke>
+                                                                <input type="hidden" name="id" value=id.get_value() />
+                                                                <input type="hidden" name="invitation_id" value=i.id.clone() />
+                                                                <button type="submit" class="btn-secondary">"Revoke"</button>
+                                                            </ActionForm>
+                                                        </td>
+                                                    })}
+                                                </tr>
+                                            }).collect_view()}
+                                        </tbody>
+                                    </table>
+                                </div>
+                            }.into_any()
+                        }}
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+        {can_share.then(|| view! {
+            <ActionForm action=invite attr:class="card max-w-2xl space-y-4" attr:aria-label="Invite someone">
+                <h2 class="text-lg font-semibold">"Invite someone"</h2>
+                <p class="hint">"They see this datasource as invited until they accept. An address without an account yet gets the invitation when an admin creates the account."</p>
+                <input type="hidden" name="id" value=id.get_value() />
+                <div>
+                    <label for="invite-email" class="label">"E-mail"</label>
+                    <input id="invite-email" name="email" type="email" class="input" required autocomplete="off" />
+                    {field_error(invited, "email")}
+                </div>
+                <div>
+                    <label for="invite-role" class="label">"Role"</label>
+                    <select id="invite-role" name="role" class="input">{role_options("viewer")}</select>
+                    {field_error(invited, "role")}
+                </div>
+                {form_error(invited, &["email", "role"])}
+                {move || invited.get().and_then(|r| r.ok()).map(|i| view! {
+                    <p role="status" class="text-green-700 dark:text-green-400" data-testid="invited">{format!("Invited {} as {}.", i.email, i.role)}</p>
+                })}
+                <button type="submit" class="btn-primary" disabled=move || invite.pending().get()>"Send invitation"</button>
+            </ActionForm>
+        })}
     }
 }

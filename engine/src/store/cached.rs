@@ -22,6 +22,9 @@ use crate::model::{
     TokenKind, User,
 };
 
+/// `(datasource id, user id)`.
+type RoleKey = (String, String);
+
 pub const TTL: Duration = Duration::from_secs(2);
 const MAX_ENTRIES: usize = 50_000;
 
@@ -29,7 +32,7 @@ pub struct CachedStore {
     inner: Arc<dyn Store>,
     datasources: Mutex<HashMap<String, (Datasource, Instant)>>,
     /// `(datasource, user)` → role, read on every request as the datasource is.
-    roles: Mutex<HashMap<(String, String), (Option<DatasourceRole>, Instant)>>,
+    roles: Mutex<HashMap<RoleKey, (Option<DatasourceRole>, Instant)>>,
 }
 
 impl CachedStore {

@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::error::{ApiError, ApiResult};
 use super::json::Body;
-use super::repr::{self, BaseUrl, DatasourceRepr, PageRepr, ResourceRepr};
+use super::repr::{self, BaseUrl, PageRepr, ResourceRepr, ViewRepr};
 use crate::auth::ApiUser;
 use crate::startup::AppState;
 
@@ -50,10 +50,14 @@ pub async fn create(
     }
     let ds = s.engine.create_datasource(&user, &body).await?;
     let location = base.datasource(&ds.id);
+    let view = engine::model::DatasourceView {
+        datasource: ds,
+        access: engine::model::Access::Member(engine::domain::DatasourceRole::Owner),
+    };
     Ok((
         StatusCode::CREATED,
         [(axum::http::header::LOCATION, location)],
-        Json(repr::datasource(&base, &ds)),
+        Json(repr::view(&base, &view)),
     )
         .into_response())
 }
@@ -68,11 +72,7 @@ pub async fn list(
         .engine
         .list_datasources(&user, p.page_size()?, p.scroll.as_deref())
         .await?;
-    let items: Vec<DatasourceRepr> = page
-        .items
-        .iter()
-        .map(|d| repr::datasource(&base, d))
-        .collect();
+    let items: Vec<ViewRepr> = page.items.iter().map(|d| repr::view(&base, d)).collect();
     Ok(Json(PageRepr {
         items,
         cursor: page.cursor,
@@ -88,7 +88,7 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let ds = s.engine.get_datasource(&user, &id).await?;
-    Ok(Json(repr::datasource(&base, &ds)).into_response())
+    Ok(Json(repr::view(&base, &ds)).into_response())
 }
 
 pub async fn update(
@@ -99,7 +99,7 @@ pub async fn update(
     Body(body): Body,
 ) -> ApiResult<Response> {
     let ds = s.engine.update_datasource(&user, &id, &body).await?;
-    Ok(Json(repr::datasource(&base, &ds)).into_response())
+    Ok(Json(repr::view(&base, &ds)).into_response())
 }
 
 pub async fn delete(

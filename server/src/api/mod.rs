@@ -7,10 +7,11 @@ pub mod json;
 pub mod login;
 pub mod openapi;
 pub mod repr;
+pub mod sharing;
 pub mod users;
 
 use axum::Router;
-use axum::routing::{get, post};
+use axum::routing::{delete, get, post};
 
 use crate::startup::AppState;
 
@@ -35,6 +36,25 @@ pub fn router() -> Router<AppState> {
             "/datasources/{id}/resources/{rid}",
             get(datasources::resource),
         )
+        .route(
+            "/datasources/{id}/@sharing",
+            get(sharing::get).post(sharing::change),
+        )
+        .route("/datasources/{id}/@invite", post(sharing::invite))
+        .route(
+            "/datasources/{id}/@invite/{invitation}",
+            delete(sharing::revoke),
+        )
+        .route("/invitations", get(sharing::mine))
+        .route("/invitations/{id}/@accept", post(sharing::accept))
+        .route("/invitations/{id}/@decline", post(sharing::decline))
+        .route("/@me", get(sharing::me))
+        .route(
+            "/@me/tokens",
+            get(sharing::tokens).post(sharing::create_token),
+        )
+        .route("/@me/tokens/{id}", delete(sharing::revoke_token))
+        .route("/@me/@password", post(sharing::change_password))
         .route("/users", get(users::list).post(users::create))
         .route("/users/{id}", get(users::get).patch(users::update))
         .route("/openapi.json", get(openapi::document))

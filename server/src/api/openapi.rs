@@ -42,7 +42,7 @@ pub fn spec() -> Value {
     };
     let mut id_and_paging = vec![id_param()];
     id_and_paging.extend(paging_params().as_array().cloned().unwrap_or_default());
-    json!({
+    let mut doc = json!({
         "openapi": "3.0.3",
         "info": {"title": "Tributary API", "version": env!("CARGO_PKG_VERSION"),
                  "description": "Datasources, their children and the seed's endpoints. Send `Authorization: Bearer <token>`; JSON bodies are accepted with or without a Content-Type."},
@@ -145,7 +145,92 @@ pub fn spec() -> Value {
                                                                   "cursor": {"type": "string", "nullable": true}, "total": {"type": "integer"}}}
             }
         }
-    })
+    });
+    extend(&mut doc, &with_errors);
+    doc
+}
+
+fn body(schema: &str) -> Value {
+    json!({"required": true, "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{schema}")}}}})
+}
+
+/// Sharing, invitations and my account: added to the document built by [`spec`].
+fn extend(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
+    let forbidden = error_response("your role does not allow it (or you are only invited)");
+    let inv_param =
+        json!({"name": "invitation", "in": "path", "required": true, "schema": {"type": "string"}});
+    let paths = json!({
+        "/api/datasources/{id}/@sharing": {
+            "parameters": [id_param()],
+            "get": {"summary": "Who has which role, and pending invitations (any member)",
+                    "responses": with_errors(json!({"200": ok("members and invitations", "Sharing"), "403": forbidden}))},
+            "post": {"summary": "Change members' roles; a null role removes (owners)", "requestBody": body("RolesChange"),
+                     "responses": with_errors(json!({"200": ok("members and invitations", "Sharing"), "403": forbidden}))}
+        },
+        "/api/datasources/{id}/@invite": {"post": {
+            "summary": "Invite an e-mail with a role (owners)", "parameters": [id_param()], "requestBody": body("InvitationInput"),
+            "responses": with_errors(json!({"201": ok("the invitation", "Invitation"), "403": forbidden}))
+        }},
+        "/api/datasources/{id}/@invite/{invitation}": {"delete": {
+            "summary": "Revoke a pending invitation (owners)", "parameters": [id_param(), inv_param],
+            "responses": with_errors(json!({"204": {"description": "revoked"}, "403": forbidden}))
+        }},
+        "/api/invitations": {"get": {
+            "summary": "The pending invitations addressed to me",
+            "responses": with_errors(json!({"200": ok("my invitations", "InvitationList")}))
+        }},
+        "/api/invitations/{id}/@accept": {"post": {
+            "summary": "Accept: gain the invitation's role", "parameters": [id_param()],
+            "responses": with_errors(json!({"200": ok("the accepted invitation", "Invitation")}))
+        }},
+        "/api/invitations/{id}/@decline": {"post": {
+            "summary": "Decline", "parameters": [id_param()],
+            "responses": with_errors(json!({"200": ok("the declined invitation", "Invitation")}))
+        }},
+        "/api/@me": {"get": {"summary": "Who I am, with my pending invitation count",
+                             "responses": with_errors(json!({"200": ok("me", "User")}))}},
+        "/api/@me/tokens": {
+            "get": {"summary": "My personal tokens (names, never secrets)", "responses": with_errors(json!({"200": ok("my tokens", "TokenList")}))},
+            "post": {"summary": "Create a long-lived personal token; its secret is in this answer only",
+                     "requestBody": body("TokenInput"), "responses": with_errors(json!({"201": ok("the token with its secret", "PersonalToken")}))}
+        },
+        "/api/@me/tokens/{id}": {"delete": {"summary": "Revoke one of my personal tokens", "parameters": [id_param()],
+                                            "responses": with_errors(json!({"204": {"description": "revoked"}}))}},
+        "/api/@me/@password": {"post": {"summary": "Change my password; my other sessions end", "requestBody": body("PasswordChange"),
+                                        "responses": with_errors(json!({"204": {"description": "changed"}}))}}
+    });
+    let role = json!({"type": "string", "enum": ["owner", "editor", "viewer"]});
+    let schemas = json!({
+        "Sharing": {"type": "object", "properties": {
+            "members": {"type": "array", "items": {"type": "object", "properties": {"user": {"type": "string"}, "email": {"type": "string"},
+                "display_name": {"type": "string"}, "role": role}}},
+            "invitations": {"type": "array", "items": {"$ref": "#/components/schemas/Invitation"}}}},
+        "RolesChange": {"type": "object", "required": ["roles"], "properties": {"roles": {"type": "array", "minItems": 1, "items": {
+            "type": "object", "required": ["user", "role"], "properties": {"user": {"type": "string", "description": "user id or e-mail"},
+            "role": {"type": "string", "enum": ["owner", "editor", "viewer"], "nullable": true}}}}}},
+        "InvitationInput": {"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}, "role": role}},
+        "Invitation": {"type": "object", "properties": {"@id": {"type": "string"}, "@type": {"type": "string"}, "id": {"type": "string"},
+            "datasource": {"type": "string"}, "email": {"type": "string"}, "role": role,
+            "status": {"type": "string", "enum": ["pending", "accepted", "declined", "revoked"]}, "invited_by": {"type": "string"}}},
+        "InvitationList": {"type": "object", "properties": {"items": {"type": "array", "items": {"$ref": "#/components/schemas/Invitation"}}, "total": {"type": "integer"}}},
+        "TokenInput": {"type": "object", "required": ["name"], "properties": {"name": {"type": "string", "maxLength": 100}}},
+        "PersonalToken": {"type": "object", "properties": {"id": {"type": "string"}, "name": {"type": "string"}, "token": {"type": "string"},
+            "created": {"type": "string", "format": "date-time"}}},
+        "TokenList": {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object", "properties": {
+            "id": {"type": "string"}, "name": {"type": "string"}, "created": {"type": "string", "format": "date-time"}}}}, "total": {"type": "integer"}}},
+        "PasswordChange": {"type": "object", "required": ["current_password", "new_password"], "properties": {
+            "current_password": {"type": "string"}, "new_password": {"type": "string", "minLength": 8}}}
+    });
+    for (section, add) in [("paths", paths), ("schemas", schemas)] {
+        let target = if section == "paths" {
+            &mut doc["paths"]
+        } else {
+            &mut doc["components"]["schemas"]
+        };
+        if let (Some(t), Value::Object(a)) = (target.as_object_mut(), add) {
+            t.extend(a);
+        }
+    }
 }
 
 pub async fn document() -> Json<Value> {

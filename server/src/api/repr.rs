@@ -4,7 +4,7 @@
 use axum::extract::FromRequestParts;
 use axum::http::request::Parts;
 use chrono::{DateTime, Utc};
-use engine::model::{Datasource, Resource};
+use engine::model::{Access, Datasource, DatasourceView, Invitation, Resource};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
@@ -67,6 +67,86 @@ pub struct DatasourceRepr<'a> {
     modified: DateTime<Utc>,
     #[serde(rename = "@children")]
     children: String,
+    /// The asking user's role on it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    my_role: Option<&'static str>,
+}
+
+/// A datasource as an invitee sees it before accepting: that it exists, and the invitation.
+#[derive(Serialize)]
+pub struct InvitedRepr<'a> {
+    #[serde(rename = "@id")]
+    id_url: String,
+    #[serde(rename = "@type")]
+    kind: &'static str,
+    id: &'a str,
+    title: &'a str,
+    sync_status: &'static str,
+    status_reason: &'static str,
+    invitation: InvitationRepr<'a>,
+}
+
+/// A datasource as the asking user may see it.
+#[derive(Serialize)]
+#[serde(untagged)]
+pub enum ViewRepr<'a> {
+    Member(DatasourceRepr<'a>),
+    Invited(InvitedRepr<'a>),
+}
+
+pub fn view<'a>(base: &BaseUrl, v: &'a DatasourceView) -> ViewRepr<'a> {
+    match &v.access {
+        Access::Member(role) => {
+            let mut r = datasource(base, &v.datasource);
+            r.my_role = Some(role.as_str());
+            ViewRepr::Member(r)
+        }
+        Access::Invited(inv) => {
+            let d = &v.datasource;
+            let status = v.shown_status();
+            ViewRepr::Invited(InvitedRepr {
+                id_url: base.datasource(&d.id),
+                kind: d.kind.as_str(),
+                id: &d.id,
+                title: &d.title,
+                sync_status: status.as_str(),
+                status_reason: status.explanation(),
+                invitation: invitation(base, inv),
+            })
+        }
+    }
+}
+
+/// An invitation on the wire.
+#[derive(Serialize)]
+pub struct InvitationRepr<'a> {
+    #[serde(rename = "@id")]
+    id_url: String,
+    #[serde(rename = "@type")]
+    kind_name: &'static str,
+    id: &'a str,
+    datasource: String,
+    email: &'a str,
+    role: &'static str,
+    status: &'static str,
+    invited_by: &'a str,
+    created: DateTime<Utc>,
+    modified: DateTime<Utc>,
+}
+
+pub fn invitation<'a>(base: &BaseUrl, i: &'a Invitation) -> InvitationRepr<'a> {
+    InvitationRepr {
+        id_url: format!("{}/api/invitations/{}", base.0, i.id),
+        kind_name: "Invitation",
+        id: &i.id,
+        datasource: base.datasource(&i.datasource_id),
+        email: &i.email,
+        role: i.role.as_str(),
+        status: i.status.as_str(),
+        invited_by: &i.invited_by,
+        created: i.created_at,
+        modified: i.updated_at,
+    }
 }
 
 pub fn datasource<'a>(base: &BaseUrl, d: &'a Datasource) -> DatasourceRepr<'a> {
@@ -89,6 +169,7 @@ pub fn datasource<'a>(base: &BaseUrl, d: &'a Datasource) -> DatasourceRepr<'a> {
         next_sync_due: d.next_sync_due_at,
         created: d.created_at,
         modified: d.updated_at,
+        my_role: None,
     }
 }
 

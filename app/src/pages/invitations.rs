@@ -1,0 +1,75 @@
+//! `/invitations`: datasources others have shared with me, waiting for Accept or Decline.
+
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+use crate::api::{AcceptInvitation, DeclineInvitation, my_invitations};
+use crate::components::layout::use_nav_refresh;
+use crate::components::notice::{ErrorNotice, form_error};
+
+#[component]
+pub fn Invitations() -> impl IntoView {
+    let accept = ServerAction::<AcceptInvitation>::new();
+    let decline = ServerAction::<DeclineInvitation>::new();
+    let list = Resource::new(
+        move || (accept.version().get(), decline.version().get()),
+        |_| my_invitations(),
+    );
+    // The navigation's count follows each answer.
+    let refresh = use_nav_refresh();
+    Effect::new(move |_| {
+        if accept.version().get() + decline.version().get() > 0 {
+            refresh.update(|n| *n += 1);
+        }
+    });
+    view! {
+        <Title text="Invitations" />
+        <h1 class="mb-6 text-2xl font-semibold">"Invitations"</h1>
+        {form_error(accept.value(), &[])}
+        {form_error(decline.value(), &[])}
+        <Transition fallback=|| view! { <div class="skeleton h-32" aria-busy="true">"Loading invitations…"</div> }>
+            {move || Suspend::new(async move {
+                match list.await {
+                    Err(e) => view! { <ErrorNotice error=e /> }.into_any(),
+                    Ok(items) if items.is_empty() => view! {
+                        <section class="card text-center" data-testid="no-invitations">
+                            <h2 class="font-semibold">"No invitations"</h2>
+                            <p class="mt-1 text-slate-600 dark:text-slate-300">
+                                "When someone shares a datasource with you, it appears here and in your "
+                                <a class="link" href="/datasources">"datasources"</a>" as invited."
+                            </p>
+                        </section>
+                    }.into_any(),
+                    Ok(items) => view! {
+                        <ul class="space-y-3">
+                            {items.into_iter().map(|i| {
+                                let (a, d) = (i.id.clone(), i.id.clone());
+                                view! {
+                                    <li class="card flex flex-wrap items-center gap-4" data-testid="my-invitation" data-title=i.datasource_title.clone()>
+                                        <div class="min-w-0 flex-1">
+                                            <p class="font-medium">
+                                                <a class="link" href=format!("/datasources/{}", i.datasource_id)>{i.datasource_title.clone()}</a>
+                                                <span class="ml-2 text-sm text-slate-600 dark:text-slate-400">{i.kind_label.clone()}</span>
+                                            </p>
+                                            <p class="text-sm text-slate-600 dark:text-slate-300">
+                                                {format!("{} invited you as {} · {}", i.inviter, i.role, i.created_at)}
+                                            </p>
+                                        </div>
+                                        <ActionForm action=accept>
+                                            <input type="hidden" name="invitation_id" value=a />
+                                            <button type="submit" class="btn-primary">"Accept"</button>
+                                        </ActionForm>
+                                        <ActionForm action=decline>
+                                            <input type="hidden" name="invitation_id" value=d />
+                                            <button type="submit" class="btn-secondary">"Decline"</button>
+                                        </ActionForm>
+                                    </li>
+                                }
+                            }).collect_view()}
+                        </ul>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}

@@ -1,0 +1,247 @@
+//! No password, session secret or token appears in the logs or in an API response, except the
+//! one answer that hands a token out. Everything the server logs (every target, at TRACE) is
+//! captured while a user's whole account life runs over HTTP, then searched for each secret.
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use engine::testing::TestDb;
+use serde_json::{Value, json};
+use server::{Application, Config};
+
+#[derive(Clone, Default)]
+struct Capture(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Capture {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Every response body (and the headers that are not the one Set-Cookie handing out a session).
+#[derive(Default)]
+struct Seen {
+    texts: Vec<(String, String)>,
+}
+
+impl Seen {
+    fn add(&mut self, what: &str, text: String) {
+        self.texts.push((what.to_owned(), text));
+    }
+    fn assert_absent(&self, secret: &str, name: &str, except: &[&str]) {
+        for (what, text) in &self.texts {
+            if except.contains(&what.as_str()) {
+                continue;
+            }
+            assert!(
+                !text.contains(secret),
+                "the {name} appears in the answer to {what}"
+            );
+        }
+    }
+}
+
+#[tokio::test]
+async fn secrets_stay_out_of_logs_and_answers() {
+    let logs = Capture::default();
+    let sink = logs.clone();
+    tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::TRACE)
+        .with_writer(move || sink.clone())
+        .with_ansi(false)
+        .init();
+    for backend in ["sqlite", "postgres"] {
+        run(backend, &logs).await;
+    }
+}
+
+async fn run(backend: &str, logs: &Capture) {
+    let db = TestDb::new(backend).await.unwrap();
+    let app = Application::build(Config::for_tests(db.dir.path(), &db.url))
+        .await
+        .unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let server = tokio::spawn(async move {
+        let _ = app.run_until(std::future::pending()).await;
+    });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let mut seen = Seen::default();
+    let admin_password = "admin-password";
+    let carol_password = "carol-first-secret-pw";
+    let carol_new_password = "carol-second-secret-pw";
+    let wrong_password = "carol-wrong-guess-pw";
+
+    // Admin logs in over the API and creates Carol.
+    let r = http
+        .post(format!("{base}/api/@login"))
+        .body(json!({"username": "admin@example.com", "password": admin_password}).to_string())
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    let admin_token = serde_json::from_str::<Value>(&text).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    seen.add("@login", text);
+    let call = |method: reqwest::Method, path: &str, token: &str, body: Option<Value>| {
+        let mut req = http
+            .request(method, format!("{base}{path}"))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            req = req.body(b.to_string());
+        }
+        req.send()
+    };
+    let r = call(
+        reqwest::Method::POST,
+        "/api/users",
+        &admin_token,
+        Some(json!({"email": "carol@example.com", "password": carol_password})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    seen.add("POST /api/users", r.text().await.unwrap());
+    for path in ["/api/users", "/api/@me"] {
+        let r = call(reqwest::Method::GET, path, &admin_token, None)
+            .await
+            .unwrap();
+        seen.add(path, r.text().await.unwrap());
+    }
+
+    // A wrong guess, then Carol logs in through the login form (a server function).
+    let r = http
+        .post(format!("{base}/rpc/login"))
+        .form(&[("email", "carol@example.com"), ("password", wrong_password)])
+        .send()
+        .await
+        .unwrap();
+    seen.add("wrong login", r.text().await.unwrap());
+    let r = http
+        .post(format!("{base}/rpc/login"))
+        .form(&[("email", "carol@example.com"), ("password", carol_password)])
+        .send()
+        .await
+        .unwrap();
+    let session = r
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix("tributary_session="))
+        .and_then(|v| v.split(';').next())
+        .expect("a session cookie")
+        .to_owned();
+    assert!(session.len() >= 32);
+    let cookie = format!("tributary_session={session}");
+    seen.add("rpc login", r.text().await.unwrap());
+
+    // Pages and server functions the browser uses, with the cookie.
+    for page in ["/datasources", "/account", "/invitations"] {
+        let r = http
+            .get(format!("{base}{page}"))
+            .header("cookie", &cookie)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{page}");
+        seen.add(page, r.text().await.unwrap());
+    }
+    for f in ["me", "list_tokens", "my_invitations"] {
+        let r = http
+            .post(format!("{base}/rpc/{f}"))
+            .header("cookie", &cookie)
+            .header("sec-fetch-site", "same-origin")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 200, "{f}");
+        seen.add(f, r.text().await.unwrap());
+    }
+
+    // A personal token: its secret is in the creating answer only.
+    let r = call(
+        reqwest::Method::POST,
+        "/api/@me/tokens",
+        &session,
+        Some(json!({"name": "nightly"})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    let text = r.text().await.unwrap();
+    let personal = serde_json::from_str::<Value>(&text).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    seen.add("POST /api/@me/tokens", text);
+    let r = call(reqwest::Method::GET, "/api/@me/tokens", &personal, None)
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200, "the personal token works");
+    seen.add("GET /api/@me/tokens", r.text().await.unwrap());
+
+    // Password change, a wrong one first.
+    for (current, want) in [(wrong_password, 422), (carol_password, 204)] {
+        let r = call(
+            reqwest::Method::POST,
+            "/api/@me/@password",
+            &session,
+            Some(json!({"current_password": current, "new_password": carol_new_password})),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), want);
+        seen.add("POST /api/@me/@password", r.text().await.unwrap());
+    }
+    let r = http
+        .post(format!("{base}/api/@login"))
+        .body(json!({"username": "carol@example.com", "password": carol_new_password}).to_string())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let text = r.text().await.unwrap();
+    let carol_api = serde_json::from_str::<Value>(&text).unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    seen.add("@login carol", text);
+
+    server.abort();
+    db.cleanup().await.unwrap();
+
+    let log = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(
+        log.contains("DEBUG") || log.contains("TRACE"),
+        "the capture saw the server's logs"
+    );
+    for (secret, name) in [
+        (admin_password, "admin password"),
+        (carol_password, "password"),
+        (carol_new_password, "new password"),
+        (wrong_password, "wrong password"),
+        (admin_token.as_str(), "admin's API token"),
+        (session.as_str(), "session secret"),
+        (personal.as_str(), "personal token"),
+        (carol_api.as_str(), "Carol's API token"),
+    ] {
+        assert!(!log.contains(secret), "the {name} appears in the logs");
+        let issuer: &[&str] = match name {
+            "admin's API token" => &["@login"],
+            "personal token" => &["POST /api/@me/tokens"],
+            "Carol's API token" => &["@login carol"],
+            _ => &[],
+        };
+        seen.assert_absent(secret, name, issuer);
+    }
+    seen.assert_absent("$argon2", "password hash", &[]);
+}

@@ -10,6 +10,7 @@ use crate::api::{
     UpdateDatasource, get_datasource, get_sharing, list_children,
 };
 use crate::components::badge::StatusBadge;
+use crate::components::layout::use_nav_refresh;
 use crate::components::notice::{ErrorNotice, field_error, form_error};
 use crate::pages::datasource_new::{FORM_FIELDS, SyncTypeChoice, settings_inputs};
 use crate::types::{DatasourceView, MyInvitation, ROLES, SYNC_TYPES, format_bytes};
@@ -48,10 +49,18 @@ pub fn DatasourceDetail() -> impl IntoView {
             .unwrap_or_else(|| "overview".into())
     };
     let update = ServerAction::<UpdateDatasource>::new();
+    let accept = ServerAction::<AcceptInvitation>::new();
     let ds = Resource::new(
-        move || (id(), update.version().get()),
-        |(id, _)| get_datasource(id),
+        move || (id(), update.version().get(), accept.version().get()),
+        |(id, _, _)| get_datasource(id),
     );
+    // Accepting here changes the navigation's invitation count too.
+    let refresh = use_nav_refresh();
+    Effect::new(move |_| {
+        if accept.version().get() > 0 {
+            refresh.update(|n| *n += 1);
+        }
+    });
 
     view! {
         <Transition fallback=|| view! { <div class="skeleton h-40" aria-busy="true">"Loading…"</div> }>
@@ -59,7 +68,7 @@ pub fn DatasourceDetail() -> impl IntoView {
                 match ds.await {
                     Err(e) => view! { <Title text="Datasource" /><ErrorNotice error=e /> }.into_any(),
                     Ok(DatasourceView { invitation: Some(inv), title, kind_label, sync_status, status_reason, .. }) => view! {
-                        <Invited inv title kind_label sync_status reason=status_reason.unwrap_or_default() />
+                        <Invited inv title kind_label sync_status reason=status_reason.unwrap_or_default() accept />
                     }.into_any(),
                     Ok(d) => {
                         let tabs = tabs_for(&d);
@@ -257,8 +266,8 @@ fn Invited(
     kind_label: String,
     sync_status: String,
     reason: String,
+    accept: ServerAction<AcceptInvitation>,
 ) -> impl IntoView {
-    let accept = ServerAction::<AcceptInvitation>::new();
     let decline = ServerAction::<DeclineInvitation>::new();
     let (accept_id, decline_id) = (inv.id.clone(), inv.id.clone());
     view! {

@@ -2,12 +2,15 @@
 //! storage on SQLite and PostgreSQL, and the services the web layers call. Usable on its own
 //! from tests and tools; it knows nothing of HTTP or Leptos.
 
+pub mod blobs;
 pub mod domain;
 pub mod error;
+pub mod manager;
 pub mod model;
 pub mod service;
 pub mod status;
 pub mod store;
+pub mod sync;
 pub mod testing;
 
 pub use error::{EngineError, Result};

@@ -176,3 +176,33 @@ impl DatasourceView {
         }
     }
 }
+
+/// A sync job in the queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Job {
+    pub id: String,
+    pub datasource_id: String,
+    /// `queued`, `running`, `paused`, `done`, `failed`.
+    pub state: String,
+    /// Run even though a `one` datasource has synced already.
+    pub force: bool,
+    pub run_after: DateTime<Utc>,
+    pub attempts: i32,
+    pub lease_until: Option<DateTime<Utc>>,
+    pub worker: Option<String>,
+    /// JSON: where an interrupted or paused run picks up.
+    pub checkpoint: Option<String>,
+    pub last_error: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// What the database holds for one source item, as a sync compares it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Known {
+    pub id: String,
+    pub source_id: String,
+    pub size: i64,
+    pub source_modified_at: Option<DateTime<Utc>>,
+    pub content_hash: Option<String>,
+    pub source_deleted_at: Option<DateTime<Utc>>,
+}

@@ -53,6 +53,8 @@ pub const TRANSITIONS: &[Transition] = &[
     t(Syncing, Error, "error"),
     t(Syncing, Paused, "pause"),
     t(Synced, Pending, "queue"),
+    // Pausing between scheduled runs stops the schedule until someone resumes.
+    person(Synced, Paused, "pause"),
     t(Failed, Pending, "retry"),
     t(Failed, Error, "give up"),
     person(Failed, Paused, "pause"),
@@ -110,6 +112,7 @@ mod tests {
             (Pending, Paused) => (false, true),
             (Syncing, Synced | Failed | Error | Paused) => (true, true),
             (Synced, Pending) => (true, true),
+            (Synced, Paused) => (false, true),
             (Failed, Pending) => (true, true),
             (Failed, Error) => (true, true),
             (Failed, Paused) => (false, true),

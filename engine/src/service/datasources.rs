@@ -258,7 +258,8 @@ impl Engine {
             updated_at: now,
         };
         self.store.insert_datasource(&ds).await?;
-        Ok(ds)
+        self.queue_first_sync(&ds).await?;
+        Ok(self.store.datasource(&ds.id).await?.unwrap_or(ds))
     }
 
     /// The datasource as `user` may see it (an invitee gets it as `invited`); 404 for anyone

@@ -5,6 +5,7 @@ mod accounts;
 mod auth_cache;
 mod datasources;
 mod sharing;
+mod syncing;
 pub mod throttle;
 
 use std::path::PathBuf;
@@ -58,13 +59,18 @@ impl Engine {
 }
 
 /// A new random id: 32 lowercase hex characters.
-pub(crate) fn new_id() -> String {
+pub fn new_id() -> String {
     uuid::Uuid::new_v4().simple().to_string()
 }
 
 /// The current time at microsecond precision: what both databases store, so a value read back
 /// equals the value written.
 pub fn now() -> chrono::DateTime<chrono::Utc> {
+    truncate_micros(chrono::Utc::now())
+}
+
+/// `t` at the microsecond precision the databases keep.
+pub fn truncate_micros(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
     use chrono::SubsecRound;
-    chrono::Utc::now().trunc_subsecs(6)
+    t.trunc_subsecs(6)
 }

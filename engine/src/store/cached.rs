@@ -14,12 +14,12 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{Credentials, NewToken, StatusChange, Store};
+use super::{Credentials, NewToken, StatusChange, Store, SyncBatch};
 use crate::domain::{DatasourceRole, InvitationStatus};
 use crate::error::Result;
 use crate::model::{
-    Datasource, DatasourceView, Invitation, InvitationView, Member, Resource, SyncRun, TokenInfo,
-    TokenKind, User,
+    Datasource, DatasourceView, Invitation, InvitationView, Job, Known, Member, Resource, SyncRun,
+    TokenInfo, TokenKind, User,
 };
 
 /// `(datasource id, user id)`.
@@ -49,7 +49,6 @@ impl CachedStore {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
-        self.forget_roles();
     }
 
     /// Role changes are rare; dropping every cached role keeps the rule simple.
@@ -214,6 +213,7 @@ impl Store for CachedStore {
     ) -> Result<()> {
         let r = self.inner.change_roles(datasource_id, changes, at).await;
         self.forget(datasource_id);
+        self.forget_roles();
         r
     }
     async fn insert_invitation(&self, inv: &Invitation) -> Result<()> {
@@ -251,5 +251,77 @@ impl Store for CachedStore {
     }
     async fn list_sync_runs(&self, datasource_id: &str, limit: u32) -> Result<Vec<SyncRun>> {
         self.inner.list_sync_runs(datasource_id, limit).await
+    }
+    async fn insert_sync_run(&self, run: &SyncRun, job_id: &str) -> Result<()> {
+        self.inner.insert_sync_run(run, job_id).await
+    }
+    async fn finish_sync_run(&self, run: &SyncRun) -> Result<()> {
+        self.inner.finish_sync_run(run).await
+    }
+    async fn enqueue_job(&self, job: &Job) -> Result<(Job, bool)> {
+        self.inner.enqueue_job(job).await
+    }
+    async fn job(&self, id: &str) -> Result<Option<Job>> {
+        self.inner.job(id).await
+    }
+    async fn live_job(&self, datasource_id: &str) -> Result<Option<Job>> {
+        self.inner.live_job(datasource_id).await
+    }
+    async fn paused_job(&self, datasource_id: &str) -> Result<Option<Job>> {
+        self.inner.paused_job(datasource_id).await
+    }
+    async fn claim_job(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<Job>> {
+        self.inner.claim_job(worker, now, lease_until).await
+    }
+    async fn heartbeat(
+        &self,
+        job_id: &str,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool> {
+        self.inner.heartbeat(job_id, worker, lease_until).await
+    }
+    async fn update_job(&self, job: &Job) -> Result<()> {
+        self.inner.update_job(job).await
+    }
+    async fn set_next_sync_due(
+        &self,
+        datasource_id: &str,
+        at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        let r = self.inner.set_next_sync_due(datasource_id, at).await;
+        self.forget(datasource_id);
+        r
+    }
+    async fn known_after(
+        &self,
+        datasource_id: &str,
+        after: &str,
+        limit: u32,
+    ) -> Result<Vec<Known>> {
+        self.inner.known_after(datasource_id, after, limit).await
+    }
+    async fn apply_sync_batch(&self, batch: &SyncBatch<'_>) -> Result<bool> {
+        let r = self.inner.apply_sync_batch(batch).await;
+        self.forget(batch.datasource_id);
+        r
+    }
+    async fn remove_resources(
+        &self,
+        datasource_id: &str,
+        ids: &[String],
+        mark_deleted_at: Option<DateTime<Utc>>,
+    ) -> Result<()> {
+        let r = self
+            .inner
+            .remove_resources(datasource_id, ids, mark_deleted_at)
+            .await;
+        self.forget(datasource_id);
+        r
     }
 }

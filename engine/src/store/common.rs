@@ -9,6 +9,9 @@ pub(crate) const DATASOURCE_COLUMNS: &str = "seq, id, kind, title, owner_id, typ
 pub(crate) const RESOURCE_COLUMNS: &str = "seq, id, datasource_id, source_id, path, name, kind, size, media_type, \
      content_hash, source_modified_at, collected_at, processing_status";
 
+pub(crate) const JOB_COLUMNS: &str = "id, datasource_id, state, force, run_after, attempts, lease_until, worker, \
+     checkpoint, last_error, created_at";
+
 pub(crate) const INVITATION_COLUMNS: &str =
     "id, datasource_id, email, role, invited_by, status, created_at, updated_at";
 
@@ -102,6 +105,23 @@ macro_rules! store_impl {
                 status: $crate::store::parse_enum(&row.try_get::<String, _>(col("status").as_str())?)?,
                 created_at: row.try_get(col("created_at").as_str())?,
                 updated_at: row.try_get(col("updated_at").as_str())?,
+            })
+        }
+
+        fn job_from_row(row: &$row) -> $crate::error::Result<$crate::model::Job> {
+            use sqlx::Row;
+            Ok($crate::model::Job {
+                id: row.try_get("id")?,
+                datasource_id: row.try_get("datasource_id")?,
+                state: row.try_get("state")?,
+                force: row.try_get("force")?,
+                run_after: row.try_get("run_after")?,
+                attempts: row.try_get("attempts")?,
+                lease_until: row.try_get("lease_until")?,
+                worker: row.try_get("worker")?,
+                checkpoint: row.try_get("checkpoint")?,
+                last_error: row.try_get("last_error")?,
+                created_at: row.try_get("created_at")?,
             })
         }
 
@@ -749,6 +769,313 @@ macro_rules! store_impl {
                 }
                 tx.commit().await?;
                 Ok(true)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(id = %run.id))]
+            async fn insert_sync_run(&self, run: &$crate::model::SyncRun, job_id: &str) -> $crate::error::Result<()> {
+                sqlx::query(
+                    "insert into sync_runs (id, datasource_id, job_id, started_at, outcome, created_at, updated_at) \
+                     values ($1, $2, $3, $4, $5, $4, $4)",
+                )
+                .bind(&run.id)
+                .bind(&run.datasource_id)
+                .bind(job_id)
+                .bind(run.started_at)
+                .bind(&run.outcome)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(id = %run.id))]
+            async fn finish_sync_run(&self, run: &$crate::model::SyncRun) -> $crate::error::Result<()> {
+                sqlx::query(
+                    "update sync_runs set finished_at = $1, outcome = $2, added = $3, updated = $4, deleted = $5, \
+                     error = $6, updated_at = $7 where id = $8",
+                )
+                .bind(run.finished_at)
+                .bind(&run.outcome)
+                .bind(run.added)
+                .bind(run.updated)
+                .bind(run.deleted)
+                .bind(&run.error)
+                .bind(crate::service::now())
+                .bind(&run.id)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(id = %job.id))]
+            async fn enqueue_job(&self, job: &$crate::model::Job) -> $crate::error::Result<($crate::model::Job, bool)> {
+                let inserted = sqlx::query(
+                    "insert into jobs (id, datasource_id, state, force, run_after, attempts, checkpoint, created_at, updated_at) \
+                     values ($1, $2, 'queued', $3, $4, 0, $5, $6, $6) on conflict do nothing",
+                )
+                .bind(&job.id)
+                .bind(&job.datasource_id)
+                .bind(job.force)
+                .bind(job.run_after)
+                .bind(&job.checkpoint)
+                .bind(job.created_at)
+                .execute(&self.pool)
+                .await?
+                .rows_affected() == 1;
+                let live = self.live_job(&job.datasource_id).await?.ok_or_else(|| {
+                    $crate::error::EngineError::Conflict("the datasource's job finished while queueing; try again".into())
+                })?;
+                Ok((live, inserted))
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn job(&self, id: &str) -> $crate::error::Result<Option<$crate::model::Job>> {
+                let sql = format!("select {} from jobs where id = $1", $crate::store::common::JOB_COLUMNS);
+                sqlx::query(&sql).bind(id).fetch_optional(&self.pool).await?.as_ref().map(job_from_row).transpose()
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn live_job(&self, datasource_id: &str) -> $crate::error::Result<Option<$crate::model::Job>> {
+                let sql = format!(
+                    "select {} from jobs where datasource_id = $1 and state in ('queued', 'running')",
+                    $crate::store::common::JOB_COLUMNS
+                );
+                sqlx::query(&sql).bind(datasource_id).fetch_optional(&self.pool).await?.as_ref().map(job_from_row).transpose()
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn paused_job(&self, datasource_id: &str) -> $crate::error::Result<Option<$crate::model::Job>> {
+                let sql = format!(
+                    "select {} from jobs where datasource_id = $1 and state = 'paused' order by seq desc limit 1",
+                    $crate::store::common::JOB_COLUMNS
+                );
+                sqlx::query(&sql).bind(datasource_id).fetch_optional(&self.pool).await?.as_ref().map(job_from_row).transpose()
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn claim_job(
+                &self,
+                worker: &str,
+                now: chrono::DateTime<chrono::Utc>,
+                lease_until: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::Result<Option<$crate::model::Job>> {
+                let sql = format!(
+                    "update jobs set state = 'running', lease_until = $1, worker = $2, attempts = attempts + 1, updated_at = $3 \
+                     where id = (select id from jobs where (state = 'queued' and run_after <= $3) \
+                                 or (state = 'running' and lease_until < $3) order by run_after, seq limit 1{}) \
+                     returning {}",
+                    Self::SKIP_LOCKED,
+                    $crate::store::common::JOB_COLUMNS
+                );
+                sqlx::query(&sql)
+                    .bind(lease_until)
+                    .bind(worker)
+                    .bind(now)
+                    .fetch_optional(&self.pool)
+                    .await?
+                    .as_ref()
+                    .map(job_from_row)
+                    .transpose()
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn heartbeat(
+                &self,
+                job_id: &str,
+                worker: &str,
+                lease_until: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::Result<bool> {
+                let done = sqlx::query(
+                    "update jobs set lease_until = $1 where id = $2 and worker = $3 and state = 'running'",
+                )
+                .bind(lease_until)
+                .bind(job_id)
+                .bind(worker)
+                .execute(&self.pool)
+                .await?;
+                Ok(done.rows_affected() == 1)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(id = %job.id, state = %job.state))]
+            async fn update_job(&self, job: &$crate::model::Job) -> $crate::error::Result<()> {
+                sqlx::query(
+                    "update jobs set state = $1, run_after = $2, checkpoint = $3, last_error = $4, force = $5, \
+                     lease_until = case when $1 = 'running' then lease_until else null end, updated_at = $6 where id = $7",
+                )
+                .bind(&job.state)
+                .bind(job.run_after)
+                .bind(&job.checkpoint)
+                .bind(&job.last_error)
+                .bind(job.force)
+                .bind(crate::service::now())
+                .bind(&job.id)
+                .execute(&self.pool)
+                .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn set_next_sync_due(
+                &self,
+                datasource_id: &str,
+                at: Option<chrono::DateTime<chrono::Utc>>,
+            ) -> $crate::error::Result<()> {
+                sqlx::query("update datasources set next_sync_due_at = $1 where id = $2")
+                    .bind(at)
+                    .bind(datasource_id)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn known_after(
+                &self,
+                datasource_id: &str,
+                after: &str,
+                limit: u32,
+            ) -> $crate::error::Result<Vec<$crate::model::Known>> {
+                use sqlx::Row;
+                let sql = format!(
+                    "select id, source_id, size, source_modified_at, content_hash, source_deleted_at from resources \
+                     where datasource_id = $1 and source_id{c} > $2 order by source_id{c} limit $3",
+                    c = Self::BYTE_ORDER
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(datasource_id)
+                    .bind(after)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok($crate::model::Known {
+                            id: r.try_get("id")?,
+                            source_id: r.try_get("source_id")?,
+                            size: r.try_get("size")?,
+                            source_modified_at: r.try_get("source_modified_at")?,
+                            content_hash: r.try_get("content_hash")?,
+                            source_deleted_at: r.try_get("source_deleted_at")?,
+                        })
+                    })
+                    .collect()
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(ins = b.inserts.len(), upd = b.updates.len()))]
+            async fn apply_sync_batch(&self, b: &$crate::store::SyncBatch<'_>) -> $crate::error::Result<bool> {
+                let mut tx = self.pool.begin().await?;
+                let now = crate::service::now();
+                // Writing the checkpoint first both proves the worker still holds the job and
+                // extends its lease, inside the transaction that writes the batch.
+                let held = sqlx::query(
+                    "update jobs set checkpoint = $1, lease_until = $2, updated_at = $3 \
+                     where id = $4 and worker = $5 and state = 'running'",
+                )
+                .bind(b.checkpoint)
+                .bind(b.lease_until)
+                .bind(now)
+                .bind(b.job_id)
+                .bind(b.worker)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected() == 1;
+                if !held {
+                    tx.rollback().await?;
+                    return Ok(false);
+                }
+                for r in b.inserts {
+                    sqlx::query(
+                        "insert into resources (id, datasource_id, source_id, path, name, kind, size, media_type, \
+                         content_hash, source_modified_at, collected_at, processing_status, created_at, updated_at) \
+                         values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13)",
+                    )
+                    .bind(&r.id)
+                    .bind(b.datasource_id)
+                    .bind(&r.source_id)
+                    .bind(&r.path)
+                    .bind(&r.name)
+                    .bind(&r.kind)
+                    .bind(r.size)
+                    .bind(&r.media_type)
+                    .bind(&r.content_hash)
+                    .bind(r.source_modified_at)
+                    .bind(r.collected_at)
+                    .bind(&r.processing_status)
+                    .bind(now)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for r in b.updates {
+                    sqlx::query(
+                        "update resources set path = $1, name = $2, size = $3, media_type = $4, \
+                         processing_status = case when content_hash = $5 then processing_status else 'pending' end, \
+                         content_hash = $5, source_modified_at = $6, collected_at = $7, \
+                         source_deleted_at = null, updated_at = $8 where id = $9",
+                    )
+                    .bind(&r.path)
+                    .bind(&r.name)
+                    .bind(r.size)
+                    .bind(&r.media_type)
+                    .bind(&r.content_hash)
+                    .bind(r.source_modified_at)
+                    .bind(r.collected_at)
+                    .bind(now)
+                    .bind(&r.id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                if !b.inserts.is_empty() || b.bytes_delta != 0 {
+                    sqlx::query(
+                        "update datasources set resource_count = resource_count + $1, byte_count = byte_count + $2 where id = $3",
+                    )
+                    .bind(b.inserts.len() as i64)
+                    .bind(b.bytes_delta)
+                    .bind(b.datasource_id)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(true)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(datasource_id, n = ids.len()))]
+            async fn remove_resources(
+                &self,
+                datasource_id: &str,
+                ids: &[String],
+                mark_deleted_at: Option<chrono::DateTime<chrono::Utc>>,
+            ) -> $crate::error::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                for chunk in ids.chunks(500) {
+                    for id in chunk {
+                        match mark_deleted_at {
+                            Some(at) => {
+                                sqlx::query("update resources set source_deleted_at = $1, updated_at = $1 where id = $2 and datasource_id = $3")
+                                    .bind(at)
+                                    .bind(id)
+                                    .bind(datasource_id)
+                                    .execute(&mut *tx)
+                                    .await?;
+                            }
+                            None => {
+                                sqlx::query("delete from resources where id = $1 and datasource_id = $2")
+                                    .bind(id)
+                                    .bind(datasource_id)
+                                    .execute(&mut *tx)
+                                    .await?;
+                            }
+                        }
+                    }
+                }
+                // Counts follow what is kept: deleted rows leave them, marked rows stay.
+                sqlx::query(
+                    "update datasources set resource_count = (select count(*) from resources where datasource_id = $1), \
+                     byte_count = (select coalesce(sum(size), 0) from resources where datasource_id = $1) where id = $1",
+                )
+                .bind(datasource_id)
+                .execute(&mut *tx)
+                .await?;
+                tx.commit().await?;
+                Ok(())
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(datasource_id))]

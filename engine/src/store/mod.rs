@@ -18,8 +18,8 @@ use chrono::{DateTime, Utc};
 use crate::domain::{DatasourceRole, InvitationStatus, SyncStatus};
 use crate::error::{EngineError, Result};
 use crate::model::{
-    Datasource, DatasourceView, Invitation, InvitationView, Member, Resource, SyncRun, TokenInfo,
-    TokenKind, User,
+    Datasource, DatasourceView, Invitation, InvitationView, Job, Known, Member, Resource, SyncRun,
+    TokenInfo, TokenKind, User,
 };
 
 /// A user with the stored password hash, for login only.
@@ -161,6 +161,71 @@ pub trait Store: Send + Sync + 'static {
 
     // Sync history.
     async fn list_sync_runs(&self, datasource_id: &str, limit: u32) -> Result<Vec<SyncRun>>;
+    async fn insert_sync_run(&self, run: &SyncRun, job_id: &str) -> Result<()>;
+    /// Writes a run's end: outcome, finish time, counts, error.
+    async fn finish_sync_run(&self, run: &SyncRun) -> Result<()>;
+
+    // Jobs.
+    /// Queues `job` unless the datasource has a live (queued or running) job already; returns
+    /// the live job either way (`true` when it is the new one).
+    async fn enqueue_job(&self, job: &Job) -> Result<(Job, bool)>;
+    async fn job(&self, id: &str) -> Result<Option<Job>>;
+    /// The datasource's queued or running job.
+    async fn live_job(&self, datasource_id: &str) -> Result<Option<Job>>;
+    /// The datasource's most recent paused job.
+    async fn paused_job(&self, datasource_id: &str) -> Result<Option<Job>>;
+    /// Claims one due job, or a running one whose lease has expired (its worker died), in one
+    /// short statement: sets `running`, the lease, the worker, and counts the attempt.
+    async fn claim_job(
+        &self,
+        worker: &str,
+        now: DateTime<Utc>,
+        lease_until: DateTime<Utc>,
+    ) -> Result<Option<Job>>;
+    /// Extends the lease if `worker` still holds the job; `false` if it lost it.
+    async fn heartbeat(
+        &self,
+        job_id: &str,
+        worker: &str,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool>;
+    /// Writes state, run_after, checkpoint, last_error; clears the lease unless running.
+    async fn update_job(&self, job: &Job) -> Result<()>;
+    /// Sets when the datasource is next due (shown to people; the queued job carries it too).
+    async fn set_next_sync_due(&self, datasource_id: &str, at: Option<DateTime<Utc>>)
+    -> Result<()>;
+
+    // Syncing.
+    /// What the database holds for the datasource's items after `after`, in byte order of
+    /// `source_id`, at most `limit`.
+    async fn known_after(&self, datasource_id: &str, after: &str, limit: u32)
+    -> Result<Vec<Known>>;
+    /// Applies one batch of a sync in one transaction: new resources, changed ones, and the
+    /// job's checkpoint (only if `worker` still holds the job; otherwise nothing is written and
+    /// the answer is `false`).
+    async fn apply_sync_batch(&self, batch: &SyncBatch<'_>) -> Result<bool>;
+    /// Deletes resources (an `auto` mirror), or marks them deleted at the source (`arch`).
+    async fn remove_resources(
+        &self,
+        datasource_id: &str,
+        ids: &[String],
+        mark_deleted_at: Option<DateTime<Utc>>,
+    ) -> Result<()>;
+}
+
+/// One committed step of a sync.
+#[derive(Debug, Clone)]
+pub struct SyncBatch<'a> {
+    pub datasource_id: &'a str,
+    pub job_id: &'a str,
+    pub worker: &'a str,
+    pub inserts: &'a [Resource],
+    /// Changed resources (matched by `id`): size, hash, times, media type; processing again.
+    pub updates: &'a [Resource],
+    /// Change of the datasource's byte count (inserts plus size changes of updates).
+    pub bytes_delta: i64,
+    pub checkpoint: &'a str,
+    pub lease_until: DateTime<Utc>,
 }
 
 /// Opens the database `url` names (`sqlite://...` or `postgres://...`) and migrates it.

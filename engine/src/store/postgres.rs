@@ -15,6 +15,10 @@ pub struct PgStore {
 
 impl PgStore {
     const BACKEND: &'static str = "postgres";
+    /// Added to the claim's sub-select: concurrent claims skip rows another worker is taking.
+    const SKIP_LOCKED: &'static str = " for update skip locked";
+    /// Added after `source_id` in comparisons and ordering: byte order, as sources list.
+    const BYTE_ORDER: &'static str = " collate \"C\"";
 
     pub async fn connect(url: &str) -> Result<Self> {
         // One plain connection first: the pool would retry a refused connection until its

@@ -20,6 +20,10 @@ pub struct SqliteStore {
 
 impl SqliteStore {
     const BACKEND: &'static str = "sqlite";
+    /// Added to the claim's sub-select: SQLite runs one writer at a time, so the statement is atomic.
+    const SKIP_LOCKED: &'static str = "";
+    /// Added after `source_id` in comparisons and ordering: byte order, as sources list.
+    const BYTE_ORDER: &'static str = "";
 
     pub async fn connect(url: &str) -> Result<Self> {
         let opts = SqliteConnectOptions::from_str(url)

@@ -1,0 +1,425 @@
+//! The spyder manager: queues sync jobs, runs them on a pool of workers, and moves statuses
+//! exactly as the product says: `pending` when queued, `syncing` while a spyder works, `synced`
+//! on success, `failed` on a transient fault (retried with capped exponential backoff and
+//! jitter), `error` on a permanent one or when the retry budget is spent. `auto` and `arch`
+//! datasources are due again a random 20-30 minutes after a run finishes; `one` runs once.
+//!
+//! Tests call [`SpyderManager::run_due_now`], which runs every due job to its end on the
+//! calling task; the server starts [`SpyderManager::spawn`] workers instead.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::Utc;
+use rand::Rng;
+
+use crate::blobs::BlobStore;
+use crate::domain::{DatasourceKind, SyncStatus, SyncType};
+use crate::error::{EngineError, Result};
+use crate::model::{Datasource, Job, SyncRun};
+use crate::service::{Engine, new_id, now};
+use crate::status::Actor;
+use crate::sync::{self, Checkpoint, RunEnd, RunSettings, Source, StopSignal, SyncError};
+
+/// How the manager runs.
+#[derive(Debug, Clone)]
+pub struct ManagerConfig {
+    /// Spyders running at once.
+    pub workers: usize,
+    /// A claimed job is another worker's to take if not renewed for this long.
+    pub lease: Duration,
+    /// `auto`/`arch` datasources are due again a random time in this window after a run.
+    pub schedule_min: Duration,
+    pub schedule_max: Duration,
+    /// Transient failures retried this many times before `error`.
+    pub retry_budget: i32,
+    pub backoff_base: Duration,
+    pub backoff_cap: Duration,
+    /// An `auto` run deleting more than this share of a datasource pauses for a person.
+    pub max_delete_share: f64,
+    /// Items per committed batch.
+    pub batch: usize,
+    pub blob_dir: PathBuf,
+}
+
+impl ManagerConfig {
+    pub fn new(blob_dir: PathBuf) -> Self {
+        Self {
+            workers: 2,
+            lease: Duration::from_secs(60),
+            schedule_min: Duration::from_secs(20 * 60),
+            schedule_max: Duration::from_secs(30 * 60),
+            retry_budget: 5,
+            backoff_base: Duration::from_secs(10),
+            backoff_cap: Duration::from_secs(15 * 60),
+            max_delete_share: 0.5,
+            batch: 500,
+            blob_dir,
+        }
+    }
+}
+
+/// Capped exponential backoff with full jitter: a random delay up to
+/// `min(cap, base * 2^(attempt-1))`, at least one second.
+pub fn backoff(cfg: &ManagerConfig, attempt: i32) -> Duration {
+    let exp = cfg
+        .backoff_base
+        .saturating_mul(1u32 << attempt.clamp(1, 20).saturating_sub(1) as u32);
+    let ceiling = exp.min(cfg.backoff_cap).max(Duration::from_secs(1));
+    let ms = rand::thread_rng().gen_range(1000..=ceiling.as_millis().max(1000) as u64);
+    Duration::from_millis(ms)
+}
+
+#[derive(Clone)]
+pub struct SpyderManager {
+    engine: Engine,
+    cfg: Arc<ManagerConfig>,
+    blobs: BlobStore,
+    shutting_down: Arc<AtomicBool>,
+}
+
+/// Stops a run when its datasource was paused, or the manager is shutting down.
+struct Stop<'a> {
+    engine: &'a Engine,
+    datasource_id: &'a str,
+    shutting_down: &'a AtomicBool,
+}
+
+#[async_trait]
+impl StopSignal for Stop<'_> {
+    async fn should_stop(&self) -> bool {
+        if self.shutting_down.load(Ordering::Relaxed) {
+            return true;
+        }
+        matches!(
+            self.engine.store().datasource(self.datasource_id).await,
+            Ok(Some(d)) if d.sync_status == SyncStatus::Paused
+        )
+    }
+}
+
+/// Whether the manager has a spyder for this kind yet.
+pub fn has_spyder(kind: DatasourceKind) -> bool {
+    matches!(kind, DatasourceKind::Folder)
+}
+
+impl SpyderManager {
+    pub fn new(engine: Engine, cfg: ManagerConfig) -> Self {
+        let blobs = BlobStore::new(cfg.blob_dir.clone());
+        Self {
+            engine,
+            cfg: Arc::new(cfg),
+            blobs,
+            shutting_down: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    pub fn blobs(&self) -> &BlobStore {
+        &self.blobs
+    }
+
+    /// Runs every due job to its end, one after another, on this task. For tests and tools:
+    /// deterministic, no sleeps. Returns how many jobs ran.
+    pub async fn run_due_now(&self) -> Result<usize> {
+        let mut n = 0;
+        while self.run_one("inline").await? {
+            n += 1;
+        }
+        Ok(n)
+    }
+
+    /// Claims one due job and runs it; `false` if none was due.
+    pub async fn run_one(&self, worker: &str) -> Result<bool> {
+        let store = self.engine.store();
+        let lease = chrono::Duration::from_std(self.cfg.lease)
+            .map_err(|e| EngineError::Internal(format!("lease out of range: {e}")))?;
+        let Some(job) = store.claim_job(worker, now(), now() + lease).await? else {
+            return Ok(false);
+        };
+        if let Err(e) = self.run_job(worker, job.clone(), lease).await {
+            tracing::error!(job = %job.id, error = %e, "a sync job failed to run");
+            let mut j = job;
+            j.state = "queued".into();
+            j.run_after = now() + chrono::Duration::seconds(30);
+            j.last_error = Some(e.to_string());
+            store.update_job(&j).await?;
+        }
+        Ok(true)
+    }
+
+    async fn run_job(&self, worker: &str, mut job: Job, lease: chrono::Duration) -> Result<()> {
+        let engine = &self.engine;
+        let store = engine.store();
+        let Some(ds) = store.datasource(&job.datasource_id).await? else {
+            job.state = "failed".into();
+            job.last_error = Some("the datasource was deleted".into());
+            return store.update_job(&job).await;
+        };
+        // Paused while queued: the job waits for resume.
+        if ds.sync_status == SyncStatus::Paused {
+            job.state = "paused".into();
+            return store.update_job(&job).await;
+        }
+        if ds.sync_status == SyncStatus::Error && !job.force {
+            job.state = "failed".into();
+            return store.update_job(&job).await;
+        }
+        for step in sync::start_path(ds.sync_status) {
+            engine
+                .transition(
+                    &ds.id,
+                    *step,
+                    Actor::System,
+                    Some(step.explanation().into()),
+                )
+                .await?;
+        }
+        let cp = Checkpoint::parse(job.checkpoint.as_deref());
+        let first_run = ds.last_sync_finished_at.is_none();
+        let mut run = SyncRun {
+            id: new_id(),
+            datasource_id: ds.id.clone(),
+            started_at: now(),
+            finished_at: None,
+            outcome: "running".into(),
+            added: 0,
+            updated: 0,
+            deleted: 0,
+            error: None,
+        };
+        store.insert_sync_run(&run, &job.id).await?;
+        let end = match self.source_for(&ds, &cp.after) {
+            Err(e) => RunEnd::Failed(e, cp),
+            Ok(mut source) => {
+                let stop = Stop {
+                    engine,
+                    datasource_id: &ds.id,
+                    shutting_down: &self.shutting_down,
+                };
+                let settings = RunSettings {
+                    store: store.as_ref(),
+                    blobs: &self.blobs,
+                    job_id: &job.id,
+                    worker,
+                    lease,
+                    batch: self.cfg.batch,
+                    max_delete_share: self.cfg.max_delete_share,
+                    stop: &stop,
+                };
+                sync::run(&settings, &ds, source.as_mut(), cp, first_run).await?
+            }
+        };
+        run.finished_at = Some(now());
+        match end {
+            RunEnd::Synced {
+                added,
+                updated,
+                deleted,
+                note,
+            } => {
+                (run.added, run.updated, run.deleted) = (added, updated, deleted);
+                run.outcome = "synced".into();
+                run.error = note.clone();
+                store.finish_sync_run(&run).await?;
+                job.state = "done".into();
+                job.checkpoint = None;
+                job.last_error = None;
+                store.update_job(&job).await?;
+                let mut reason =
+                    format!("Synced: {added} added, {updated} updated, {deleted} deleted");
+                if let Some(n) = note {
+                    reason.push_str(&format!("; {n}"));
+                }
+                engine
+                    .transition(&ds.id, SyncStatus::Synced, Actor::System, Some(reason))
+                    .await?;
+                self.schedule_next(&ds).await?;
+            }
+            RunEnd::Stopped(cp) => {
+                let shutting_down = self.shutting_down.load(Ordering::Relaxed);
+                run.outcome = "paused".into();
+                (run.added, run.updated) = (cp.added, cp.updated);
+                store.finish_sync_run(&run).await?;
+                job.checkpoint = serde_json::to_string(&cp).ok();
+                // On shutdown the job goes back to the queue and picks up at the checkpoint on
+                // the next start; a pause waits for resume.
+                job.state = if shutting_down { "queued" } else { "paused" }.into();
+                job.run_after = now();
+                store.update_job(&job).await?;
+            }
+            RunEnd::HeldDeletions(cp, n, total) => {
+                run.outcome = "paused".into();
+                (run.added, run.updated) = (cp.added, cp.updated);
+                let reason = format!(
+                    "This sync would delete {n} of {total} resources, more than {:.0}% of them; resume to confirm the deletions",
+                    self.cfg.max_delete_share * 100.0
+                );
+                run.error = Some(reason.clone());
+                store.finish_sync_run(&run).await?;
+                job.checkpoint = serde_json::to_string(&cp).ok();
+                job.state = "paused".into();
+                store.update_job(&job).await?;
+                engine
+                    .transition(&ds.id, SyncStatus::Paused, Actor::System, Some(reason))
+                    .await?;
+            }
+            RunEnd::LostLease => {
+                tracing::warn!(job = %job.id, "lost the job's lease; another worker has it");
+                run.outcome = "failed".into();
+                run.error = Some("this worker lost the job's lease".into());
+                store.finish_sync_run(&run).await?;
+            }
+            RunEnd::Failed(err, cp) => {
+                run.outcome = "failed".into();
+                (run.added, run.updated) = (cp.added, cp.updated);
+                run.error = Some(err.to_string());
+                job.checkpoint = serde_json::to_string(&cp).ok();
+                job.last_error = Some(err.to_string());
+                let (retry, delay) = match &err {
+                    SyncError::Permanent(_) => (false, Duration::ZERO),
+                    SyncError::RetryAfter(d, _) => (job.attempts < self.cfg.retry_budget, *d),
+                    SyncError::Transient(_) => (
+                        job.attempts < self.cfg.retry_budget,
+                        backoff(&self.cfg, job.attempts),
+                    ),
+                };
+                if retry {
+                    run.outcome = "failed".into();
+                    store.finish_sync_run(&run).await?;
+                    job.state = "queued".into();
+                    job.run_after = now()
+                        + chrono::Duration::from_std(delay)
+                            .unwrap_or(chrono::Duration::seconds(60));
+                    store.update_job(&job).await?;
+                    store.set_next_sync_due(&ds.id, Some(job.run_after)).await?;
+                    engine
+                        .transition(
+                            &ds.id,
+                            SyncStatus::Failed,
+                            Actor::System,
+                            Some(format!(
+                                "{err}; retrying at {} (attempt {} of {})",
+                                job.run_after.format("%H:%M:%S UTC"),
+                                job.attempts + 1,
+                                self.cfg.retry_budget
+                            )),
+                        )
+                        .await?;
+                } else {
+                    run.outcome = "error".into();
+                    store.finish_sync_run(&run).await?;
+                    job.state = "failed".into();
+                    store.update_job(&job).await?;
+                    store.set_next_sync_due(&ds.id, None).await?;
+                    let reason = match err {
+                        SyncError::Permanent(m) => m,
+                        other => format!("gave up after {} attempts: {other}", job.attempts),
+                    };
+                    engine
+                        .transition(&ds.id, SyncStatus::Error, Actor::System, Some(reason))
+                        .await?;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The source to collect `ds` from, continuing after `after`.
+    fn source_for(
+        &self,
+        ds: &Datasource,
+        after: &str,
+    ) -> std::result::Result<Box<dyn Source>, SyncError> {
+        match ds.kind {
+            DatasourceKind::Folder => {
+                let raw = ds
+                    .settings
+                    .get("path")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default();
+                // Checked again at every run: the folder may be gone, or replaced by a link
+                // leading outside the allowed roots.
+                let root = self
+                    .engine
+                    .check_folder_path(raw)
+                    .map_err(|e| SyncError::Permanent(e.to_string().replacen("path: ", "", 1)))?;
+                Ok(Box::new(sync::folder::FolderSource::new(root, after)))
+            }
+            other => Err(SyncError::Permanent(format!(
+                "Tributary has no spyder for {other} yet"
+            ))),
+        }
+    }
+
+    /// `auto` and `arch` are due again a random time in the window; `one` is not.
+    async fn schedule_next(&self, ds: &Datasource) -> Result<()> {
+        let store = self.engine.store();
+        if ds.type_sync == SyncType::One {
+            return store.set_next_sync_due(&ds.id, None).await;
+        }
+        let (lo, hi) = (
+            self.cfg.schedule_min.as_millis() as u64,
+            self.cfg
+                .schedule_max
+                .as_millis()
+                .max(self.cfg.schedule_min.as_millis()) as u64,
+        );
+        let wait = Duration::from_millis(rand::thread_rng().gen_range(lo..=hi));
+        let due = now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(25));
+        let job = new_job(&ds.id, false, due);
+        store.enqueue_job(&job).await?;
+        store.set_next_sync_due(&ds.id, Some(due)).await
+    }
+
+    /// Starts the worker pool; it stops (leaving checkpoints) when `shutdown` resolves.
+    pub fn spawn(
+        &self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        let _ = self.blobs.clean_temporaries();
+        let me = self.clone();
+        tokio::spawn(async move {
+            let mut workers = Vec::new();
+            for n in 0..me.cfg.workers.max(1) {
+                let m = me.clone();
+                let name = format!("{}-{n}", new_id());
+                workers.push(tokio::spawn(async move {
+                    while !m.shutting_down.load(Ordering::Relaxed) {
+                        match m.run_one(&name).await {
+                            Ok(true) => {}
+                            Ok(false) => tokio::time::sleep(Duration::from_millis(500)).await,
+                            Err(e) => {
+                                tracing::error!(error = %e, "the spyder worker could not claim a job");
+                                tokio::time::sleep(Duration::from_secs(2)).await;
+                            }
+                        }
+                    }
+                }));
+            }
+            shutdown.await;
+            me.shutting_down.store(true, Ordering::Relaxed);
+            for w in workers {
+                let _ = w.await;
+            }
+        })
+    }
+}
+
+pub(crate) fn new_job(datasource_id: &str, force: bool, run_after: chrono::DateTime<Utc>) -> Job {
+    Job {
+        id: new_id(),
+        datasource_id: datasource_id.to_owned(),
+        state: "queued".into(),
+        force,
+        run_after,
+        attempts: 0,
+        lease_until: None,
+        worker: None,
+        checkpoint: None,
+        last_error: None,
+        created_at: now(),
+    }
+}

@@ -1,0 +1,204 @@
+//! What people do to syncs: `@sendToSpyder`, pause and resume. Every status change goes
+//! through the transition table.
+
+use super::access::Action;
+use super::{Engine, now};
+use crate::domain::{SyncStatus, SyncType};
+use crate::error::{EngineError, Result};
+use crate::manager::{has_spyder, new_job};
+use crate::model::{Datasource, Job, User};
+use crate::status::{Actor, check_transition};
+use crate::store::StatusChange;
+
+impl Engine {
+    /// Moves datasource `id` to `to` if the table allows it from the current status (compare
+    /// and set, retried once if another change won the race). Returns the status it left.
+    pub async fn transition(
+        &self,
+        id: &str,
+        to: SyncStatus,
+        actor: Actor,
+        reason: Option<String>,
+    ) -> Result<SyncStatus> {
+        for _ in 0..3 {
+            let ds = self
+                .store
+                .datasource(id)
+                .await?
+                .ok_or_else(|| EngineError::NotFound(format!("datasource '{id}'")))?;
+            check_transition(ds.sync_status, to, actor)?;
+            let change = StatusChange {
+                from: ds.sync_status,
+                to,
+                reason: reason.clone(),
+                at: now(),
+            };
+            if self.store.change_status(id, &change).await? {
+                return Ok(ds.sync_status);
+            }
+        }
+        Err(EngineError::Conflict(
+            "the datasource's status kept changing; try again".into(),
+        ))
+    }
+
+    /// Queues the first sync of a datasource that can be collected.
+    pub(crate) async fn queue_first_sync(&self, ds: &Datasource) -> Result<()> {
+        if !has_spyder(ds.kind) {
+            return Ok(());
+        }
+        self.store
+            .enqueue_job(&new_job(&ds.id, false, now()))
+            .await?;
+        self.transition(
+            &ds.id,
+            SyncStatus::Pending,
+            Actor::System,
+            Some(SyncStatus::Pending.explanation().into()),
+        )
+        .await?;
+        Ok(())
+    }
+
+    /// `@sendToSpyder`: a run now. A queued or running job is returned as is (a queued one is
+    /// brought forward); never a second one. Returns the job and whether it is new.
+    pub async fn send_to_spyder(&self, user: &User, id: &str, force: bool) -> Result<(Job, bool)> {
+        let ds = self
+            .datasource_for(user, id, Action::Operate)
+            .await?
+            .datasource;
+        if !has_spyder(ds.kind) {
+            return Err(EngineError::Conflict(format!(
+                "Tributary has no spyder for {} yet, so it cannot sync",
+                ds.kind
+            )));
+        }
+        if ds.sync_status == SyncStatus::Paused {
+            return Err(EngineError::Conflict(
+                "this datasource is paused; resume it to sync".into(),
+            ));
+        }
+        if let Some(mut live) = self.store.live_job(&ds.id).await? {
+            if live.state == "queued" && live.run_after > now() {
+                live.run_after = now();
+                self.store.update_job(&live).await?;
+                self.store
+                    .set_next_sync_due(&ds.id, Some(live.run_after))
+                    .await?;
+            }
+            return Ok((live, false));
+        }
+        if ds.type_sync == SyncType::One
+            && ds.last_sync_finished_at.is_some()
+            && ds.sync_status == SyncStatus::Synced
+            && !force
+        {
+            return Err(EngineError::Conflict(
+                "this one-time datasource has synced already; add ?force=true to collect it again"
+                    .into(),
+            ));
+        }
+        let actor = if ds.sync_status == SyncStatus::Error {
+            Actor::Person
+        } else {
+            Actor::System
+        };
+        if ds.sync_status != SyncStatus::Pending {
+            check_transition(ds.sync_status, SyncStatus::Pending, actor)?;
+        }
+        let (job, new) = self
+            .store
+            .enqueue_job(&new_job(&ds.id, force, now()))
+            .await?;
+        if ds.sync_status != SyncStatus::Pending {
+            self.transition(
+                &ds.id,
+                SyncStatus::Pending,
+                actor,
+                Some(format!("Sync requested by {}", user.email)),
+            )
+            .await?;
+        }
+        self.store
+            .set_next_sync_due(&ds.id, Some(job.run_after))
+            .await?;
+        Ok((job, new))
+    }
+
+    /// `@pause`: a running sync stops at its next checkpoint; a queued one waits.
+    pub async fn pause(&self, user: &User, id: &str) -> Result<Datasource> {
+        self.datasource_for(user, id, Action::Operate).await?;
+        self.transition(
+            id,
+            SyncStatus::Paused,
+            Actor::Person,
+            Some(format!("Paused by {}", user.email)),
+        )
+        .await?;
+        if let Some(mut job) = self.store.live_job(id).await?
+            && job.state == "queued"
+        {
+            job.state = "paused".into();
+            self.store.update_job(&job).await?;
+        }
+        self.store.set_next_sync_due(id, None).await?;
+        self.datasource_for(user, id, Action::See)
+            .await
+            .map(|v| v.datasource)
+    }
+
+    /// `@resume`: `resuming`, then the run continues from its checkpoint.
+    pub async fn resume(&self, user: &User, id: &str) -> Result<Datasource> {
+        let ds = self
+            .datasource_for(user, id, Action::Operate)
+            .await?
+            .datasource;
+        if ds.sync_status != SyncStatus::Paused {
+            return Err(EngineError::Transition {
+                action: "resume".into(),
+                current: ds.sync_status,
+            });
+        }
+        // The run that was paused is still ending (it stops at its next checkpoint).
+        if let Some(live) = self.store.live_job(id).await?
+            && live.state == "running"
+        {
+            return Err(EngineError::Conflict(
+                "the paused run is still stopping at its checkpoint; resume again in a moment"
+                    .into(),
+            ));
+        }
+        self.transition(
+            id,
+            SyncStatus::Resuming,
+            Actor::Person,
+            Some(format!("Resumed by {}", user.email)),
+        )
+        .await?;
+        match self.store.paused_job(id).await? {
+            Some(mut job) => {
+                job.state = "queued".into();
+                job.run_after = now();
+                self.store.update_job(&job).await?;
+            }
+            None => {
+                self.store.enqueue_job(&new_job(id, false, now())).await?;
+            }
+        }
+        self.store.set_next_sync_due(id, Some(now())).await?;
+        self.datasource_for(user, id, Action::See)
+            .await
+            .map(|v| v.datasource)
+    }
+
+    /// The sync history, newest first.
+    pub async fn sync_history(
+        &self,
+        user: &User,
+        id: &str,
+        limit: u32,
+    ) -> Result<Vec<crate::model::SyncRun>> {
+        self.datasource_for(user, id, Action::Browse).await?;
+        self.store.list_sync_runs(id, limit.clamp(1, 200)).await
+    }
+}

@@ -9,8 +9,8 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 use crate::types::{
-    DatasourceView, InvitationRow, Me, MyInvitation, NewToken, PageOf, ResourceView, SharingView,
-    TokenView, UserView,
+    DatasourceView, InvitationRow, Me, MyInvitation, NewToken, PageOf, ResourceView, RunView,
+    SharingView, TokenView, UserView,
 };
 
 #[cfg(feature = "ssr")]
@@ -98,8 +98,9 @@ pub mod ssr {
             a.needs()
                 .is_some_and(|n| role.is_some_and(|r| r.at_least(n)))
         };
-        let (can_configure, can_share, can_delete) = (
+        let (can_configure, can_operate, can_share, can_delete) = (
             can(Action::Configure),
+            can(Action::Operate),
             can(Action::Share),
             can(Action::Delete),
         );
@@ -131,6 +132,7 @@ pub mod ssr {
                     created_at: ts(inv.created_at),
                 }),
                 can_configure,
+                can_operate,
                 can_share,
                 can_delete,
                 id: d.id,
@@ -164,6 +166,7 @@ pub mod ssr {
             my_role: role.map(|r| r.to_string()),
             invitation: None,
             can_configure,
+            can_operate,
             can_share,
             can_delete,
             id: d.id,
@@ -611,4 +614,53 @@ pub async fn change_password(
         )
         .await?;
     Ok(())
+}
+
+/// *Sync now*: queues a run (or brings the queued one forward). One-time datasources that
+/// have synced are collected again: the button says so.
+#[server(prefix = "/rpc", endpoint = "sync_now")]
+pub async fn sync_now(id: String) -> Result<String, AppError> {
+    let user = ssr::user()?;
+    let (job, _) = ssr::engine()?.send_to_spyder(&user, &id, true).await?;
+    Ok(job.state)
+}
+
+#[server(prefix = "/rpc", endpoint = "pause_datasource")]
+pub async fn pause_datasource(id: String) -> Result<(), AppError> {
+    let user = ssr::user()?;
+    ssr::engine()?.pause(&user, &id).await?;
+    Ok(())
+}
+
+#[server(prefix = "/rpc", endpoint = "resume_datasource")]
+pub async fn resume_datasource(id: String) -> Result<(), AppError> {
+    let user = ssr::user()?;
+    ssr::engine()?.resume(&user, &id).await?;
+    Ok(())
+}
+
+/// The Activity tab: sync runs, newest first.
+#[server(prefix = "/rpc", endpoint = "sync_history")]
+pub async fn sync_history(id: String) -> Result<Vec<RunView>, AppError> {
+    let user = ssr::user()?;
+    let runs = ssr::engine()?.sync_history(&user, &id, 50).await?;
+    Ok(runs
+        .into_iter()
+        .map(|r| RunView {
+            started_at: ssr::ts(r.started_at),
+            duration: r.finished_at.map(|f| {
+                let ms = (f - r.started_at).num_milliseconds().max(0);
+                if ms < 1000 {
+                    format!("{ms} ms")
+                } else {
+                    format!("{:.1} s", ms as f64 / 1000.0)
+                }
+            }),
+            outcome: r.outcome,
+            added: r.added,
+            updated: r.updated,
+            deleted: r.deleted,
+            error: r.error,
+        })
+        .collect())
 }

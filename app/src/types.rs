@@ -35,8 +35,22 @@ pub struct DatasourceView {
     pub invitation: Option<MyInvitation>,
     /// What my role allows, from the engine's rule, so pages show only what will work.
     pub can_configure: bool,
+    /// Sync now, pause, resume.
+    pub can_operate: bool,
     pub can_share: bool,
     pub can_delete: bool,
+}
+
+/// One sync run, for the Activity tab.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunView {
+    pub started_at: String,
+    pub duration: Option<String>,
+    pub outcome: String,
+    pub added: i64,
+    pub updated: i64,
+    pub deleted: i64,
+    pub error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

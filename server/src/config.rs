@@ -81,6 +81,15 @@ pub struct Config {
     /// Password of the admin created on first start; generated and printed once when absent.
     #[arg(long, env = "TRIBUTARY_ADMIN_PASSWORD", hide_env_values = true)]
     pub admin_password: Option<String>,
+
+    /// Spyders running at once (0: none; jobs wait in the queue).
+    #[arg(long, env = "TRIBUTARY_WORKERS", default_value_t = 2)]
+    pub workers: usize,
+
+    /// Minutes after a finished run that `auto` and `arch` datasources are due again: a random
+    /// time in `MIN-MAX`.
+    #[arg(long, env = "TRIBUTARY_SCHEDULE_MINUTES", default_value = "20-30")]
+    pub schedule_minutes: String,
 }
 
 impl Config {
@@ -139,6 +148,30 @@ impl Config {
             site_root: PathBuf::from("target/site"),
             admin_email: Some("admin@example.com".into()),
             admin_password: Some("admin-password".into()),
+            // Tests run jobs themselves (`run_due_now`), deterministically.
+            workers: 0,
+            schedule_minutes: "20-30".into(),
         }
+    }
+
+    /// The spyder manager's settings.
+    pub fn manager(&self) -> Result<engine::manager::ManagerConfig, String> {
+        let bad = || {
+            format!(
+                "TRIBUTARY_SCHEDULE_MINUTES must be MIN-MAX in minutes (like 20-30), got '{}'",
+                self.schedule_minutes
+            )
+        };
+        let (lo, hi) = self.schedule_minutes.split_once('-').ok_or_else(bad)?;
+        let lo: f64 = lo.trim().parse().map_err(|_| bad())?;
+        let hi: f64 = hi.trim().parse().map_err(|_| bad())?;
+        if !(lo > 0.0 && hi >= lo) {
+            return Err(bad());
+        }
+        let mut m = engine::manager::ManagerConfig::new(self.data_dir.join("blobs"));
+        m.workers = self.workers;
+        m.schedule_min = std::time::Duration::from_secs_f64(lo * 60.0);
+        m.schedule_max = std::time::Duration::from_secs_f64(hi * 60.0);
+        Ok(m)
     }
 }

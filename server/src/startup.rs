@@ -25,6 +25,8 @@ pub struct AppState {
     pub leptos_options: LeptosOptions,
     /// The first admin's generated password, when this start created it (printed once).
     pub first_admin: Option<Arc<engine::service::FirstAdmin>>,
+    pub manager: engine::manager::SpyderManager,
+    pub workers: usize,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -87,7 +89,12 @@ impl Application {
             .await
             .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
         let bound = listener.local_addr().map_err(|e| e.to_string())?;
+        let manager_config = config.manager()?;
+        let workers = manager_config.workers;
+        let manager = engine::manager::SpyderManager::new(engine.clone(), manager_config);
         let state = AppState {
+            manager,
+            workers,
             engine,
             leptos_options: leptos_options(&config, bound),
             first_admin: first_admin.map(Arc::new),
@@ -108,14 +115,28 @@ impl Application {
         self.listener.local_addr().ok()
     }
 
-    /// Serves until `shutdown` resolves, finishing in-flight requests.
+    /// Serves (and runs the spyder workers) until `shutdown` resolves, finishing in-flight
+    /// requests and stopping running syncs at their next checkpoint.
     pub async fn run_until(
         self,
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
-            .await
+        let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let workers = (self.state.workers > 0).then(|| {
+            self.state.manager.spawn(async move {
+                let _ = stop_rx.changed().await;
+            })
+        });
+        let served = axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                let _ = stop_tx.send(true);
+            })
+            .await;
+        if let Some(w) = workers {
+            let _ = w.await;
+        }
+        served
     }
 }
 

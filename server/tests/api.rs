@@ -167,6 +167,11 @@ async fn auth_is_required(app: &TestApp) {
 
 async fn datasource_lifecycle(app: &TestApp) {
     let path = app.folder("docs");
+    for f in ["a.txt", "sub/b.md"] {
+        let p = std::path::Path::new(&path).join(f);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, f).unwrap();
+    }
     // The seed's way: a JSON string body with no Content-Type.
     let r = app
         .http
@@ -182,13 +187,61 @@ async fn datasource_lifecycle(app: &TestApp) {
     assert_eq!(ds["@id"], location);
     assert_eq!(ds["@type"], "FolderDatasource");
     assert_eq!(ds["type_sync"], "one");
-    assert_eq!(ds["sync_status"], "created");
+    assert_eq!(
+        ds["sync_status"], "pending",
+        "queued for its first sync at creation"
+    );
     assert_eq!(ds["path"], path);
     let id = ds["id"].as_str().unwrap();
     assert!(location.ends_with(&format!("/api/datasources/{id}")));
 
     let (s, got) = app.get(&location).await;
     assert_eq!((s, &got), (StatusCode::OK, &ds));
+
+    // @sendToSpyder while the first run is queued: 202 with that same job, never a second.
+    let (s, job) = app.get(&format!("{location}/@sendToSpyder")).await;
+    assert_eq!(
+        (s.as_u16(), job["new"].as_bool()),
+        (202, Some(false)),
+        "{job}"
+    );
+    assert_eq!(app.state.manager.run_due_now().await.unwrap(), 1);
+    let (_, synced) = app.get(&location).await;
+    assert_eq!(synced["sync_status"], "synced", "{synced}");
+    assert_eq!(synced["resource_count"], 2);
+    let (_, children) = app.get(&format!("{location}/@getAllChildren")).await;
+    assert_eq!(children["total"], 2);
+    let (_, history) = app.get(&format!("{location}/@history")).await;
+    assert_eq!(history["items"][0]["outcome"], "synced");
+    assert_eq!(history["items"][0]["added"], 2);
+    // A finished one-time datasource: 409 unless forced; a bad force is a 422.
+    let (s, refused) = app.get(&format!("{location}/@sendToSpyder")).await;
+    assert_eq!(s, 409, "{refused}");
+    let (s, _) = app
+        .get(&format!("{location}/@sendToSpyder?force=maybe"))
+        .await;
+    assert_eq!(s, 422);
+    let (s, forced) = app
+        .get(&format!("{location}/@sendToSpyder?force=true"))
+        .await;
+    assert_eq!((s.as_u16(), forced["new"].as_bool()), (202, Some(true)));
+    let (s, paused) = app.post(&format!("{location}/@pause"), json!({})).await;
+    assert_eq!(
+        (s.as_u16(), paused["sync_status"].as_str()),
+        (200, Some("paused"))
+    );
+    assert_eq!(
+        app.state.manager.run_due_now().await.unwrap(),
+        0,
+        "paused: nothing runs"
+    );
+    let (s, resumed) = app.post(&format!("{location}/@resume"), json!({})).await;
+    assert_eq!(
+        (s.as_u16(), resumed["sync_status"].as_str()),
+        (200, Some("resuming"))
+    );
+    app.state.manager.run_due_now().await.unwrap();
+    assert_eq!(app.get(&location).await.1["sync_status"], "synced");
 
     let (s, edited) = app
         .send(

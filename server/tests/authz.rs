@@ -88,10 +88,12 @@ impl World {
     async fn shared_datasource(&self, title: &str) -> (String, String, String) {
         let e = &self.engine;
         let owner = self.user("owner");
+        let folder = self.db.folder_root().join(title.replace(' ', "-"));
+        std::fs::create_dir_all(&folder).unwrap();
         let ds = e
             .create_datasource(
                 owner,
-                &json!({"@type": "S3Datasource", "title": title, "bucket": "abc"}),
+                &json!({"@type": "FolderDatasource", "title": title, "path": folder.display().to_string()}),
             )
             .await
             .unwrap();
@@ -209,6 +211,7 @@ async fn rest_endpoints(backend: &str) {
         ),
         (Method::GET, format!("{d}/resources/{rid}"), None, BROWSE),
         (Method::GET, format!("{d}/@sharing"), None, BROWSE),
+        (Method::GET, format!("{d}/@history"), None, BROWSE),
         (
             Method::PATCH,
             d.clone(),
@@ -241,11 +244,19 @@ async fn rest_endpoints(backend: &str) {
     }
     check(&got, &owner_only(201), "POST @invite");
 
-    // Revoking and deleting need a fresh target per persona.
+    // Operating, revoking and deleting need a fresh target per persona.
     let mut revoke = Vec::new();
     let mut delete = Vec::new();
+    let (mut send, mut pause, mut resume) = (Vec::new(), Vec::new(), Vec::new());
     for (p, persona) in PERSONAS.iter().enumerate() {
         let (ds, _, spare) = w.shared_datasource(&format!("for {persona}")).await;
+        let d = format!("/api/datasources/{ds}");
+        send.push(
+            w.rest(p, Method::GET, &format!("{d}/@sendToSpyder"), None)
+                .await,
+        );
+        pause.push(w.rest(p, Method::POST, &format!("{d}/@pause"), None).await);
+        resume.push(w.rest(p, Method::POST, &format!("{d}/@resume"), None).await);
         revoke.push(
             w.rest(
                 p,
@@ -262,6 +273,10 @@ async fn rest_endpoints(backend: &str) {
         let still_there = w.engine.store().datasource(&ds).await.unwrap().is_some();
         assert_eq!(still_there, *persona != "owner", "{persona}");
     }
+    const OPERATE: fn(u16) -> [u16; 7] = |ok| [401, 404, 403, 403, ok, ok, 404];
+    check(&send, &OPERATE(202), "GET @sendToSpyder");
+    check(&pause, &OPERATE(200), "POST @pause");
+    check(&resume, &OPERATE(200), "POST @resume");
     check(&revoke, &owner_only(204), "DELETE @invite/{invitation}");
     check(&delete, &owner_only(204), "DELETE datasource");
 
@@ -299,6 +314,7 @@ async fn server_functions(backend: &str) {
     let w = world(backend).await;
     let (ds, _, _) = w.shared_datasource("shared").await;
     let id = ds.as_str();
+    let path = w.db.folder_root().join("shared").display().to_string();
     type Row<'a> = (&'a str, Vec<(&'a str, &'a str)>, [u16; 7]);
     let rows: Vec<Row> = vec![
         ("get_datasource", vec![("id", id)], SEE),
@@ -309,8 +325,8 @@ async fn server_functions(backend: &str) {
             vec![
                 ("id", id),
                 ("title", "renamed"),
-                ("type_sync", "auto"),
-                ("bucket", "abc"),
+                ("type_sync", "one"),
+                ("path", &path),
             ],
             CONFIGURE,
         ),

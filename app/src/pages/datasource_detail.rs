@@ -6,8 +6,9 @@ use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{
-    AcceptInvitation, DeclineInvitation, DeleteDatasource, Invite, RevokeInvitation, SetRole,
-    UpdateDatasource, get_datasource, get_sharing, list_children,
+    AcceptInvitation, DeclineInvitation, DeleteDatasource, Invite, PauseDatasource,
+    ResumeDatasource, RevokeInvitation, SetRole, SyncNow, UpdateDatasource, get_datasource,
+    get_sharing, list_children, sync_history,
 };
 use crate::components::badge::StatusBadge;
 use crate::components::layout::use_nav_refresh;
@@ -18,6 +19,7 @@ use crate::types::{DatasourceView, MyInvitation, ROLES, SYNC_TYPES, format_bytes
 const TABS: &[(&str, &str)] = &[
     ("overview", "Overview"),
     ("resources", "Resources"),
+    ("activity", "Activity"),
     ("sharing", "Sharing"),
     ("settings", "Edit"),
     ("delete", "Delete"),
@@ -50,10 +52,42 @@ pub fn DatasourceDetail() -> impl IntoView {
     };
     let update = ServerAction::<UpdateDatasource>::new();
     let accept = ServerAction::<AcceptInvitation>::new();
+    let ops = Ops {
+        sync: ServerAction::<SyncNow>::new(),
+        pause: ServerAction::<PauseDatasource>::new(),
+        resume: ServerAction::<ResumeDatasource>::new(),
+    };
+    // Bumped every two seconds while a sync is under way, so the badge moves live.
+    let tick = RwSignal::new(0u32);
     let ds = Resource::new(
-        move || (id(), update.version().get(), accept.version().get()),
-        |(id, _, _)| get_datasource(id),
+        move || {
+            (
+                id(),
+                update.version().get(),
+                accept.version().get(),
+                ops.version(),
+                tick.get(),
+            )
+        },
+        |(id, _, _, _, _)| get_datasource(id),
     );
+    let busy = RwSignal::new(false);
+    #[cfg(feature = "hydrate")]
+    {
+        let handle = set_interval_with_handle(
+            move || {
+                if busy.get_untracked() {
+                    tick.update(|t| *t += 1);
+                }
+            },
+            std::time::Duration::from_secs(2),
+        );
+        on_cleanup(move || {
+            if let Ok(h) = handle {
+                h.clear();
+            }
+        });
+    }
     // Accepting here changes the navigation's invitation count too.
     let refresh = use_nav_refresh();
     Effect::new(move |_| {
@@ -71,11 +105,13 @@ pub fn DatasourceDetail() -> impl IntoView {
                         <Invited inv title kind_label sync_status reason=status_reason.unwrap_or_default() accept />
                     }.into_any(),
                     Ok(d) => {
+                        busy.set(matches!(d.sync_status.as_str(), "pending" | "syncing" | "resuming"));
                         let tabs = tabs_for(&d);
                         let current = Some(tab()).filter(|t| tabs.iter().any(|(v, _)| v == t)).unwrap_or_else(|| "overview".into());
                         let body = match current.as_str() {
                             "resources" => view! { <Resources id=d.id.clone() /> }.into_any(),
                             "sharing" => view! { <SharingTab d=d.clone() /> }.into_any(),
+                            "activity" => view! { <Activity id=d.id.clone() version=ops.version() /> }.into_any(),
                             "settings" => view! { <EditForm d=d.clone() action=update /> }.into_any(),
                             "delete" => view! { <DeleteForm d=d.clone() /> }.into_any(),
                             _ => view! { <Overview d=d.clone() /> }.into_any(),
@@ -87,6 +123,7 @@ pub fn DatasourceDetail() -> impl IntoView {
                                 <h1 class="text-2xl font-semibold" data-testid="datasource-title">{d.title.clone()}</h1>
                                 <StatusBadge status=d.sync_status.clone() reason=d.status_reason.clone().unwrap_or_default() />
                                 {d.my_role.clone().map(|r| view! { <span class="text-sm text-slate-600 dark:text-slate-400" data-testid="my-role">{format!("Your role: {r}")}</span> })}
+                                {d.can_operate.then(|| view! { <SyncControls d=d.clone() ops /> })}
                             </div>
                             <nav class="mb-6 flex gap-1 border-b border-slate-200 dark:border-slate-800" aria-label="Datasource sections">
                                 {tabs.into_iter().map(|(v, label)| {
@@ -433,5 +470,118 @@ fn SharingTab(d: DatasourceView) -> impl IntoView {
                 <button type="submit" class="btn-primary" disabled=move || invite.pending().get()>"Send invitation"</button>
             </ActionForm>
         })}
+    }
+}
+
+/// The three sync actions of the datasource page.
+#[derive(Clone, Copy)]
+struct Ops {
+    sync: ServerAction<SyncNow>,
+    pause: ServerAction<PauseDatasource>,
+    resume: ServerAction<ResumeDatasource>,
+}
+
+impl Ops {
+    fn version(&self) -> usize {
+        self.sync.version().get() + self.pause.version().get() + self.resume.version().get()
+    }
+}
+
+/// Sync now, Pause, Resume: each shown only when the status allows it, disabled while it runs.
+#[component]
+fn SyncControls(d: DatasourceView, ops: Ops) -> impl IntoView {
+    let status = d.sync_status.as_str();
+    let can_sync = matches!(status, "created" | "synced" | "failed" | "error");
+    let can_pause = matches!(
+        status,
+        "pending" | "syncing" | "failed" | "error" | "resuming" | "synced"
+    );
+    let can_resume = status == "paused";
+    let id = StoredValue::new(d.id.clone());
+    let button = |label: &'static str, pending: Memo<bool>| {
+        view! {
+            <button type="submit" class="btn-secondary" disabled=move || pending.get() aria-busy=move || pending.get().to_string()>
+                {label}
+            </button>
+        }
+    };
+    let (sync_pending, pause_pending, resume_pending) = (
+        Memo::new(move |_| ops.sync.pending().get()),
+        Memo::new(move |_| ops.pause.pending().get()),
+        Memo::new(move |_| ops.resume.pending().get()),
+    );
+    view! {
+        <div class="ml-auto flex gap-2" data-testid="sync-controls">
+            {can_sync.then(|| view! {
+                <ActionForm action=ops.sync>
+                    <input type="hidden" name="id" value=id.get_value() />
+                    {button("Sync now", sync_pending)}
+                </ActionForm>
+            })}
+            {can_pause.then(|| view! {
+                <ActionForm action=ops.pause>
+                    <input type="hidden" name="id" value=id.get_value() />
+                    {button("Pause", pause_pending)}
+                </ActionForm>
+            })}
+            {can_resume.then(|| view! {
+                <ActionForm action=ops.resume>
+                    <input type="hidden" name="id" value=id.get_value() />
+                    {button("Resume", resume_pending)}
+                </ActionForm>
+            })}
+        </div>
+        {form_error(ops.sync.value(), &[])}
+        {form_error(ops.pause.value(), &[])}
+        {form_error(ops.resume.value(), &[])}
+    }
+}
+
+/// The sync history: when, how long, what changed, what went wrong.
+#[component]
+fn Activity(id: String, version: usize) -> impl IntoView {
+    let id = StoredValue::new(id);
+    let runs = Resource::new(
+        move || (id.get_value(), version),
+        |(id, _)| sync_history(id),
+    );
+    view! {
+        <Transition fallback=|| view! { <div class="skeleton h-32" aria-busy="true">"Loading activity…"</div> }>
+            {move || Suspend::new(async move {
+                match runs.await {
+                    Err(e) => view! { <ErrorNotice error=e /> }.into_any(),
+                    Ok(list) if list.is_empty() => view! {
+                        <section class="card text-center" data-testid="no-activity">
+                            <h2 class="font-semibold">"No syncs yet"</h2>
+                            <p class="mt-1 text-slate-600 dark:text-slate-300">"Each sync run appears here with what it added, updated and deleted."</p>
+                        </section>
+                    }.into_any(),
+                    Ok(list) => view! {
+                        <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
+                            <table class="table" data-testid="activity">
+                                <thead><tr>
+                                    <th scope="col">"Started"</th><th scope="col">"Took"</th><th scope="col">"Outcome"</th>
+                                    <th scope="col" class="text-right">"Added"</th><th scope="col" class="text-right">"Updated"</th>
+                                    <th scope="col" class="text-right">"Deleted"</th><th scope="col">"Note"</th>
+                                </tr></thead>
+                                <tbody>
+                                    {list.into_iter().map(|r| view! {
+                                        <tr data-testid="run-row">
+                                            <td>{r.started_at}</td>
+                                            <td>{r.duration.unwrap_or_else(|| "running".into())}</td>
+                                            <td><StatusBadge status=r.outcome.clone() reason=String::new() /></td>
+                                            <td class="text-right tabular-nums">{r.added}</td>
+                                            <td class="text-right tabular-nums">{r.updated}</td>
+                                            <td class="text-right tabular-nums">{r.deleted}</td>
+                                            <td class="break-words">{r.error.unwrap_or_default()}</td>
+                                        </tr>
+                                    }).collect_view()}
+                                </tbody>
+                            </table>
+                        </div>
+                    }.into_any(),
+                }
+            })}
+        </Transition>
     }
 }

@@ -49,7 +49,7 @@ impl Walker {
                 out.push((name, false));
             }
         }
-        out.sort_by(|a, b| sort_key(a).cmp(&sort_key(b)));
+        out.sort_by_key(sort_key);
         Ok(out)
     }
 
@@ -95,7 +95,7 @@ impl Walker {
                     modified: m
                         .modified()
                         .ok()
-                        .map(|t| DateTime::<Utc>::from(t))
+                        .map(DateTime::<Utc>::from)
                         .map(crate::service::truncate_micros),
                     size: m.len() as i64,
                     source_id: rel,

@@ -8,6 +8,7 @@ pub mod login;
 pub mod openapi;
 pub mod repr;
 pub mod sharing;
+pub mod syncing;
 pub mod users;
 
 use axum::Router;
@@ -45,6 +46,13 @@ pub fn router() -> Router<AppState> {
             "/datasources/{id}/@invite/{invitation}",
             delete(sharing::revoke),
         )
+        .route(
+            "/datasources/{id}/@sendToSpyder",
+            get(syncing::send_to_spyder),
+        )
+        .route("/datasources/{id}/@pause", post(syncing::pause))
+        .route("/datasources/{id}/@resume", post(syncing::resume))
+        .route("/datasources/{id}/@history", get(syncing::history))
         .route("/invitations", get(sharing::mine))
         .route("/invitations/{id}/@accept", post(sharing::accept))
         .route("/invitations/{id}/@decline", post(sharing::decline))

@@ -175,6 +175,24 @@ fn extend(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
             "summary": "Revoke a pending invitation (owners)", "parameters": [id_param(), inv_param],
             "responses": with_errors(json!({"204": {"description": "revoked"}, "403": forbidden}))
         }},
+        "/api/datasources/{id}/@sendToSpyder": {"get": {
+            "summary": "Queue a sync now (editors and owners); the live job if one is queued or running",
+            "parameters": [id_param(), {"name": "force", "in": "query", "schema": {"type": "boolean"},
+                           "description": "collect a one-time datasource again"}],
+            "responses": with_errors(json!({"202": ok("the job", "SyncJob"), "403": forbidden.clone()}))
+        }},
+        "/api/datasources/{id}/@pause": {"post": {
+            "summary": "Pause: a running sync stops at its next checkpoint", "parameters": [id_param()],
+            "responses": with_errors(json!({"200": ok("the datasource", "Datasource"), "403": forbidden.clone()}))
+        }},
+        "/api/datasources/{id}/@resume": {"post": {
+            "summary": "Resume from the checkpoint", "parameters": [id_param()],
+            "responses": with_errors(json!({"200": ok("the datasource", "Datasource"), "403": forbidden.clone()}))
+        }},
+        "/api/datasources/{id}/@history": {"get": {
+            "summary": "Sync runs, newest first", "parameters": [id_param()],
+            "responses": with_errors(json!({"200": ok("the runs", "SyncHistory")}))
+        }},
         "/api/invitations": {"get": {
             "summary": "The pending invitations addressed to me",
             "responses": with_errors(json!({"200": ok("my invitations", "InvitationList")}))
@@ -208,6 +226,14 @@ fn extend(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
         "RolesChange": {"type": "object", "required": ["roles"], "properties": {"roles": {"type": "array", "minItems": 1, "items": {
             "type": "object", "required": ["user", "role"], "properties": {"user": {"type": "string", "description": "user id or e-mail"},
             "role": {"type": "string", "enum": ["owner", "editor", "viewer"], "nullable": true}}}}}},
+        "SyncJob": {"type": "object", "properties": {"@type": {"type": "string"}, "id": {"type": "string"},
+            "datasource": {"type": "string"}, "state": {"type": "string", "enum": ["queued", "running", "paused", "done", "failed"]},
+            "force": {"type": "boolean"}, "run_after": {"type": "string", "format": "date-time"}, "attempts": {"type": "integer"},
+            "new": {"type": "boolean"}}},
+        "SyncHistory": {"type": "object", "properties": {"items": {"type": "array", "items": {"type": "object", "properties": {
+            "started": {"type": "string", "format": "date-time"}, "finished": {"type": "string", "format": "date-time", "nullable": true},
+            "outcome": {"type": "string"}, "added": {"type": "integer"}, "updated": {"type": "integer"}, "deleted": {"type": "integer"},
+            "error": {"type": "string", "nullable": true}}}}, "total": {"type": "integer"}}},
         "InvitationInput": {"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}, "role": role}},
         "Invitation": {"type": "object", "properties": {"@id": {"type": "string"}, "@type": {"type": "string"}, "id": {"type": "string"},
             "datasource": {"type": "string"}, "email": {"type": "string"}, "role": role,

@@ -1,0 +1,118 @@
+//! `{datasource}/@sendToSpyder`, `@pause`, `@resume` and `@history`.
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use engine::model::{Access, DatasourceView, Job, SyncRun};
+use serde_json::{Value, json};
+
+use super::error::ApiResult;
+use super::repr::{self, BaseUrl};
+use crate::auth::ApiUser;
+use crate::startup::AppState;
+
+#[derive(Debug, serde::Deserialize)]
+pub struct ForceParam {
+    force: Option<String>,
+}
+
+fn job_json(base: &BaseUrl, j: &Job) -> Value {
+    json!({
+        "@type": "SyncJob",
+        "id": j.id,
+        "datasource": base.datasource(&j.datasource_id),
+        "state": j.state,
+        "force": j.force,
+        "run_after": j.run_after,
+        "attempts": j.attempts,
+        "last_error": j.last_error,
+        "created": j.created_at,
+    })
+}
+
+/// `GET {datasource}/@sendToSpyder[?force=true]` → 202 with the job (the queued or running one
+/// if there is one already).
+pub async fn send_to_spyder(
+    State(s): State<AppState>,
+    ApiUser(user): ApiUser,
+    base: BaseUrl,
+    Path(id): Path<String>,
+    Query(p): Query<ForceParam>,
+) -> ApiResult<Response> {
+    let force = match p.force.as_deref().map(str::trim) {
+        None | Some("") | Some("false") | Some("0") => false,
+        Some("true") | Some("1") => true,
+        Some(other) => {
+            return Err(engine::EngineError::invalid(
+                "force",
+                format!("must be true or false, got '{other}'"),
+            )
+            .into());
+        }
+    };
+    let (job, new) = s.engine.send_to_spyder(&user, &id, force).await?;
+    let mut body = job_json(&base, &job);
+    body["new"] = json!(new);
+    Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+fn owned_view(
+    base: &BaseUrl,
+    ds: engine::model::Datasource,
+    role: Option<engine::domain::DatasourceRole>,
+) -> Value {
+    let view = DatasourceView {
+        datasource: ds,
+        access: Access::Member(role.unwrap_or(engine::domain::DatasourceRole::Viewer)),
+    };
+    json!(repr::view(base, &view))
+}
+
+/// `POST {datasource}/@pause`
+pub async fn pause(
+    State(s): State<AppState>,
+    ApiUser(user): ApiUser,
+    base: BaseUrl,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let ds = s.engine.pause(&user, &id).await?;
+    let role = s.engine.store().role_of(&id, &user.id).await?;
+    Ok(Json(owned_view(&base, ds, role)))
+}
+
+/// `POST {datasource}/@resume`
+pub async fn resume(
+    State(s): State<AppState>,
+    ApiUser(user): ApiUser,
+    base: BaseUrl,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let ds = s.engine.resume(&user, &id).await?;
+    let role = s.engine.store().role_of(&id, &user.id).await?;
+    Ok(Json(owned_view(&base, ds, role)))
+}
+
+fn run_json(r: &SyncRun) -> Value {
+    json!({
+        "id": r.id,
+        "started": r.started_at,
+        "finished": r.finished_at,
+        "outcome": r.outcome,
+        "added": r.added,
+        "updated": r.updated,
+        "deleted": r.deleted,
+        "error": r.error,
+    })
+}
+
+/// `GET {datasource}/@history`: sync runs, newest first.
+pub async fn history(
+    State(s): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+) -> ApiResult<Json<Value>> {
+    let runs = s.engine.sync_history(&user, &id, 50).await?;
+    let items: Vec<Value> = runs.iter().map(run_json).collect();
+    Ok(Json(json!({"items": items, "total": items.len()})))
+}

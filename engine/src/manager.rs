@@ -191,6 +191,26 @@ impl SpyderManager {
             error: None,
         };
         store.insert_sync_run(&run, &job.id).await?;
+        // Heartbeats keep the lease while a single long fetch runs between checkpoints.
+        let heartbeat = {
+            let (store, job_id, worker) = (store.clone(), job.id.clone(), worker.to_owned());
+            let period = (lease / 3)
+                .to_std()
+                .unwrap_or(Duration::from_secs(20))
+                .max(Duration::from_millis(200));
+            tokio::spawn(async move {
+                loop {
+                    tokio::time::sleep(period).await;
+                    if !store
+                        .heartbeat(&job_id, &worker, now() + lease)
+                        .await
+                        .unwrap_or(false)
+                    {
+                        break;
+                    }
+                }
+            })
+        };
         let end = match self.source_for(&ds, &cp.after) {
             Err(e) => RunEnd::Failed(e, cp),
             Ok(mut source) => {
@@ -209,9 +229,12 @@ impl SpyderManager {
                     max_delete_share: self.cfg.max_delete_share,
                     stop: &stop,
                 };
-                sync::run(&settings, &ds, source.as_mut(), cp, first_run).await?
+                let end = sync::run(&settings, &ds, source.as_mut(), cp, first_run).await;
+                heartbeat.abort();
+                end?
             }
         };
+        heartbeat.abort();
         run.finished_at = Some(now());
         match end {
             RunEnd::Synced {

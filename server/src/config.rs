@@ -90,6 +90,19 @@ pub struct Config {
     /// time in `MIN-MAX`.
     #[arg(long, env = "TRIBUTARY_SCHEDULE_MINUTES", default_value = "20-30")]
     pub schedule_minutes: String,
+
+    /// Items per committed sync batch (each commit is a checkpoint).
+    #[arg(long, env = "TRIBUTARY_SYNC_BATCH", default_value_t = 500, hide = true)]
+    pub sync_batch: usize,
+
+    /// Seconds a worker holds a job between checkpoints before another may take it over.
+    #[arg(
+        long,
+        env = "TRIBUTARY_JOB_LEASE_SECS",
+        default_value_t = 60,
+        hide = true
+    )]
+    pub job_lease_secs: u64,
 }
 
 impl Config {
@@ -151,6 +164,8 @@ impl Config {
             // Tests run jobs themselves (`run_due_now`), deterministically.
             workers: 0,
             schedule_minutes: "20-30".into(),
+            sync_batch: 500,
+            job_lease_secs: 60,
         }
     }
 
@@ -170,6 +185,8 @@ impl Config {
         }
         let mut m = engine::manager::ManagerConfig::new(self.data_dir.join("blobs"));
         m.workers = self.workers;
+        m.batch = self.sync_batch.max(1);
+        m.lease = std::time::Duration::from_secs(self.job_lease_secs.max(1));
         m.schedule_min = std::time::Duration::from_secs_f64(lo * 60.0);
         m.schedule_max = std::time::Duration::from_secs_f64(hi * 60.0);
         Ok(m)

@@ -1,7 +1,9 @@
 //! Content-addressed blob store: each collected file's bytes under the sha256 of its content,
-//! in `<root>/ab/cd/<hash>`. A blob is written to a temporary name in the same directory and
-//! renamed into place after it is synced to disk, so no cut-off file ever carries a final name;
-//! equal contents are stored once.
+//! in `<root>/ab/cd/<hash>`. A blob is written to a temporary name and renamed into place once
+//! complete, so no cut-off file ever carries a final name; equal contents are stored once.
+//! Durability is per batch, not per file: a sync calls [`BlobStore::flush`] (one `syncfs`)
+//! before it commits the metadata that refers to the batch's blobs, so a committed reference
+//! never points at data still only in memory, without paying an fsync for every file.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
@@ -78,7 +80,6 @@ impl BlobStore {
                 // Same content already stored: nothing to keep.
                 fs::remove_file(&tmp)?;
             } else {
-                out.sync_all()?;
                 if let Some(dir) = dest.parent() {
                     fs::create_dir_all(dir)?;
                 }
@@ -90,6 +91,24 @@ impl BlobStore {
             let _ = fs::remove_file(&tmp);
         }
         result
+    }
+
+    /// Makes every blob written so far durable (one `syncfs` of the store's file system).
+    /// Blocking.
+    pub fn flush(&self) -> io::Result<()> {
+        fs::create_dir_all(&self.root)?;
+        let dir = File::open(&self.root)?;
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            // SAFETY: `dir` is an open file descriptor for the duration of the call.
+            if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+                return Err(io::Error::last_os_error());
+            }
+        }
+        #[cfg(not(target_os = "linux"))]
+        dir.sync_all()?;
+        Ok(())
     }
 
     /// Stores the file at `path`.

@@ -105,6 +105,9 @@ pub enum RunEnd {
     Failed(SyncError, Checkpoint),
 }
 
+/// Files read at once while syncing.
+const FETCH_CONCURRENCY: usize = 8;
+
 /// Settings of a run.
 pub struct RunSettings<'a> {
     pub store: &'a dyn Store,
@@ -243,6 +246,9 @@ pub async fn run(
                 break;
             }
         };
+        // Compare first, then fetch what is new or changed, several at once (reading,
+        // hashing and writing overlap), then build the batch in listing order.
+        let mut plan: Vec<(&Entry, Option<Known>)> = Vec::new();
         for entry in &page {
             // Known items before this entry are not at the source any more.
             let mut matched = None;
@@ -264,16 +270,24 @@ pub async fn run(
                     && k.content_hash.is_some()
                     && k.source_deleted_at.is_none()
             });
-            if unchanged {
-                continue;
+            if !unchanged {
+                plan.push((entry, matched));
             }
-            let blob = match source.fetch(entry, s.blobs).await {
+        }
+        let mut fetched = Vec::with_capacity(plan.len());
+        for chunk in plan.chunks(FETCH_CONCURRENCY) {
+            let blobs = futures_util::future::join_all(
+                chunk.iter().map(|(entry, _)| source.fetch(entry, s.blobs)),
+            )
+            .await;
+            fetched.extend(blobs);
+        }
+        for ((entry, matched), blob) in plan.into_iter().zip(fetched) {
+            let blob = match blob {
                 Ok(Some(b)) => b,
-                Ok(None) => {
-                    // Vanished between listing and reading: treat as still there this run
-                    // (it is not in `gone`), so nothing is deleted on a guess.
-                    continue;
-                }
+                // Vanished between listing and reading: treated as still there this run (it is
+                // not in `gone`), so nothing is deleted on a guess.
+                Ok(None) => continue,
                 Err(e) => return Ok(RunEnd::Failed(e, cp)),
             };
             match matched {
@@ -283,8 +297,7 @@ pub async fn run(
                         && k.size == blob.size as i64
                     {
                         // Touched but not changed: record the new time only.
-                        let r = resource_for(ds, entry, &blob, k.id.clone());
-                        updates.push(r);
+                        updates.push(resource_for(ds, entry, &blob, k.id.clone()));
                         continue;
                     }
                     bytes_delta += blob.size as i64 - k.size;
@@ -297,6 +310,13 @@ pub async fn run(
                     cp.added += 1;
                 }
             }
+        }
+        if !inserts.is_empty() || !updates.is_empty() {
+            let blobs = s.blobs.clone();
+            tokio::task::spawn_blocking(move || blobs.flush())
+                .await
+                .map_err(|e| crate::error::EngineError::Internal(format!("flush stopped: {e}")))?
+                .map_err(|e| crate::error::EngineError::Internal(format!("cannot flush the blob store: {e}")))?;
         }
         cp.after = last;
         let checkpoint = serde_json::to_string(&cp).unwrap_or_default();

@@ -79,6 +79,17 @@ ensure_playwright() {
   fi
 }
 
+# An S3-compatible server for the S3 spyder's tests (moto, from PyPI); the tests start it.
+MOTO_VERSION="5.2.1"
+ensure_moto() {
+  if ! command -v moto_server >/dev/null 2>&1; then
+    say "installing moto $MOTO_VERSION (an S3-compatible test server) from PyPI"
+    python3 -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+    hash -r
+  fi
+  command -v moto_server >/dev/null 2>&1 || { echo "moto_server is not on PATH after installing moto" >&2; exit 1; }
+}
+
 # A PostgreSQL for the tests: $TEST_POSTGRES_URL if it answers; else the local server, started
 # (and installed, with trust auth on loopback) when needed.
 ensure_postgres() {

@@ -314,6 +314,8 @@ pub async fn create_datasource(
     prefix: Option<String>,
     endpoint: Option<String>,
     region: Option<String>,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
 ) -> Result<String, AppError> {
     let user = ssr::user()?;
     let kind_parsed: engine::domain::DatasourceKind = kind.parse().map_err(AppError::from)?;
@@ -329,6 +331,17 @@ pub async fn create_datasource(
     body.insert("title".into(), title.into());
     if let Some(t) = type_sync.filter(|t| !t.is_empty()) {
         body.insert("type_sync".into(), t.into());
+    }
+    // Credentials only for the kinds that take them; empty inputs mean "none".
+    for (field, value) in [
+        ("access_key_id", access_key_id),
+        ("secret_access_key", secret_access_key),
+    ] {
+        if let Some(v) = value.filter(|v| !v.trim().is_empty())
+            && engine::service::credential_fields(kind_parsed).contains(&field)
+        {
+            body.insert(field.into(), v.into());
+        }
     }
     let ds = ssr::engine()?
         .create_datasource(&user, &serde_json::Value::Object(body))

@@ -43,6 +43,7 @@ async fn setup(work: &Path, corpus: &Path) -> (Engine, SpyderManager, engine::mo
         &url,
         EngineConfig {
             folder_roots: vec![parent],
+            wallet: engine::wallet::Wallet::from_key(&[1u8; 32]),
         },
     )
     .await

@@ -12,6 +12,7 @@ pub mod status;
 pub mod store;
 pub mod sync;
 pub mod testing;
+pub mod wallet;
 
 pub use error::{EngineError, Result};
 pub use service::{Engine, EngineConfig};

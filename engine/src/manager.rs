@@ -103,7 +103,7 @@ impl StopSignal for Stop<'_> {
 
 /// Whether the manager has a spyder for this kind yet.
 pub fn has_spyder(kind: DatasourceKind) -> bool {
-    matches!(kind, DatasourceKind::Folder)
+    matches!(kind, DatasourceKind::Folder | DatasourceKind::S3)
 }
 
 impl SpyderManager {
@@ -211,7 +211,7 @@ impl SpyderManager {
                 }
             })
         };
-        let end = match self.source_for(&ds, &cp.after) {
+        let end = match self.source_for(&ds, &cp.after).await {
             Err(e) => RunEnd::Failed(e, cp),
             Ok(mut source) => {
                 let stop = Stop {
@@ -351,7 +351,7 @@ impl SpyderManager {
     }
 
     /// The source to collect `ds` from, continuing after `after`.
-    fn source_for(
+    async fn source_for(
         &self,
         ds: &Datasource,
         after: &str,
@@ -370,6 +370,29 @@ impl SpyderManager {
                     .check_folder_path(raw)
                     .map_err(|e| SyncError::Permanent(e.to_string().replacen("path: ", "", 1)))?;
                 Ok(Box::new(sync::folder::FolderSource::new(root, after)))
+            }
+            DatasourceKind::S3 => {
+                let get = |k: &str| {
+                    ds.settings
+                        .get(k)
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned)
+                };
+                let creds = self
+                    .engine
+                    .open_credentials(&ds.id)
+                    .await
+                    .map_err(|e| SyncError::Permanent(e.to_string()))?;
+                let cred = |k: &str| creds.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+                let settings = sync::s3::S3Settings {
+                    bucket: get("bucket").unwrap_or_default(),
+                    prefix: get("prefix"),
+                    endpoint: get("endpoint"),
+                    region: get("region"),
+                    access_key_id: cred("access_key_id"),
+                    secret_access_key: cred("secret_access_key"),
+                };
+                Ok(Box::new(sync::s3::S3Source::new(&settings, after)?))
             }
             other => Err(SyncError::Permanent(format!(
                 "Tributary has no spyder for {other} yet"

@@ -97,6 +97,7 @@ impl TestDb {
             &self.url,
             EngineConfig {
                 folder_roots: vec![root],
+                wallet: crate::wallet::Wallet::load_or_create(&self.dir.path().join("wallet.key"))?,
             },
         )
         .await

@@ -249,16 +249,13 @@ async fn send_to_spyder_rules(c: Ctx) -> TestDb {
         Err(EngineError::NotFound(_))
     ));
     let s3 =
-        c.e.create_datasource(
-            &c.u,
-            &json!({"@type": "S3Datasource", "title": "b", "bucket": "abc"}),
-        )
-        .await
-        .unwrap();
+        c.e.create_datasource(&c.u, &json!({"@type": "DropboxDatasource", "title": "b"}))
+            .await
+            .unwrap();
     assert_eq!(
         s3.sync_status,
         SyncStatus::Created,
-        "no S3 spyder yet: nothing queued"
+        "no Dropbox spyder yet: nothing queued"
     );
     let e = c.e.send_to_spyder(&c.u, &s3.id, false).await.unwrap_err();
     assert!(e.to_string().contains("no spyder"), "{e}");

@@ -91,6 +91,11 @@ pub struct Config {
     #[arg(long, env = "TRIBUTARY_SCHEDULE_MINUTES", default_value = "20-30")]
     pub schedule_minutes: String,
 
+    /// The wallet key (base64 of 32 bytes) that encrypts connector credentials. Default: a key
+    /// file `<data dir>/wallet.key`, created with mode 0600 on first start.
+    #[arg(long, env = "TRIBUTARY_WALLET_KEY", hide_env_values = true)]
+    pub wallet_key: Option<String>,
+
     /// Items per committed sync batch (each commit is a checkpoint).
     #[arg(long, env = "TRIBUTARY_SYNC_BATCH", default_value_t = 500, hide = true)]
     pub sync_batch: usize,
@@ -166,6 +171,16 @@ impl Config {
             schedule_minutes: "20-30".into(),
             sync_batch: 500,
             job_lease_secs: 60,
+            wallet_key: None,
+        }
+    }
+
+    /// The wallet: from `TRIBUTARY_WALLET_KEY`, else the key file in the data directory.
+    pub fn wallet(&self) -> Result<engine::wallet::Wallet, String> {
+        match &self.wallet_key {
+            Some(k) => engine::wallet::Wallet::from_base64(k).map_err(|e| e.to_string()),
+            None => engine::wallet::Wallet::load_or_create(&self.data_dir.join("wallet.key"))
+                .map_err(|e| e.to_string()),
         }
     }
 

@@ -49,6 +49,7 @@ pub async fn open_engine(config: &Config) -> Result<Engine, String> {
         &url,
         EngineConfig {
             folder_roots: roots,
+            wallet: config.wallet()?,
         },
     )
     .await

@@ -77,6 +77,8 @@ async fn run(backend: &str, logs: &Capture) {
     let carol_password = "carol-first-secret-pw";
     let carol_new_password = "carol-second-secret-pw";
     let wrong_password = "carol-wrong-guess-pw";
+    let s3_key_id = "AKIASECRETKEYID0001";
+    let s3_secret = "s3-secret-access-key-value";
 
     // Admin logs in over the API and creates Carol.
     let r = http
@@ -110,6 +112,47 @@ async fn run(backend: &str, logs: &Capture) {
     .unwrap();
     assert_eq!(r.status(), 201);
     seen.add("POST /api/users", r.text().await.unwrap());
+    // S3 keys go to the wallet: no answer ever carries them.
+    let r = call(
+        reqwest::Method::POST,
+        "/api/datasources",
+        &admin_token,
+        Some(
+            json!({"@type": "S3Datasource", "title": "keys", "bucket": "keys-bucket",
+                    "access_key_id": s3_key_id, "secret_access_key": s3_secret}),
+        ),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    let text = r.text().await.unwrap();
+    let ds_url = serde_json::from_str::<Value>(&text).unwrap()["@id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    seen.add("POST /api/datasources", text);
+    let r = call(
+        reqwest::Method::POST,
+        &format!(
+            "{}/@refreshServiceCredentials",
+            ds_url.trim_start_matches(&base)
+        ),
+        &admin_token,
+        Some(json!({"access_key_id": s3_key_id, "secret_access_key": s3_secret})),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 204);
+    seen.add("@refreshServiceCredentials", r.text().await.unwrap());
+    for path in [
+        ds_url.trim_start_matches(&base).to_owned(),
+        "/api/datasources".to_owned(),
+    ] {
+        let r = call(reqwest::Method::GET, &path, &admin_token, None)
+            .await
+            .unwrap();
+        seen.add("GET datasource", r.text().await.unwrap());
+    }
     for path in ["/api/users", "/api/@me"] {
         let r = call(reqwest::Method::GET, path, &admin_token, None)
             .await
@@ -233,6 +276,8 @@ async fn run(backend: &str, logs: &Capture) {
         (session.as_str(), "session secret"),
         (personal.as_str(), "personal token"),
         (carol_api.as_str(), "Carol's API token"),
+        (s3_key_id, "S3 access key id"),
+        (s3_secret, "S3 secret key"),
     ] {
         assert!(!log.contains(secret), "the {name} appears in the logs");
         let issuer: &[&str] = match name {

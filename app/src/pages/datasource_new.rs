@@ -52,6 +52,8 @@ pub const FORM_FIELDS: &[&str] = &[
     "prefix",
     "endpoint",
     "region",
+    "access_key_id",
+    "secret_access_key",
 ];
 
 #[component]
@@ -104,6 +106,22 @@ pub fn NewDatasource() -> impl IntoView {
                     </div>
                 }).collect_view()
             }}
+            {move || (kind.get() == "S3Datasource").then(|| view! {
+                <fieldset class="space-y-3 rounded-md border border-slate-200 p-4 dark:border-slate-700">
+                    <legend class="px-1 text-sm font-medium">"Access keys"</legend>
+                    <p class="hint">"Kept encrypted in Tributary's wallet and never shown again. Leave both empty for a public bucket."</p>
+                    <div>
+                        <label for="access_key_id" class="label">"Access key ID"</label>
+                        <input id="access_key_id" name="access_key_id" class="input" autocomplete="off" />
+                        {field_error(value, "access_key_id")}
+                    </div>
+                    <div>
+                        <label for="secret_access_key" class="label">"Secret access key"</label>
+                        <input id="secret_access_key" name="secret_access_key" type="password" class="input" autocomplete="new-password" />
+                        {field_error(value, "secret_access_key")}
+                    </div>
+                </fieldset>
+            })}
             <SyncTypeChoice kind=kind.into() selected=None />
             {field_error(value, "type_sync")}
             {field_error(value, "@type")}

@@ -47,6 +47,45 @@ pub fn settings_fields(kind: DatasourceKind) -> &'static [(&'static str, bool)] 
     }
 }
 
+/// Credentials each kind takes; they go to the wallet, never into settings or answers.
+pub fn credential_fields(kind: DatasourceKind) -> &'static [&'static str] {
+    match kind {
+        DatasourceKind::S3 => &["access_key_id", "secret_access_key"],
+        DatasourceKind::Folder => &[],
+        // OAuth services, refreshed with the seed's @refreshServiceCredentials body.
+        DatasourceKind::Dropbox | DatasourceKind::Slack => &["X-Auth-Secret", "Authorization"],
+    }
+}
+
+/// The credentials in `obj` for `kind`: strings, both or neither for S3.
+fn parse_credentials(
+    kind: DatasourceKind,
+    obj: &Map<String, Value>,
+) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for &field in credential_fields(kind) {
+        if let Some(v) = string_field(obj, field)? {
+            let v = v.trim();
+            if v.is_empty() {
+                return Err(EngineError::invalid(field, "must not be empty"));
+            }
+            out.push((field.to_owned(), v.to_owned()));
+        }
+    }
+    if kind == DatasourceKind::S3 && out.len() == 1 {
+        let missing = if out[0].0 == "access_key_id" {
+            "secret_access_key"
+        } else {
+            "access_key_id"
+        };
+        return Err(EngineError::invalid(
+            missing,
+            "is required with the other key (or leave both out for a public bucket)",
+        ));
+    }
+    Ok(out)
+}
+
 /// A validated create request.
 #[derive(Debug, Clone)]
 pub struct DatasourceInput {
@@ -54,6 +93,8 @@ pub struct DatasourceInput {
     pub title: Title,
     pub type_sync: SyncType,
     pub settings: Map<String, Value>,
+    /// Credentials for the wallet.
+    pub credentials: Vec<(String, String)>,
 }
 
 /// Paging of `@getAllChildren`.
@@ -86,10 +127,12 @@ fn refuse_unknown_fields(obj: &Map<String, Value>, kind: DatasourceKind) -> Resu
     for key in obj.keys() {
         let known = COMMON_FIELDS.contains(&key.as_str())
             || READ_ONLY_FIELDS.contains(&key.as_str())
-            || settings.iter().any(|(f, _)| f == key);
+            || settings.iter().any(|(f, _)| f == key)
+            || credential_fields(kind).contains(&key.as_str());
         if !known {
             let mut allowed: Vec<&str> = COMMON_FIELDS.to_vec();
             allowed.extend(settings.iter().map(|(f, _)| *f));
+            allowed.extend(credential_fields(kind));
             return Err(EngineError::invalid(
                 key.clone(),
                 format!(
@@ -227,11 +270,13 @@ impl Engine {
             ));
         }
         let settings = self.parse_settings(kind, obj)?;
+        let credentials = parse_credentials(kind, obj)?;
         Ok(DatasourceInput {
             kind,
             title,
             type_sync,
             settings,
+            credentials,
         })
     }
 
@@ -258,6 +303,7 @@ impl Engine {
             updated_at: now,
         };
         self.store.insert_datasource(&ds).await?;
+        self.store_credentials(&ds.id, &input.credentials).await?;
         self.queue_first_sync(&ds).await?;
         Ok(self.store.datasource(&ds.id).await?.unwrap_or(ds))
     }
@@ -302,6 +348,7 @@ impl Engine {
         let mut ds = view.datasource;
         let obj = as_object(patch)?;
         refuse_unknown_fields(obj, ds.kind)?;
+        let credentials = parse_credentials(ds.kind, obj)?;
         if let Some(t) = string_field(obj, "@type")?
             && t != ds.kind.as_str()
         {
@@ -343,10 +390,77 @@ impl Engine {
         }
         ds.updated_at = super::now();
         self.store.update_datasource(&ds).await?;
+        self.store_credentials(&ds.id, &credentials).await?;
         Ok(DatasourceView {
             datasource: ds,
             access,
         })
+    }
+
+    /// Seals credentials into the wallet.
+    async fn store_credentials(&self, id: &str, credentials: &[(String, String)]) -> Result<()> {
+        if credentials.is_empty() {
+            return Ok(());
+        }
+        let sealed = credentials
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), self.config.wallet.seal(id, k, v)?)))
+            .collect::<Result<Vec<_>>>()?;
+        self.store.put_secrets(id, &sealed, super::now()).await
+    }
+
+    /// The names of the credentials a datasource has in the wallet (never their values).
+    pub async fn credential_names(&self, id: &str) -> Result<Vec<String>> {
+        Ok(self
+            .store
+            .secrets(id)
+            .await?
+            .into_iter()
+            .map(|(k, _)| k)
+            .collect())
+    }
+
+    /// A datasource's credentials, opened; for spyders only.
+    pub(crate) async fn open_credentials(&self, id: &str) -> Result<Vec<(String, String)>> {
+        self.store
+            .secrets(id)
+            .await?
+            .into_iter()
+            .map(|(k, sealed)| Ok((k.clone(), self.config.wallet.open(id, &k, &sealed)?)))
+            .collect()
+    }
+
+    /// `@refreshServiceCredentials`: replaces the kind's credentials in the wallet (editors and
+    /// owners). S3 takes `access_key_id` and `secret_access_key`; OAuth kinds the seed's
+    /// `X-Auth-Secret` and `Authorization`.
+    pub async fn refresh_credentials(&self, user: &User, id: &str, body: &Value) -> Result<()> {
+        let ds = self
+            .datasource_for(user, id, super::access::Action::Operate)
+            .await?
+            .datasource;
+        let obj = as_object(body)?;
+        let allowed = credential_fields(ds.kind);
+        if allowed.is_empty() {
+            return Err(EngineError::invalid(
+                "@type",
+                format!("{} datasources have no credentials", ds.kind),
+            ));
+        }
+        if let Some(k) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+            return Err(EngineError::invalid(
+                k.clone(),
+                format!(
+                    "is not a credential of {}; expected: {}",
+                    ds.kind,
+                    allowed.join(", ")
+                ),
+            ));
+        }
+        let creds = parse_credentials(ds.kind, obj)?;
+        if creds.is_empty() {
+            return Err(EngineError::invalid(allowed[0], "is required"));
+        }
+        self.store_credentials(&ds.id, &creds).await
     }
 
     #[tracing::instrument(skip_all, fields(id))]

@@ -15,7 +15,9 @@ use crate::store::Store;
 
 pub use access::{Action, authorize};
 pub use accounts::{FirstAdmin, LoginToken, NewPersonalToken};
-pub use datasources::{ChildrenQuery, DatasourceInput, sample_resource, settings_fields};
+pub use datasources::{
+    ChildrenQuery, DatasourceInput, credential_fields, sample_resource, settings_fields,
+};
 pub use sharing::Sharing;
 
 /// Settings the engine needs from the deployment.
@@ -23,6 +25,8 @@ pub use sharing::Sharing;
 pub struct EngineConfig {
     /// Folder datasources must lie under one of these (canonical) directories.
     pub folder_roots: Vec<PathBuf>,
+    /// Encrypts connector credentials at rest.
+    pub wallet: crate::wallet::Wallet,
 }
 
 /// The engine: cheap to clone, shared by every request.

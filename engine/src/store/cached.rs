@@ -252,6 +252,17 @@ impl Store for CachedStore {
     async fn list_sync_runs(&self, datasource_id: &str, limit: u32) -> Result<Vec<SyncRun>> {
         self.inner.list_sync_runs(datasource_id, limit).await
     }
+    async fn put_secrets(
+        &self,
+        datasource_id: &str,
+        secrets: &[(String, String)],
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.inner.put_secrets(datasource_id, secrets, at).await
+    }
+    async fn secrets(&self, datasource_id: &str) -> Result<Vec<(String, String)>> {
+        self.inner.secrets(datasource_id).await
+    }
     async fn insert_sync_run(&self, run: &SyncRun, job_id: &str) -> Result<()> {
         self.inner.insert_sync_run(run, job_id).await
     }

@@ -771,6 +771,38 @@ macro_rules! store_impl {
                 Ok(true)
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(datasource_id, n = secrets.len()))]
+            async fn put_secrets(
+                &self,
+                datasource_id: &str,
+                secrets: &[(String, String)],
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                for (name, sealed) in secrets {
+                    sqlx::query(
+                        "insert into wallet (datasource_id, name, sealed, updated_at) values ($1, $2, $3, $4) \
+                         on conflict (datasource_id, name) do update set sealed = excluded.sealed, updated_at = excluded.updated_at",
+                    )
+                    .bind(datasource_id)
+                    .bind(name)
+                    .bind(sealed)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn secrets(&self, datasource_id: &str) -> $crate::error::Result<Vec<(String, String)>> {
+                Ok(sqlx::query_as("select name, sealed from wallet where datasource_id = $1 order by name")
+                    .bind(datasource_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
             #[tracing::instrument(level = "debug", skip_all, fields(id = %run.id))]
             async fn insert_sync_run(&self, run: &$crate::model::SyncRun, job_id: &str) -> $crate::error::Result<()> {
                 sqlx::query(

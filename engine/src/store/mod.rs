@@ -159,6 +159,17 @@ pub trait Store: Send + Sync + 'static {
         at: DateTime<Utc>,
     ) -> Result<bool>;
 
+    // Wallet.
+    /// Sets sealed secrets of a datasource (upsert), in one transaction.
+    async fn put_secrets(
+        &self,
+        datasource_id: &str,
+        secrets: &[(String, String)],
+        at: DateTime<Utc>,
+    ) -> Result<()>;
+    /// `(name, sealed)` of a datasource's secrets.
+    async fn secrets(&self, datasource_id: &str) -> Result<Vec<(String, String)>>;
+
     // Sync history.
     async fn list_sync_runs(&self, datasource_id: &str, limit: u32) -> Result<Vec<SyncRun>>;
     async fn insert_sync_run(&self, run: &SyncRun, job_id: &str) -> Result<()>;

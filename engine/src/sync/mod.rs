@@ -4,6 +4,7 @@
 //! duplicates or loses an item. Deletions are decided only after a complete listing.
 
 pub mod folder;
+pub mod s3;
 
 use std::collections::VecDeque;
 
@@ -316,7 +317,9 @@ pub async fn run(
             tokio::task::spawn_blocking(move || blobs.flush())
                 .await
                 .map_err(|e| crate::error::EngineError::Internal(format!("flush stopped: {e}")))?
-                .map_err(|e| crate::error::EngineError::Internal(format!("cannot flush the blob store: {e}")))?;
+                .map_err(|e| {
+                    crate::error::EngineError::Internal(format!("cannot flush the blob store: {e}"))
+                })?;
         }
         cp.after = last;
         let checkpoint = serde_json::to_string(&cp).unwrap_or_default();

@@ -53,6 +53,10 @@ pub fn router() -> Router<AppState> {
         .route("/datasources/{id}/@pause", post(syncing::pause))
         .route("/datasources/{id}/@resume", post(syncing::resume))
         .route("/datasources/{id}/@history", get(syncing::history))
+        .route(
+            "/datasources/{id}/@refreshServiceCredentials",
+            post(syncing::refresh_credentials),
+        )
         .route("/invitations", get(sharing::mine))
         .route("/invitations/{id}/@accept", post(sharing::accept))
         .route("/invitations/{id}/@decline", post(sharing::decline))

@@ -120,7 +120,9 @@ pub fn spec() -> Value {
                     "type_sync": {"type": "string", "enum": ["auto", "one", "arch"], "description": "FolderDatasource accepts only `one`"},
                     "path": {"type": "string", "description": "FolderDatasource: an absolute directory under an allowed root"},
                     "bucket": {"type": "string", "description": "S3Datasource"},
-                    "prefix": {"type": "string"}, "endpoint": {"type": "string"}, "region": {"type": "string"}}},
+                    "prefix": {"type": "string"}, "endpoint": {"type": "string"}, "region": {"type": "string"},
+                    "access_key_id": {"type": "string", "description": "S3; kept in the wallet, never returned"},
+                    "secret_access_key": {"type": "string", "description": "S3; kept in the wallet, never returned"}}},
                 "DatasourcePatch": {"type": "object", "properties": {
                     "title": {"type": "string"}, "type_sync": {"type": "string", "enum": ["auto", "one", "arch"]},
                     "path": {"type": "string"}, "bucket": {"type": "string"}, "prefix": {"type": "string", "nullable": true},
@@ -193,6 +195,11 @@ fn extend(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
             "summary": "Sync runs, newest first", "parameters": [id_param()],
             "responses": with_errors(json!({"200": ok("the runs", "SyncHistory")}))
         }},
+        "/api/datasources/{id}/@refreshServiceCredentials": {"post": {
+            "summary": "Replace the credentials in the wallet (editors and owners); never echoed",
+            "parameters": [id_param()], "requestBody": body("Credentials"),
+            "responses": with_errors(json!({"204": {"description": "stored"}, "403": forbidden.clone()}))
+        }},
         "/api/invitations": {"get": {
             "summary": "The pending invitations addressed to me",
             "responses": with_errors(json!({"200": ok("my invitations", "InvitationList")}))
@@ -234,6 +241,9 @@ fn extend(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
             "started": {"type": "string", "format": "date-time"}, "finished": {"type": "string", "format": "date-time", "nullable": true},
             "outcome": {"type": "string"}, "added": {"type": "integer"}, "updated": {"type": "integer"}, "deleted": {"type": "integer"},
             "error": {"type": "string", "nullable": true}}}}, "total": {"type": "integer"}}},
+        "Credentials": {"type": "object", "description": "S3: access_key_id and secret_access_key; Dropbox/Slack: X-Auth-Secret and Authorization",
+            "properties": {"access_key_id": {"type": "string"}, "secret_access_key": {"type": "string"},
+                           "X-Auth-Secret": {"type": "string"}, "Authorization": {"type": "string"}}},
         "InvitationInput": {"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}, "role": role}},
         "Invitation": {"type": "object", "properties": {"@id": {"type": "string"}, "@type": {"type": "string"}, "id": {"type": "string"},
             "datasource": {"type": "string"}, "email": {"type": "string"}, "role": role,

@@ -116,3 +116,16 @@ pub async fn history(
     let items: Vec<Value> = runs.iter().map(run_json).collect();
     Ok(Json(json!({"items": items, "total": items.len()})))
 }
+
+/// `POST {datasource}/@refreshServiceCredentials`: replaces the credentials in the wallet
+/// (S3: `access_key_id`, `secret_access_key`; OAuth kinds: the seed's `X-Auth-Secret` and
+/// `Authorization`). 204; the secrets are never echoed.
+pub async fn refresh_credentials(
+    State(s): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    super::json::Body(body): super::json::Body,
+) -> ApiResult<StatusCode> {
+    s.engine.refresh_credentials(&user, &id, &body).await?;
+    Ok(StatusCode::NO_CONTENT)
+}

@@ -1,0 +1,235 @@
+//! The S3 spyder against a real S3-compatible server on loopback (`moto_server`, from PyPI;
+//! `scripts/test` installs it), on SQLite and PostgreSQL: a mirror follows adds, changes and
+//! deletions; credentials live sealed in the wallet and never in settings; a missing bucket is
+//! an `error` with the reason.
+
+use std::collections::BTreeMap;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use engine::domain::{AccountRole, SyncStatus};
+use engine::manager::{ManagerConfig, SpyderManager};
+use engine::testing::TestDb;
+use serde_json::json;
+
+struct Moto {
+    child: Child,
+    url: String,
+    http: reqwest::Client,
+}
+
+impl Drop for Moto {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+async fn moto() -> Moto {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
+    let child = Command::new("moto_server")
+        .args(["-H", "127.0.0.1", "-p", &port.to_string()])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("moto_server (pip install 'moto[server]'; scripts/test installs it)");
+    // From here on `Moto`'s Drop kills and waits for the server, whatever happens.
+    let moto = Moto {
+        child,
+        url: format!("http://127.0.0.1:{port}"),
+        http: reqwest::Client::new(),
+    };
+    for _ in 0..200 {
+        if moto.http.get(&moto.url).send().await.is_ok() {
+            return moto;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("moto_server did not start");
+}
+
+impl Moto {
+    /// Objects are written as a client would, signed with the test keys.
+    fn client(&self, bucket: &str) -> object_store::aws::AmazonS3 {
+        object_store::aws::AmazonS3Builder::new()
+            .with_bucket_name(bucket)
+            .with_region("us-east-1")
+            .with_endpoint(&self.url)
+            .with_allow_http(true)
+            .with_access_key_id("AKIDTESTING")
+            .with_secret_access_key("very-secret-key-123")
+            .build()
+            .unwrap()
+    }
+    async fn put(&self, bucket: &str, key: &str, body: &str) {
+        use object_store::ObjectStore;
+        self.client(bucket)
+            .put(&key.into(), body.to_owned().into())
+            .await
+            .unwrap();
+    }
+    async fn delete(&self, bucket: &str, key: &str) {
+        use object_store::ObjectStore;
+        self.client(bucket).delete(&key.into()).await.unwrap();
+    }
+    async fn bucket(&self, bucket: &str) {
+        let r = self
+            .http
+            .put(format!("{}/{bucket}", self.url))
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+}
+
+async fn contents(e: &engine::Engine, m: &SpyderManager, id: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    let mut after = String::new();
+    loop {
+        let page = e.store().known_after(id, &after, 100).await.unwrap();
+        if page.is_empty() {
+            break;
+        }
+        for k in &page {
+            let text =
+                std::fs::read_to_string(m.blobs().path_of(k.content_hash.as_deref().unwrap()))
+                    .unwrap();
+            out.insert(k.source_id.clone(), text);
+        }
+        after = page.last().unwrap().source_id.clone();
+    }
+    out
+}
+
+async fn s3_mirror(backend: &str) {
+    let s3 = moto().await;
+    s3.bucket("docs").await;
+    let mut source = BTreeMap::new();
+    for i in 0..30 {
+        let key = format!("team/{}/doc{i:02}.txt", ["a", "b", "c"][i % 3]);
+        let body = format!("document {i}");
+        s3.put("docs", &key, &body).await;
+        source.insert(key, body);
+    }
+    s3.put("docs", "other/outside-prefix.txt", "not collected")
+        .await;
+
+    let db = TestDb::new(backend).await.unwrap();
+    let e = db.engine().await.unwrap();
+    let mut cfg = ManagerConfig::new(db.dir.path().join("blobs"));
+    cfg.batch = 8;
+    let m = SpyderManager::new(e.clone(), cfg);
+    let u = e
+        .create_user("s3@example.com", "", "password123", AccountRole::Member)
+        .await
+        .unwrap();
+    let ds = e
+        .create_datasource(
+            &u,
+            &json!({"@type": "S3Datasource", "title": "docs", "bucket": "docs", "prefix": "team/",
+                    "endpoint": s3.url, "region": "us-east-1", "type_sync": "auto",
+                    "access_key_id": "AKIDTESTING", "secret_access_key": "very-secret-key-123"}),
+        )
+        .await
+        .unwrap();
+    assert_eq!(ds.sync_status, SyncStatus::Pending);
+    // The keys are in the wallet, sealed; not in the settings.
+    assert!(
+        !serde_json::to_string(&ds.settings)
+            .unwrap()
+            .contains("very-secret-key-123")
+    );
+    let sealed = e.store().secrets(&ds.id).await.unwrap();
+    assert_eq!(sealed.len(), 2);
+    assert!(
+        sealed
+            .iter()
+            .all(|(_, s)| !s.contains("very-secret") && !s.contains("AKIDTESTING"))
+    );
+    assert_eq!(
+        e.credential_names(&ds.id).await.unwrap(),
+        vec!["access_key_id", "secret_access_key"]
+    );
+
+    m.run_due_now().await.unwrap();
+    let stored = e.store().datasource(&ds.id).await.unwrap().unwrap();
+    assert_eq!(
+        stored.sync_status,
+        SyncStatus::Synced,
+        "{:?}",
+        stored.status_reason
+    );
+    assert_eq!(contents(&e, &m, &ds.id).await, source);
+
+    // Change one, delete one, add one: the mirror follows.
+    s3.put("docs", "team/a/doc00.txt", "changed").await;
+    source.insert("team/a/doc00.txt".into(), "changed".into());
+    s3.delete("docs", "team/b/doc01.txt").await;
+    source.remove("team/b/doc01.txt");
+    s3.put("docs", "team/new.txt", "new").await;
+    source.insert("team/new.txt".into(), "new".into());
+    e.send_to_spyder(&u, &ds.id, false).await.unwrap();
+    m.run_due_now().await.unwrap();
+    assert_eq!(contents(&e, &m, &ds.id).await, source);
+    let runs = e.sync_history(&u, &ds.id, 5).await.unwrap();
+    assert_eq!(
+        (runs[0].added, runs[0].updated, runs[0].deleted),
+        (1, 1, 1),
+        "{:?}",
+        runs[0]
+    );
+
+    // Refreshing credentials: only the kind's fields, both keys together.
+    assert_eq!(
+        e.refresh_credentials(&u, &ds.id, &json!({"access_key_id": "x"}))
+            .await
+            .unwrap_err()
+            .field(),
+        Some("secret_access_key")
+    );
+    assert!(
+        e.refresh_credentials(&u, &ds.id, &json!({"password": "x"}))
+            .await
+            .is_err()
+    );
+    e.refresh_credentials(
+        &u,
+        &ds.id,
+        &json!({"access_key_id": "AKID2", "secret_access_key": "another-secret"}),
+    )
+    .await
+    .unwrap();
+
+    // A bucket that does not exist: error, with the reason, until a person acts.
+    let missing = e
+        .create_datasource(
+            &u,
+            &json!({"@type": "S3Datasource", "title": "gone", "bucket": "no-such-bucket", "endpoint": s3.url}),
+        )
+        .await
+        .unwrap();
+    m.run_due_now().await.unwrap();
+    let gone = e.store().datasource(&missing.id).await.unwrap().unwrap();
+    assert_eq!(
+        gone.sync_status,
+        SyncStatus::Error,
+        "{:?}",
+        gone.status_reason
+    );
+    db.cleanup().await.unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_s3_mirror() {
+    s3_mirror("sqlite").await;
+}
+
+#[tokio::test]
+async fn postgres_s3_mirror() {
+    s3_mirror("postgres").await;
+}

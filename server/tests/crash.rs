@@ -69,6 +69,17 @@ async fn token(http: &reqwest::Client, base: &str) -> String {
         .to_owned()
 }
 
+async fn get_json(http: &reqwest::Client, url: &str, auth: &str) -> Value {
+    http.get(url)
+        .header("authorization", auth)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 fn make_source(root: &Path, n: usize) -> BTreeMap<String, String> {
     let mut files = BTreeMap::new();
     for i in 0..n {
@@ -125,15 +136,7 @@ async fn crash_and_restart(backend: &str) {
     let mut kills = 0;
     for _ in 0..4 {
         tokio::time::sleep(Duration::from_millis(rng.gen_range(100..700))).await;
-        let status: Value = http
-            .get(&url)
-            .header("authorization", &auth)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let status = get_json(&http, &url, &auth).await;
         if status["sync_status"] == "synced" {
             break;
         }
@@ -150,15 +153,7 @@ async fn crash_and_restart(backend: &str) {
 
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let v: Value = http
-            .get(&url)
-            .header("authorization", &auth)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = get_json(&http, &url, &auth).await;
         if v["sync_status"] == "synced" {
             assert_eq!(v["resource_count"], source.len(), "{v}");
             let bytes: usize = source.values().map(String::len).sum();

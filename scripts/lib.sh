@@ -85,6 +85,8 @@ ensure_moto() {
   if ! command -v moto_server >/dev/null 2>&1; then
     say "installing moto $MOTO_VERSION (an S3-compatible test server) from PyPI"
     python3 -m pip install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
+    # pyenv (this machine's Python) puts new commands on PATH only after a rehash.
+    if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
     hash -r
   fi
   command -v moto_server >/dev/null 2>&1 || { echo "moto_server is not on PATH after installing moto" >&2; exit 1; }

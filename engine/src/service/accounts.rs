@@ -10,7 +10,7 @@ use rand::RngCore;
 use serde_json::Value;
 use sha2::{Digest, Sha256};
 
-use super::{Engine, new_id};
+use super::{Engine, json_object, new_id, refuse_unknown};
 use crate::domain::{AccountRole, Email};
 use crate::error::{EngineError, Result};
 use crate::model::{TokenInfo, TokenKind, User};
@@ -335,9 +335,7 @@ impl Engine {
     /// `{"email", "password", "role"?, "display_name"?}` from an admin.
     pub async fn admin_create_user(&self, actor: &User, body: &Value) -> Result<User> {
         Self::require_admin(actor)?;
-        let obj = body
-            .as_object()
-            .ok_or_else(|| EngineError::BadRequest("the body must be a JSON object".into()))?;
+        let obj = json_object(body)?;
         refuse_unknown(obj, &["email", "password", "role", "display_name"])?;
         let email = req_str(obj, "email")?;
         let password = req_str(obj, "password")?;
@@ -353,9 +351,7 @@ impl Engine {
     /// neither demoted nor deactivated, so the instance always has someone who can manage it.
     pub async fn update_user(&self, actor: &User, id: &str, body: &Value) -> Result<User> {
         let mut user = self.get_user(actor, id).await?;
-        let obj = body
-            .as_object()
-            .ok_or_else(|| EngineError::BadRequest("the body must be a JSON object".into()))?;
+        let obj = json_object(body)?;
         refuse_unknown(
             obj,
             &[
@@ -424,19 +420,6 @@ impl Engine {
         self.auth_cache.forget_user(&creds.user.id);
         self.throttle.succeeded(email.as_str());
         Ok(creds.user)
-    }
-}
-
-fn refuse_unknown(obj: &serde_json::Map<String, Value>, allowed: &[&str]) -> Result<()> {
-    match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(EngineError::invalid(
-            k.clone(),
-            format!(
-                "is not a field here; expected one of: {}",
-                allowed.join(", ")
-            ),
-        )),
-        None => Ok(()),
     }
 }
 

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use serde_json::{Map, Value};
 
 use super::access::Action;
-use super::{Engine, new_id};
+use super::{Engine, json_object, new_id};
 use crate::domain::{Cursor, DatasourceKind, PageSize, SyncStatus, SyncType, Title};
 use crate::error::{EngineError, Result};
 use crate::model::{Datasource, DatasourceView, Page, Resource, User};
@@ -102,11 +102,6 @@ pub struct DatasourceInput {
 pub struct ChildrenQuery {
     pub page_size: Option<i64>,
     pub scroll: Option<String>,
-}
-
-fn as_object(body: &Value) -> Result<&Map<String, Value>> {
-    body.as_object()
-        .ok_or_else(|| EngineError::BadRequest("the body must be a JSON object".into()))
 }
 
 fn string_field<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>> {
@@ -254,7 +249,7 @@ impl Engine {
 
     /// Parses and validates a create request without touching the database.
     pub fn parse_datasource_input(&self, body: &Value) -> Result<DatasourceInput> {
-        let obj = as_object(body)?;
+        let obj = json_object(body)?;
         let kind: DatasourceKind = required_string(obj, "@type")?.parse()?;
         refuse_unknown_fields(obj, kind)?;
         let title = Title::parse(required_string(obj, "title")?)?;
@@ -346,7 +341,7 @@ impl Engine {
         let view = self.datasource_for(user, id, Action::Configure).await?;
         let access = view.access;
         let mut ds = view.datasource;
-        let obj = as_object(patch)?;
+        let obj = json_object(patch)?;
         refuse_unknown_fields(obj, ds.kind)?;
         let credentials = parse_credentials(ds.kind, obj)?;
         if let Some(t) = string_field(obj, "@type")?
@@ -438,7 +433,7 @@ impl Engine {
             .datasource_for(user, id, super::access::Action::Operate)
             .await?
             .datasource;
-        let obj = as_object(body)?;
+        let obj = json_object(body)?;
         let allowed = credential_fields(ds.kind);
         if allowed.is_empty() {
             return Err(EngineError::invalid(

@@ -78,3 +78,28 @@ pub fn truncate_micros(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chr
     use chrono::SubsecRound;
     t.trunc_subsecs(6)
 }
+
+/// A request body as a JSON object; anything else is a 400.
+pub(crate) fn json_object(
+    body: &serde_json::Value,
+) -> crate::Result<&serde_json::Map<String, serde_json::Value>> {
+    body.as_object()
+        .ok_or_else(|| crate::EngineError::BadRequest("the body must be a JSON object".into()))
+}
+
+/// Refuses (422, naming the field) any key not in `allowed`.
+pub(crate) fn refuse_unknown(
+    obj: &serde_json::Map<String, serde_json::Value>,
+    allowed: &[&str],
+) -> crate::Result<()> {
+    match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+        Some(k) => Err(crate::EngineError::invalid(
+            k.clone(),
+            format!(
+                "is not a field here; expected one of: {}",
+                allowed.join(", ")
+            ),
+        )),
+        None => Ok(()),
+    }
+}

@@ -5,7 +5,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::access::Action;
-use super::{Engine, new_id};
+use super::{Engine, json_object, new_id, refuse_unknown};
 use crate::domain::{DatasourceRole, Email, InvitationStatus};
 use crate::error::{EngineError, Result};
 use crate::model::{Invitation, InvitationView, Member, User};
@@ -15,21 +15,6 @@ use crate::model::{Invitation, InvitationView, Member, User};
 pub struct Sharing {
     pub members: Vec<Member>,
     pub invitations: Vec<Invitation>,
-}
-
-fn object(body: &Value) -> Result<&serde_json::Map<String, Value>> {
-    body.as_object()
-        .ok_or_else(|| EngineError::BadRequest("the body must be a JSON object".into()))
-}
-
-fn refuse_unknown(obj: &serde_json::Map<String, Value>, allowed: &[&str]) -> Result<()> {
-    match obj.keys().find(|k| !allowed.contains(&k.as_str())) {
-        Some(k) => Err(EngineError::invalid(
-            k.clone(),
-            format!("is not a field here; expected: {}", allowed.join(", ")),
-        )),
-        None => Ok(()),
-    }
 }
 
 fn role_field(v: Option<&Value>, field: &str) -> Result<Option<DatasourceRole>> {
@@ -62,7 +47,7 @@ impl Engine {
     #[tracing::instrument(skip_all, fields(id))]
     pub async fn change_sharing(&self, user: &User, id: &str, body: &Value) -> Result<Sharing> {
         self.datasource_for(user, id, Action::Share).await?;
-        let obj = object(body)?;
+        let obj = json_object(body)?;
         refuse_unknown(obj, &["roles"])?;
         let entries = match obj.get("roles") {
             Some(Value::Array(a)) if !a.is_empty() => a,
@@ -118,7 +103,7 @@ impl Engine {
     #[tracing::instrument(skip_all, fields(id))]
     pub async fn invite(&self, user: &User, id: &str, body: &Value) -> Result<Invitation> {
         self.datasource_for(user, id, Action::Share).await?;
-        let obj = object(body)?;
+        let obj = json_object(body)?;
         refuse_unknown(obj, &["email", "role"])?;
         let email = match obj.get("email") {
             Some(Value::String(s)) => Email::parse(s)?,

@@ -58,6 +58,11 @@ pub mod ssr {
         request_user().user.ok_or_else(AppError::unauthorized)
     }
 
+    /// `t` relative to now.
+    pub fn ago(t: chrono::DateTime<chrono::Utc>) -> String {
+        crate::types::relative_time((t - chrono::Utc::now()).num_seconds())
+    }
+
     pub fn ts(t: chrono::DateTime<chrono::Utc>) -> String {
         t.format("%Y-%m-%d %H:%M UTC").to_string()
     }
@@ -119,6 +124,9 @@ pub mod ssr {
                 byte_count: 0,
                 last_sync_finished_at: None,
                 next_sync_due_at: None,
+                last_synced_ago: None,
+                next_due_in: None,
+                progress: None,
                 created_at: ts(inv.created_at),
                 updated_at: ts(inv.updated_at),
                 my_role: None,
@@ -161,6 +169,9 @@ pub mod ssr {
             byte_count: d.byte_count,
             last_sync_finished_at: d.last_sync_finished_at.map(ts),
             next_sync_due_at: d.next_sync_due_at.map(ts),
+            last_synced_ago: d.last_sync_finished_at.map(ago),
+            next_due_in: d.next_sync_due_at.map(ago),
+            progress: None,
             created_at: ts(d.created_at),
             updated_at: ts(d.updated_at),
             my_role: role.map(|r| r.to_string()),
@@ -298,9 +309,21 @@ pub async fn list_datasources(
 #[server(prefix = "/rpc", endpoint = "get_datasource")]
 pub async fn get_datasource(id: String) -> Result<DatasourceView, AppError> {
     let user = ssr::user()?;
-    Ok(ssr::datasource_view(
-        ssr::engine()?.get_datasource(&user, &id).await?,
-    ))
+    let engine = ssr::engine()?;
+    let v = engine.get_datasource(&user, &id).await?;
+    let progress = match v.access {
+        engine::model::Access::Member(_) => engine.sync_progress(&v.datasource).await?,
+        _ => None,
+    };
+    let mut view = ssr::datasource_view(v);
+    view.progress = progress.map(|p| crate::types::ProgressView {
+        seen: p.seen,
+        added: p.added,
+        updated: p.updated,
+        listed: p.listed,
+        expected: p.expected,
+    });
+    Ok(view)
 }
 
 /// Creates a datasource from the *New datasource* form and opens its page.

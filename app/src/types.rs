@@ -27,6 +27,11 @@ pub struct DatasourceView {
     pub byte_count: i64,
     pub last_sync_finished_at: Option<String>,
     pub next_sync_due_at: Option<String>,
+    /// The same two as relative times ("3 minutes ago", "in 24 minutes"), as of the fetch.
+    pub last_synced_ago: Option<String>,
+    pub next_due_in: Option<String>,
+    /// How far the run under way (or paused) has come.
+    pub progress: Option<ProgressView>,
     pub created_at: String,
     pub updated_at: String,
     /// My role on it (`owner`, `editor`, `viewer`), or `None` while I am only invited.
@@ -39,6 +44,94 @@ pub struct DatasourceView {
     pub can_operate: bool,
     pub can_share: bool,
     pub can_delete: bool,
+}
+
+impl DatasourceView {
+    /// A sync is queued or under way, so the page should follow it.
+    pub fn is_busy(&self) -> bool {
+        matches!(
+            self.sync_status.as_str(),
+            "pending" | "syncing" | "resuming"
+        )
+    }
+}
+
+/// How far a sync has come, from its last checkpoint.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProgressView {
+    pub seen: i64,
+    pub added: i64,
+    pub updated: i64,
+    pub listed: bool,
+    /// Items expected in all (what the datasource held before); `None` on a first sync.
+    pub expected: Option<i64>,
+}
+
+impl ProgressView {
+    /// Percent done when there is an estimate, capped below 100 until the run ends.
+    pub fn percent(&self) -> Option<u32> {
+        match self.expected {
+            _ if self.listed => Some(99),
+            Some(e) if e > 0 => Some(((self.seen * 100) / e).clamp(0, 99) as u32),
+            _ => None,
+        }
+    }
+}
+
+/// `seconds` from now as people say it: "just now", "3 minutes ago", "in 2 hours".
+pub fn relative_time(seconds: i64) -> String {
+    let past = seconds < 0;
+    let s = seconds.unsigned_abs();
+    if s < 45 {
+        return if past { "just now" } else { "in a moment" }.into();
+    }
+    let (n, unit) = match s {
+        s if s < 90 * 60 => (s.div_ceil(60).max(1), "minute"),
+        s if s < 36 * 3600 => ((s + 1800) / 3600, "hour"),
+        s => ((s + 43_200) / 86_400, "day"),
+    };
+    let plural = if n == 1 { "" } else { "s" };
+    if past {
+        format!("{n} {unit}{plural} ago")
+    } else {
+        format!("in {n} {unit}{plural}")
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn relative_times_read_naturally() {
+        assert_eq!(relative_time(-10), "just now");
+        assert_eq!(relative_time(10), "in a moment");
+        assert_eq!(relative_time(-60), "1 minute ago");
+        assert_eq!(relative_time(24 * 60 + 10), "in 25 minutes");
+        assert_eq!(relative_time(-3 * 3600), "3 hours ago");
+        assert_eq!(relative_time(-3 * 86_400), "3 days ago");
+    }
+
+    #[test]
+    fn progress_has_a_percentage_only_with_an_estimate() {
+        let p = ProgressView {
+            seen: 50,
+            added: 1,
+            updated: 0,
+            listed: false,
+            expected: Some(200),
+        };
+        assert_eq!(p.percent(), Some(25));
+        assert_eq!(
+            ProgressView {
+                expected: None,
+                ..p.clone()
+            }
+            .percent(),
+            None
+        );
+        assert_eq!(ProgressView { seen: 500, ..p }.percent(), Some(99));
+    }
 }
 
 /// One sync run, for the Activity tab.

@@ -5,6 +5,7 @@
 pub mod blobs;
 pub mod domain;
 pub mod error;
+pub mod events;
 pub mod manager;
 pub mod model;
 pub mod service;

@@ -228,6 +228,8 @@ impl SpyderManager {
                     batch: self.cfg.batch,
                     max_delete_share: self.cfg.max_delete_share,
                     stop: &stop,
+                    events: engine.events(),
+                    expected: (!first_run).then_some(ds.resource_count),
                 };
                 let end = sync::run(&settings, &ds, source.as_mut(), cp, first_run).await;
                 heartbeat.abort();

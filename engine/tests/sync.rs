@@ -293,17 +293,70 @@ async fn pause_and_resume_continue_from_the_checkpoint(c: Ctx) -> TestDb {
     // Simulate a run that got 14 items in before the pause landed.
     let cp = engine::sync::Checkpoint {
         after: "f013.txt".into(),
+        seen: 14,
         ..Default::default()
     };
     j.state = "paused".into();
     j.checkpoint = Some(serde_json::to_string(&cp).unwrap());
     store.update_job(&j).await.unwrap();
     assert_eq!(c.m.run_due_now().await.unwrap(), 0, "paused: nothing runs");
+    let ds = store.datasource(&id).await.unwrap().unwrap();
+    let p =
+        c.e.sync_progress(&ds)
+            .await
+            .unwrap()
+            .expect("a paused run has progress");
+    assert_eq!((p.seen, p.listed, p.expected), (14, false, None));
 
+    let mut events = c.e.events().listen();
     c.e.resume(&c.u, &id).await.unwrap();
     assert_eq!(c.status(&id).await, SyncStatus::Resuming);
     c.m.run_due_now().await.unwrap();
     assert_eq!(c.status(&id).await, SyncStatus::Synced);
+    let ds = store.datasource(&id).await.unwrap().unwrap();
+    assert_eq!(
+        c.e.sync_progress(&ds).await.unwrap(),
+        None,
+        "no run under way"
+    );
+    // Everything the browser needs to follow the run live was announced, in order.
+    let mut heard = Vec::new();
+    while let Ok(Some(h)) =
+        tokio::time::timeout(std::time::Duration::from_millis(50), events.next()).await
+    {
+        match h {
+            engine::events::Heard::Change(ch) => {
+                assert_eq!(ch.datasource_id, id);
+                heard.push(ch.what);
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+    use engine::events::What;
+    let statuses: Vec<_> = heard
+        .iter()
+        .filter_map(|w| match w {
+            What::Status { sync_status, .. } => Some(*sync_status),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            SyncStatus::Resuming,
+            SyncStatus::Syncing,
+            SyncStatus::Synced
+        ]
+    );
+    let seen: Vec<i64> = heard
+        .iter()
+        .filter_map(|w| match w {
+            What::Progress(p) => Some(p.seen),
+            _ => None,
+        })
+        .collect();
+    // 26 items left in batches of 7, counted on from the checkpoint's 14.
+    assert_eq!(seen, [21, 28, 35, 40]);
     let got = c.contents(&id).await;
     assert_eq!(
         got.len(),

@@ -115,7 +115,8 @@ on_both!(
     seed_paging_loop,
     strangers_get_404,
     openapi_matches_routes,
-    pages_and_server_functions
+    pages_and_server_functions,
+    live_events
 );
 
 async fn auth_is_required(app: &TestApp) {
@@ -566,6 +567,13 @@ async fn openapi_matches_routes(app: &TestApp) {
                 .await
                 .unwrap();
             let status = r.status();
+            if path == "/api/@events" {
+                // An endless stream: its head is the answer.
+                assert_eq!(status, 200);
+                assert_eq!(r.headers()["content-type"], "text/event-stream");
+                checked += 1;
+                continue;
+            }
             let body = r.text().await.unwrap();
             // A 404 about the object is fine (ids here are made up); a 404 from the router's
             // fallback means the documented route does not exist.
@@ -776,4 +784,218 @@ async fn throttled_login(app: &TestApp) {
         r.json::<Value>().await.unwrap()["error"]["code"],
         "too_many_attempts"
     );
+}
+
+/// A server-sent event stream read over real HTTP.
+struct EventStream {
+    resp: reqwest::Response,
+    buf: String,
+}
+
+impl EventStream {
+    async fn open(app: &TestApp, token: &str) -> Self {
+        let resp = app
+            .http
+            .get(app.url("/api/@events"))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 200);
+        let mut s = Self {
+            resp,
+            buf: String::new(),
+        };
+        assert_eq!(s.next().await.0, "ready");
+        s
+    }
+
+    /// The next event as (name, data); panics after 10 s of silence.
+    async fn next(&mut self) -> (String, Value) {
+        loop {
+            if let Some(end) = self.buf.find("\n\n") {
+                let block: String = self.buf.drain(..end + 2).collect();
+                let mut name = String::from("message");
+                let mut data = String::new();
+                for line in block.lines() {
+                    if let Some(v) = line.strip_prefix("event:") {
+                        name = v.trim().to_owned();
+                    } else if let Some(v) = line.strip_prefix("data:") {
+                        data.push_str(v.trim());
+                    }
+                }
+                if data.is_empty() {
+                    continue; // keep-alive comment
+                }
+                return (name, serde_json::from_str(&data).unwrap());
+            }
+            let chunk = tokio::time::timeout(std::time::Duration::from_secs(10), self.resp.chunk())
+                .await
+                .expect("an event within 10 s")
+                .unwrap()
+                .expect("the stream stays open");
+            self.buf.push_str(std::str::from_utf8(&chunk).unwrap());
+        }
+    }
+
+    /// Events up to and including the first about `marker`.
+    async fn until(&mut self, marker: &str) -> Vec<(String, Value)> {
+        let mut out = Vec::new();
+        loop {
+            let e = self.next().await;
+            let done = e.1["datasource_id"] == marker;
+            out.push(e);
+            if done {
+                return out;
+            }
+        }
+    }
+}
+
+async fn login_as(app: &TestApp, email: &str) -> String {
+    let (s, _) = app
+        .post(
+            "/api/users",
+            json!({"email": email, "password": "long-enough-password", "role": "member"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let r = app
+        .http
+        .post(app.url("/api/@login"))
+        .json(&json!({"username": email, "password": "long-enough-password"}))
+        .send()
+        .await
+        .unwrap();
+    r.json::<Value>().await.unwrap()["token"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// A datasource of `who`'s own; its first event marks "everything before has been sent".
+async fn marker(app: &TestApp, token: &str, name: &str) -> String {
+    let r = app
+        .http
+        .post(app.url("/api/datasources"))
+        .bearer_auth(token)
+        .json(&json!({"@type": "FolderDatasource", "title": name, "path": app.folder(name)}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    r.json::<Value>().await.unwrap()["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn live_events(app: &TestApp) {
+    let bob = login_as(app, "bob@example.com").await;
+    let eve = login_as(app, "eve@example.com").await;
+    let mut admin_s = EventStream::open(app, &app.token).await;
+    let mut bob_s = EventStream::open(app, &bob).await;
+    let mut eve_s = EventStream::open(app, &eve).await;
+
+    let path = app.folder("live");
+    for i in 0..3 {
+        std::fs::write(format!("{path}/f{i}.txt"), format!("file {i}")).unwrap();
+    }
+    let (s, ds) = app
+        .post(
+            "/api/datasources",
+            json!({"@type": "FolderDatasource", "title": "Live", "path": path}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let id = ds["id"].as_str().unwrap().to_owned();
+    app.state.manager.run_due_now().await.unwrap();
+    let (s, _) = app
+        .post(
+            &format!("/api/datasources/{id}/@invite"),
+            json!({"email": "bob@example.com"}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let (s, _) = app
+        .get(&format!("/api/datasources/{id}/@sendToSpyder?force=true"))
+        .await;
+    assert_eq!(s, 202);
+    app.state.manager.run_due_now().await.unwrap();
+    let bob_mark = marker(app, &bob, "bob-mark").await;
+    let eve_mark = marker(app, &eve, "eve-mark").await;
+
+    // The owner follows both runs: queued, collecting, a committed batch, done; the
+    // invitation in between.
+    let mut seen = Vec::new();
+    while seen.len() < 9 {
+        seen.push(admin_s.next().await);
+    }
+    let brief: Vec<String> = seen
+        .iter()
+        .map(|(n, d)| match n.as_str() {
+            "status" => format!("status:{}", d["sync_status"].as_str().unwrap()),
+            "progress" => format!("progress:{}+{}", d["seen"], d["added"]),
+            other => other.to_owned(),
+        })
+        .collect();
+    assert_eq!(
+        brief,
+        [
+            "status:pending",
+            "status:syncing",
+            "progress:3+3",
+            "status:synced",
+            "updated",
+            "status:pending",
+            "status:syncing",
+            "progress:3+0",
+            "status:synced"
+        ],
+        "{seen:?}"
+    );
+    assert!(seen.iter().all(|(_, d)| d["datasource_id"] == id.as_str()));
+    assert!(
+        seen[3].1["status_reason"]
+            .as_str()
+            .unwrap()
+            .contains("3 added")
+    );
+
+    // Bob, only invited, hears that it changed (the invitation) and nothing of its syncing.
+    let heard = bob_s.until(&bob_mark).await;
+    let about: Vec<&str> = heard
+        .iter()
+        .filter(|(_, d)| d["datasource_id"] == id.as_str())
+        .map(|(n, _)| n.as_str())
+        .collect();
+    assert_eq!(about, ["updated"], "{heard:?}");
+    // Eve, a stranger, hears nothing of it at all.
+    let heard = eve_s.until(&eve_mark).await;
+    assert!(
+        heard.iter().all(|(_, d)| d["datasource_id"] != id.as_str()),
+        "{heard:?}"
+    );
+
+    // Deleting it reaches the invitee too, but not the stranger.
+    let (s, _) = app
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/datasources/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let gone = bob_s.next().await;
+    assert_eq!(
+        (gone.0.as_str(), &gone.1["datasource_id"]),
+        ("deleted", &json!(id))
+    );
+    let eve_mark2 = marker(app, &eve, "eve-mark-2").await;
+    let heard = eve_s.until(&eve_mark2).await;
+    assert_eq!(heard.len(), 1, "only her own marker: {heard:?}");
+
+    // Without credentials there is no stream.
+    let r = app.http.get(app.url("/api/@events")).send().await.unwrap();
+    assert_eq!(r.status(), 401);
 }

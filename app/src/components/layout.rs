@@ -4,6 +4,7 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::{Logout, get_me};
+use crate::components::live::{ConnectionBanner, provide_live, use_live_tick};
 
 /// Bumped by pages whose actions change what the navigation shows (the invitation count).
 #[derive(Clone, Copy)]
@@ -19,7 +20,10 @@ pub fn use_nav_refresh() -> RwSignal<u32> {
 pub fn Layout(children: Children) -> impl IntoView {
     let refresh = RwSignal::new(0u32);
     provide_context(NavRefresh(refresh));
-    let me = Resource::new(move || refresh.get(), |_| get_me());
+    provide_live();
+    // An invitation arriving or going changes the count in the navigation.
+    let live = use_live_tick(|_| true, || false);
+    let me = Resource::new(move || (refresh.get(), live.get()), |_| get_me());
     let logout = ServerAction::<Logout>::new();
     view! {
         <a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:p-2">"Skip to content"</a>
@@ -64,6 +68,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </div>
             </nav>
         </header>
+        <ConnectionBanner />
         <main id="main" class="mx-auto max-w-6xl px-4 py-8">{children()}</main>
     }
 }

@@ -1,3 +1,4 @@
 pub mod badge;
 pub mod layout;
+pub mod live;
 pub mod notice;

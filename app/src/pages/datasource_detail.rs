@@ -12,9 +12,10 @@ use crate::api::{
 };
 use crate::components::badge::StatusBadge;
 use crate::components::layout::use_nav_refresh;
+use crate::components::live::use_live_tick;
 use crate::components::notice::{ErrorNotice, field_error, form_error};
 use crate::pages::datasource_new::{FORM_FIELDS, SyncTypeChoice, settings_inputs};
-use crate::types::{DatasourceView, MyInvitation, ROLES, SYNC_TYPES, format_bytes};
+use crate::types::{DatasourceView, MyInvitation, ProgressView, ROLES, SYNC_TYPES, format_bytes};
 
 const TABS: &[(&str, &str)] = &[
     ("overview", "Overview"),
@@ -57,8 +58,10 @@ pub fn DatasourceDetail() -> impl IntoView {
         pause: ServerAction::<PauseDatasource>::new(),
         resume: ServerAction::<ResumeDatasource>::new(),
     };
-    // Bumped every two seconds while a sync is under way, so the badge moves live.
-    let tick = RwSignal::new(0u32);
+    // Moves when the server says this datasource changed (or every two seconds while a sync
+    // is under way and the live stream is down).
+    let busy = RwSignal::new(false);
+    let tick = use_live_tick(move |changed| changed == id(), move || busy.get_untracked());
     let ds = Resource::new(
         move || {
             (
@@ -71,23 +74,6 @@ pub fn DatasourceDetail() -> impl IntoView {
         },
         |(id, _, _, _, _)| get_datasource(id),
     );
-    let busy = RwSignal::new(false);
-    #[cfg(feature = "hydrate")]
-    {
-        let handle = set_interval_with_handle(
-            move || {
-                if busy.get_untracked() {
-                    tick.update(|t| *t += 1);
-                }
-            },
-            std::time::Duration::from_secs(2),
-        );
-        on_cleanup(move || {
-            if let Ok(h) = handle {
-                h.clear();
-            }
-        });
-    }
     // Accepting here changes the navigation's invitation count too.
     let refresh = use_nav_refresh();
     Effect::new(move |_| {
@@ -105,7 +91,7 @@ pub fn DatasourceDetail() -> impl IntoView {
                         <Invited inv title kind_label sync_status reason=status_reason.unwrap_or_default() accept />
                     }.into_any(),
                     Ok(d) => {
-                        busy.set(matches!(d.sync_status.as_str(), "pending" | "syncing" | "resuming"));
+                        busy.set(d.is_busy());
                         let tabs = tabs_for(&d);
                         let current = Some(tab()).filter(|t| tabs.iter().any(|(v, _)| v == t)).unwrap_or_else(|| "overview".into());
                         let body = match current.as_str() {
@@ -125,6 +111,7 @@ pub fn DatasourceDetail() -> impl IntoView {
                                 {d.my_role.clone().map(|r| view! { <span class="text-sm text-slate-600 dark:text-slate-400" data-testid="my-role">{format!("Your role: {r}")}</span> })}
                                 {d.can_operate.then(|| view! { <SyncControls d=d.clone() ops /> })}
                             </div>
+                            {d.progress.clone().map(|p| view! { <SyncProgress p status=d.sync_status.clone() /> })}
                             <nav class="mb-6 flex gap-1 border-b border-slate-200 dark:border-slate-800" aria-label="Datasource sections">
                                 {tabs.into_iter().map(|(v, label)| {
                                     let active = *v == current;
@@ -166,11 +153,55 @@ fn Overview(d: DatasourceView) -> impl IntoView {
             }).collect_view()}
             {row("Resources", d.resource_count.to_string())}
             {row("Size", format_bytes(d.byte_count))}
-            {row("Last synced", d.last_sync_finished_at.clone().unwrap_or_else(|| "never".into()))}
-            {row("Next sync due", d.next_sync_due_at.clone().unwrap_or_else(|| "not scheduled".into()))}
+            <div class="py-2 sm:grid sm:grid-cols-3"><dt class="font-medium">"Last synced"</dt><dd class="sm:col-span-2" data-field="Last synced">
+                {match (d.last_synced_ago.clone(), d.last_sync_finished_at.clone()) {
+                    (Some(rel), Some(abs)) => view! { <time title=abs.clone() datetime=abs>{rel}</time> }.into_any(),
+                    _ => "never".into_any(),
+                }}
+            </dd></div>
+            <div class="py-2 sm:grid sm:grid-cols-3"><dt class="font-medium">"Next sync due"</dt><dd class="sm:col-span-2" data-field="Next sync due">
+                {match (d.next_due_in.clone(), d.next_sync_due_at.clone()) {
+                    (Some(rel), Some(abs)) => view! { <time title=abs.clone() datetime=abs>{rel}</time> }.into_any(),
+                    _ => "not scheduled".into_any(),
+                }}
+            </dd></div>
             {row("Created", d.created_at.clone())}
             {row("Modified", d.updated_at.clone())}
         </dl>
+    }
+}
+
+/// A progress bar with counts for the run under way (or paused). Without an estimate of the
+/// total (a first sync) the bar is indeterminate and only the counts move.
+#[component]
+fn SyncProgress(p: ProgressView, status: String) -> impl IntoView {
+    let pct = p.percent();
+    let counts = format!(
+        "{} looked at{} · {} added · {} updated{}",
+        p.seen,
+        p.expected
+            .map(|e| format!(" of about {e}"))
+            .unwrap_or_default(),
+        p.added,
+        p.updated,
+        if p.listed { " · finishing" } else { "" }
+    );
+    let label = if status == "paused" {
+        "Paused at"
+    } else {
+        "Sync progress"
+    };
+    view! {
+        <div class="mb-4 max-w-2xl" data-testid="sync-progress">
+            <div class="mb-1 flex justify-between text-sm text-slate-600 dark:text-slate-300">
+                <span>{label}</span>
+                <span data-testid="progress-counts">{counts.clone()}</span>
+            </div>
+            {match pct {
+                Some(v) => view! { <progress class="progress" max="100" value=v aria-label=format!("{label}: {v}%, {counts}")>{format!("{v}%")}</progress> }.into_any(),
+                None => view! { <progress class="progress" aria-label=format!("{label}: {counts}")></progress> }.into_any(),
+            }}
+        </div>
     }
 }
 

@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::list_datasources;
 use crate::components::badge::StatusBadge;
+use crate::components::live::use_live_tick;
 use crate::components::notice::ErrorNotice;
 use crate::types::{DatasourceView, STATUSES, SYNC_TYPES, format_bytes};
 
@@ -16,7 +17,13 @@ const PAGE_SIZE: i64 = 20;
 pub fn DatasourceList() -> impl IntoView {
     let query = use_query_map();
     let scroll = move || query.read().get("scroll");
-    let page = Resource::new(scroll, |s| list_datasources(Some(PAGE_SIZE), s));
+    // Any change to a datasource I can see may change this page: badges move live.
+    let busy = RwSignal::new(false);
+    let live = use_live_tick(|_| true, move || busy.get_untracked());
+    let page = Resource::new(
+        move || (scroll(), live.get()),
+        |(s, _)| list_datasources(Some(PAGE_SIZE), s),
+    );
     let filter = RwSignal::new(String::new());
     let legend_open = RwSignal::new(false);
 
@@ -67,6 +74,7 @@ pub fn DatasourceList() -> impl IntoView {
                         let cursor = p.cursor.clone();
                         let total = p.total;
                         let items = p.items;
+                        busy.set(items.iter().any(|d| d.is_busy()));
                         let first_page = scroll().is_some();
                         view! {
                             <p class="mb-2 text-sm text-slate-600 dark:text-slate-400" data-testid="total">

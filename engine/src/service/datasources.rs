@@ -386,6 +386,7 @@ impl Engine {
         ds.updated_at = super::now();
         self.store.update_datasource(&ds).await?;
         self.store_credentials(&ds.id, &credentials).await?;
+        self.events.publish(&ds.id, crate::events::What::Updated);
         Ok(DatasourceView {
             datasource: ds,
             access,
@@ -464,7 +465,18 @@ impl Engine {
             .datasource_for(user, id, Action::Delete)
             .await?
             .datasource;
+        let mut audience: Vec<String> = (self.store.members(&ds.id).await?)
+            .into_iter()
+            .map(|m| m.user_id)
+            .collect();
+        audience.extend(
+            (self.store.datasource_invitations(&ds.id).await?)
+                .into_iter()
+                .map(|i| i.email),
+        );
         self.store.delete_datasource(&ds.id).await?;
+        self.events
+            .publish(&ds.id, crate::events::What::Deleted { audience });
         Ok(())
     }
 

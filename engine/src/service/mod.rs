@@ -36,6 +36,7 @@ pub struct Engine {
     config: Arc<EngineConfig>,
     throttle: Arc<throttle::LoginThrottle>,
     auth_cache: Arc<auth_cache::AuthCache>,
+    events: crate::events::Events,
 }
 
 impl Engine {
@@ -45,6 +46,7 @@ impl Engine {
             config: Arc::new(config),
             throttle: Arc::default(),
             auth_cache: Arc::default(),
+            events: crate::events::Events::default(),
         }
     }
 
@@ -59,6 +61,11 @@ impl Engine {
 
     pub fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    /// Live changes of datasources, for pushing to browsers.
+    pub fn events(&self) -> &crate::events::Events {
+        &self.events
     }
 }
 

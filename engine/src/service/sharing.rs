@@ -88,6 +88,7 @@ impl Engine {
             changes.push((member.user_id.clone(), role));
         }
         self.store.change_roles(id, &changes, super::now()).await?;
+        self.events.publish(id, crate::events::What::Updated);
         self.sharing(user, id).await.or_else(|e| match e {
             // An owner who removed themselves can no longer look.
             EngineError::NotFound(_) => Ok(Sharing {
@@ -140,6 +141,7 @@ impl Engine {
             updated_at: now,
         };
         self.store.insert_invitation(&inv).await?;
+        self.events.publish(id, crate::events::What::Updated);
         Ok(inv)
     }
 
@@ -213,6 +215,8 @@ impl Engine {
                 .settle_invitation(&inv.id, to, user_id, super::now())
                 .await?
         {
+            self.events
+                .publish(&inv.datasource_id, crate::events::What::Updated);
             return Ok(());
         }
         let now = self

@@ -5,10 +5,12 @@ use super::access::Action;
 use super::{Engine, now};
 use crate::domain::{SyncStatus, SyncType};
 use crate::error::{EngineError, Result};
+use crate::events::{Progress, What};
 use crate::manager::{has_spyder, new_job};
 use crate::model::{Datasource, Job, User};
 use crate::status::{Actor, check_transition};
 use crate::store::StatusChange;
+use crate::sync::Checkpoint;
 
 impl Engine {
     /// Moves datasource `id` to `to` if the table allows it from the current status (compare
@@ -34,6 +36,13 @@ impl Engine {
                 at: now(),
             };
             if self.store.change_status(id, &change).await? {
+                self.events.publish(
+                    id,
+                    What::Status {
+                        sync_status: to,
+                        status_reason: change.reason,
+                    },
+                );
                 return Ok(ds.sync_status);
             }
         }
@@ -189,6 +198,26 @@ impl Engine {
         self.datasource_for(user, id, Action::See)
             .await
             .map(|v| v.datasource)
+    }
+
+    /// How far the current (or paused) run of `ds` has come, from its last checkpoint; `None`
+    /// when no run is under way.
+    pub async fn sync_progress(&self, ds: &Datasource) -> Result<Option<Progress>> {
+        let job = match ds.sync_status {
+            SyncStatus::Syncing | SyncStatus::Resuming | SyncStatus::Pending => {
+                self.store.live_job(&ds.id).await?
+            }
+            SyncStatus::Paused => self.store.paused_job(&ds.id).await?,
+            _ => None,
+        };
+        let Some(cp) = job.and_then(|j| j.checkpoint) else {
+            return Ok(None);
+        };
+        let expected = ds
+            .last_sync_finished_at
+            .is_some()
+            .then_some(ds.resource_count);
+        Ok(Some(Checkpoint::parse(Some(&cp)).progress(expected)))
     }
 
     /// The sync history, newest first.

@@ -77,6 +77,9 @@ pub struct Checkpoint {
     pub gone: Vec<String>,
     pub added: i64,
     pub updated: i64,
+    /// Source items looked at so far (for progress).
+    #[serde(default)]
+    pub seen: i64,
     /// A mass deletion was held for a person; resuming confirms it.
     pub awaiting_confirmation: bool,
 }
@@ -121,6 +124,23 @@ pub struct RunSettings<'a> {
     pub max_delete_share: f64,
     /// Asked between batches: should the run stop here (paused, or shutting down)?
     pub stop: &'a dyn StopSignal,
+    /// Told of every committed batch.
+    pub events: &'a crate::events::Events,
+    /// How many items the datasource held when the run started (`None` on a first sync).
+    pub expected: Option<i64>,
+}
+
+impl Checkpoint {
+    /// The progress this checkpoint stands for.
+    pub fn progress(&self, expected: Option<i64>) -> crate::events::Progress {
+        crate::events::Progress {
+            seen: self.seen,
+            added: self.added,
+            updated: self.updated,
+            listed: self.listed,
+            expected,
+        }
+    }
 }
 
 /// Whether a run should stop at its next checkpoint.
@@ -322,6 +342,7 @@ pub async fn run(
                 })?;
         }
         cp.after = last;
+        cp.seen += page.len() as i64;
         let checkpoint = serde_json::to_string(&cp).unwrap_or_default();
         let held = s
             .store
@@ -339,6 +360,10 @@ pub async fn run(
         if !held {
             return Ok(RunEnd::LostLease);
         }
+        s.events.publish(
+            &ds.id,
+            crate::events::What::Progress(cp.progress(s.expected)),
+        );
     }
 
     // Deletions, only after a complete listing.

@@ -88,7 +88,15 @@ pub async fn get(
     Path(id): Path<String>,
 ) -> ApiResult<Response> {
     let ds = s.engine.get_datasource(&user, &id).await?;
-    Ok(Json(repr::view(&base, &ds)).into_response())
+    let mut body = serde_json::to_value(repr::view(&base, &ds))
+        .map_err(|e| engine::EngineError::Internal(e.to_string()))?;
+    // How far a run under way has come, for members.
+    if matches!(ds.access, engine::model::Access::Member(_))
+        && let Some(p) = s.engine.sync_progress(&ds.datasource).await?
+    {
+        body["sync_progress"] = serde_json::json!(p);
+    }
+    Ok(Json(body).into_response())
 }
 
 pub async fn update(

@@ -3,6 +3,7 @@
 
 pub mod datasources;
 pub mod error;
+pub mod events;
 pub mod json;
 pub mod login;
 pub mod openapi;
@@ -61,6 +62,7 @@ pub fn router() -> Router<AppState> {
         .route("/invitations/{id}/@accept", post(sharing::accept))
         .route("/invitations/{id}/@decline", post(sharing::decline))
         .route("/@me", get(sharing::me))
+        .route("/@events", get(events::events))
         .route(
             "/@me/tokens",
             get(sharing::tokens).post(sharing::create_token),

@@ -133,6 +133,9 @@ pub fn spec() -> Value {
                     "sync_status": {"type": "string", "enum": ["created", "pending", "syncing", "synced", "failed", "error", "paused", "resuming", "invited"]},
                     "status_reason": {"type": "string", "nullable": true}, "owner": {"type": "string"},
                     "resource_count": {"type": "integer"}, "byte_count": {"type": "integer"},
+                    "sync_progress": {"type": "object", "description": "while a run is under way or paused (single GET only)", "properties": {
+                        "seen": {"type": "integer"}, "added": {"type": "integer"}, "updated": {"type": "integer"},
+                        "listed": {"type": "boolean"}, "expected": {"type": "integer", "nullable": true}}},
                     "created": {"type": "string", "format": "date-time"}, "modified": {"type": "string", "format": "date-time"}}},
                 "Resource": {"type": "object", "required": ["@id", "@type", "id"], "properties": {
                     "@id": {"type": "string"}, "@type": {"type": "string"}, "id": {"type": "string"}, "parent": {"type": "string"},
@@ -222,7 +225,12 @@ fn extend(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
         "/api/@me/tokens/{id}": {"delete": {"summary": "Revoke one of my personal tokens", "parameters": [id_param()],
                                             "responses": with_errors(json!({"204": {"description": "revoked"}}))}},
         "/api/@me/@password": {"post": {"summary": "Change my password; my other sessions end", "requestBody": body("PasswordChange"),
-                                        "responses": with_errors(json!({"204": {"description": "changed"}}))}}
+                                        "responses": with_errors(json!({"204": {"description": "changed"}}))}},
+        "/api/@events": {"get": {
+            "summary": "Server-sent events: every change to a datasource I may see, as it happens",
+            "description": "text/event-stream. Events: `ready` (once, at the start), `status` ({datasource_id, sync_status, status_reason}), `progress` ({datasource_id, seen, added, updated, listed, expected}), `updated` and `deleted` ({datasource_id}), and `missed` ({missed: n}) when this stream fell behind and the client should refetch. A stream ends after five minutes; EventSource reconnects by itself.",
+            "responses": with_errors(json!({"200": {"description": "the event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}}))
+        }}
     });
     let role = json!({"type": "string", "enum": ["owner", "editor", "viewer"]});
     let schemas = json!({

@@ -94,10 +94,23 @@ impl StopSignal for Stop<'_> {
         if self.shutting_down.load(Ordering::Relaxed) {
             return true;
         }
-        matches!(
-            self.engine.store().datasource(self.datasource_id).await,
-            Ok(Some(d)) if d.sync_status == SyncStatus::Paused
-        )
+        match self.engine.store().datasource(self.datasource_id).await {
+            Ok(Some(d)) if d.sync_status == SyncStatus::Paused => true,
+            // Paused and resumed before this run reached a checkpoint: it carries on.
+            Ok(Some(d)) if d.sync_status == SyncStatus::Resuming => {
+                let _ = self
+                    .engine
+                    .transition(
+                        self.datasource_id,
+                        SyncStatus::Syncing,
+                        Actor::System,
+                        Some(SyncStatus::Syncing.explanation().into()),
+                    )
+                    .await;
+                false
+            }
+            _ => false,
+        }
     }
 }
 
@@ -274,6 +287,17 @@ impl SpyderManager {
                 job.state = if shutting_down { "queued" } else { "paused" }.into();
                 job.run_after = now();
                 store.update_job(&job).await?;
+                // Resumed while this run was stopping: `resume` found it running and left it
+                // to carry on, so queue it again here.
+                if !shutting_down
+                    && store
+                        .datasource(&ds.id)
+                        .await?
+                        .is_some_and(|d| d.sync_status == SyncStatus::Resuming)
+                {
+                    job.state = "queued".into();
+                    store.update_job(&job).await?;
+                }
             }
             RunEnd::HeldDeletions(cp, n, total) => {
                 run.outcome = "paused".into();

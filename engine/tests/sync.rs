@@ -378,6 +378,44 @@ async fn pause_and_resume_continue_from_the_checkpoint(c: Ctx) -> TestDb {
     assert_eq!(live(&c.contents(&id2).await), snapshot(&root2));
     let err = c.e.resume(&c.u, &id2).await.unwrap_err();
     assert_eq!(err.status_code(), 409, "resume only from paused");
+
+    // Paused and resumed before the running run reached its checkpoint: no 409, no second
+    // job; the run carries on (here its worker died, so the reclaimed job finishes it).
+    let root3 = c.folder("p3");
+    for i in 0..10 {
+        write(&root3, &format!("h{i:03}.txt"), &format!("{i}"));
+    }
+    let id3 = c.folder_ds(&root3, "one").await;
+    let now = engine::service::now();
+    let job = store
+        .claim_job("w-dies", now, now + chrono::Duration::milliseconds(1))
+        .await
+        .unwrap()
+        .unwrap();
+    c.e.transition(
+        &id3,
+        SyncStatus::Syncing,
+        engine::status::Actor::System,
+        None,
+    )
+    .await
+    .unwrap();
+    c.e.pause(&c.u, &id3).await.unwrap();
+    c.e.resume(&c.u, &id3).await.unwrap();
+    assert_eq!(c.status(&id3).await, SyncStatus::Resuming);
+    let running = store.live_job(&id3).await.unwrap().unwrap();
+    assert_eq!(
+        (running.id.as_str(), running.state.as_str()),
+        (job.id.as_str(), "running")
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(5)).await;
+    assert_eq!(
+        c.m.run_due_now().await.unwrap(),
+        1,
+        "the one job, reclaimed"
+    );
+    assert_eq!(c.status(&id3).await, SyncStatus::Synced);
+    assert_eq!(live(&c.contents(&id3).await), snapshot(&root3));
     c.db
 }
 

@@ -168,15 +168,6 @@ impl Engine {
                 current: ds.sync_status,
             });
         }
-        // The run that was paused is still ending (it stops at its next checkpoint).
-        if let Some(live) = self.store.live_job(id).await?
-            && live.state == "running"
-        {
-            return Err(EngineError::Conflict(
-                "the paused run is still stopping at its checkpoint; resume again in a moment"
-                    .into(),
-            ));
-        }
         self.transition(
             id,
             SyncStatus::Resuming,
@@ -184,6 +175,17 @@ impl Engine {
             Some(format!("Resumed by {}", user.email)),
         )
         .await?;
+        // The status is written before the jobs are read, and a stopping run writes its job
+        // before it reads the status, so one of the two always sees the other: a run still on
+        // its way to its checkpoint carries on (it sees `resuming` and goes back to
+        // `syncing`), and one that stopped meanwhile is queued again, here or by the manager.
+        if self.store.live_job(id).await?.is_some() {
+            self.store.set_next_sync_due(id, Some(now())).await?;
+            return self
+                .datasource_for(user, id, Action::See)
+                .await
+                .map(|v| v.datasource);
+        }
         match self.store.paused_job(id).await? {
             Some(mut job) => {
                 job.state = "queued".into();

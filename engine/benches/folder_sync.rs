@@ -13,15 +13,12 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use engine::domain::AccountRole;
-use engine::manager::{ManagerConfig, SpyderManager};
-use engine::{Engine, EngineConfig};
-use serde_json::json;
+mod common;
 
-fn median(mut v: Vec<f64>) -> f64 {
-    v.sort_by(|a, b| a.total_cmp(b));
-    v[v.len() / 2]
-}
+use common::{median, setup, tmpdir};
+use engine::Engine;
+use engine::manager::SpyderManager;
+use serde_json::json;
 
 fn rclone_copy(src: &Path, dst: &Path) -> Duration {
     let t = Instant::now();
@@ -35,38 +32,12 @@ fn rclone_copy(src: &Path, dst: &Path) -> Duration {
     t.elapsed()
 }
 
-/// A fresh engine (SQLite in `work`) allowed to read `corpus`, and a user.
-async fn setup(work: &Path, corpus: &Path) -> (Engine, SpyderManager, engine::model::User) {
-    let url = format!("sqlite://{}/bench.db", work.display());
-    let parent = std::fs::canonicalize(corpus.parent().unwrap_or(Path::new("/"))).unwrap();
-    let e = Engine::open(
-        &url,
-        EngineConfig {
-            folder_roots: vec![parent],
-            wallet: engine::wallet::Wallet::from_key(&[1u8; 32]),
-        },
-    )
-    .await
-    .unwrap();
-    let m = SpyderManager::new(e.clone(), ManagerConfig::new(work.join("blobs")));
-    let u = e
-        .create_user(
-            "bench@example.com",
-            "",
-            "bench-password",
-            AccountRole::Member,
-        )
-        .await
-        .unwrap();
-    (e, m, u)
-}
-
 /// One full sync of `corpus`: (wall time, datasource id, engine, manager, user).
 async fn first_sync(
     work: &Path,
     corpus: &Path,
 ) -> (Duration, String, Engine, SpyderManager, engine::model::User) {
-    let (e, m, u) = setup(work, corpus).await;
+    let (e, m, u) = setup(work, corpus.parent().unwrap_or(Path::new("/"))).await;
     let path = std::fs::canonicalize(corpus).unwrap();
     let t = Instant::now();
     let ds = e
@@ -97,13 +68,6 @@ fn peak_rss_kb() -> u64 {
                 .and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
         })
         .unwrap_or(0)
-}
-
-fn tmpdir(tag: &str) -> PathBuf {
-    let d = std::env::temp_dir().join(format!("tributary-bench-{tag}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&d);
-    std::fs::create_dir_all(&d).unwrap();
-    d
 }
 
 #[tokio::main]

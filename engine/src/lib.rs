@@ -8,6 +8,8 @@ pub mod error;
 pub mod events;
 pub mod manager;
 pub mod model;
+pub mod process;
+pub mod search;
 pub mod service;
 pub mod status;
 pub mod store;

@@ -72,6 +72,8 @@ pub struct Resource {
     pub source_modified_at: Option<DateTime<Utc>>,
     pub collected_at: DateTime<Utc>,
     pub processing_status: String,
+    /// Why processing failed ("encrypted", "corrupt", "too large", ...).
+    pub processing_error: Option<String>,
 }
 
 /// One page of a keyset-paged listing.
@@ -205,4 +207,62 @@ pub struct Known {
     pub source_modified_at: Option<DateTime<Utc>>,
     pub content_hash: Option<String>,
     pub source_deleted_at: Option<DateTime<Utc>>,
+}
+
+/// What the search index holds for one resource.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IndexDoc {
+    pub resource_id: String,
+    pub datasource_id: String,
+    pub name: String,
+    pub path: String,
+    pub media_type: Option<String>,
+    pub modified: Option<DateTime<Utc>>,
+    /// The extracted text; empty when only metadata is kept.
+    pub body: String,
+}
+
+/// One change waiting in the index outbox.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OutboxEntry {
+    pub seq: i64,
+    pub op: String,
+    pub resource_id: Option<String>,
+    pub datasource_id: String,
+    /// For an upsert: the document as the database has it now (`None` if the resource is gone).
+    pub doc: Option<IndexDoc>,
+}
+
+/// The outcome of processing one resource, written by [`crate::store::Store::finish_processing`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct Processed {
+    pub resource_id: String,
+    /// The content that was processed; a resource whose content changed meanwhile is left for
+    /// the next round.
+    pub content_hash: Option<String>,
+    /// `processed` or `failed`.
+    pub status: &'static str,
+    pub error: Option<String>,
+    pub media_type: Option<String>,
+    /// Extracted text (`None` when there is none: unknown binaries, failures).
+    pub body: Option<String>,
+}
+
+/// One search hit: the resource as the database has it now, its score and a snippet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchHit {
+    pub resource: Resource,
+    pub score: f32,
+    /// HTML: escaped text around the match with the matches in `<mark>`.
+    pub snippet: String,
+}
+
+/// A page of search hits.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SearchResults {
+    pub items: Vec<SearchHit>,
+    /// Matches in all (counted by the index).
+    pub total: i64,
+    /// For the next page; `None` on the last.
+    pub cursor: Option<String>,
 }

@@ -566,5 +566,6 @@ pub fn sample_resource(datasource_id: &str, n: usize) -> Resource {
         source_modified_at: Some(now),
         collected_at: now,
         processing_status: "pending".into(),
+        processing_error: None,
     }
 }

@@ -4,6 +4,7 @@ pub mod access;
 mod accounts;
 mod auth_cache;
 mod datasources;
+mod search;
 mod sharing;
 mod syncing;
 pub mod throttle;
@@ -37,6 +38,7 @@ pub struct Engine {
     throttle: Arc<throttle::LoginThrottle>,
     auth_cache: Arc<auth_cache::AuthCache>,
     events: crate::events::Events,
+    search: Option<Arc<crate::search::SearchIndex>>,
 }
 
 impl Engine {
@@ -47,6 +49,7 @@ impl Engine {
             throttle: Arc::default(),
             auth_cache: Arc::default(),
             events: crate::events::Events::default(),
+            search: None,
         }
     }
 
@@ -61,6 +64,16 @@ impl Engine {
 
     pub fn config(&self) -> &EngineConfig {
         &self.config
+    }
+
+    /// Searches through `index` (which the processing pipeline feeds).
+    pub fn with_search(mut self, index: Arc<crate::search::SearchIndex>) -> Self {
+        self.search = Some(index);
+        self
+    }
+
+    pub fn search_index(&self) -> Option<&Arc<crate::search::SearchIndex>> {
+        self.search.as_ref()
     }
 
     /// Live changes of datasources, for pushing to browsers.

@@ -18,8 +18,8 @@ use super::{Credentials, NewToken, StatusChange, Store, SyncBatch};
 use crate::domain::{DatasourceRole, InvitationStatus};
 use crate::error::Result;
 use crate::model::{
-    Datasource, DatasourceView, Invitation, InvitationView, Job, Known, Member, Resource, SyncRun,
-    TokenInfo, TokenKind, User,
+    Datasource, DatasourceView, IndexDoc, Invitation, InvitationView, Job, Known, Member,
+    OutboxEntry, Processed, Resource, SyncRun, TokenInfo, TokenKind, User,
 };
 
 /// `(datasource id, user id)`.
@@ -334,5 +334,46 @@ impl Store for CachedStore {
             .await;
         self.forget(datasource_id);
         r
+    }
+    async fn claim_processing(
+        &self,
+        limit: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<Resource>> {
+        self.inner.claim_processing(limit, now, until).await
+    }
+    async fn finish_processing(&self, done: &[Processed], at: DateTime<Utc>) -> Result<()> {
+        self.inner.finish_processing(done, at).await
+    }
+    async fn requeue_processing(
+        &self,
+        datasource_id: &str,
+        resource_id: Option<&str>,
+    ) -> Result<i64> {
+        self.inner
+            .requeue_processing(datasource_id, resource_id)
+            .await
+    }
+    async fn outbox_after(&self, after: i64, limit: u32) -> Result<Vec<OutboxEntry>> {
+        self.inner.outbox_after(after, limit).await
+    }
+    async fn prune_outbox(&self, upto: i64) -> Result<()> {
+        self.inner.prune_outbox(upto).await
+    }
+    async fn outbox_head(&self) -> Result<i64> {
+        self.inner.outbox_head().await
+    }
+    async fn index_docs_after(&self, after: i64, limit: u32) -> Result<Vec<(i64, IndexDoc)>> {
+        self.inner.index_docs_after(after, limit).await
+    }
+    async fn resources_by_ids(&self, ids: &[String]) -> Result<Vec<Resource>> {
+        self.inner.resources_by_ids(ids).await
+    }
+    async fn member_datasource_ids(&self, user_id: &str) -> Result<Vec<String>> {
+        self.inner.member_datasource_ids(user_id).await
+    }
+    async fn processing_backlog(&self) -> Result<i64> {
+        self.inner.processing_backlog().await
     }
 }

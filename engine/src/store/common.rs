@@ -7,7 +7,7 @@ pub(crate) const DATASOURCE_COLUMNS: &str = "seq, id, kind, title, owner_id, typ
      next_sync_due_at, created_at, updated_at";
 
 pub(crate) const RESOURCE_COLUMNS: &str = "seq, id, datasource_id, source_id, path, name, kind, size, media_type, \
-     content_hash, source_modified_at, collected_at, processing_status";
+     content_hash, source_modified_at, collected_at, processing_status, processing_error";
 
 pub(crate) const JOB_COLUMNS: &str = "id, datasource_id, state, force, run_after, attempts, lease_until, worker, \
      checkpoint, last_error, created_at";
@@ -88,6 +88,7 @@ macro_rules! store_impl {
                     source_modified_at: row.try_get("source_modified_at")?,
                     collected_at: row.try_get("collected_at")?,
                     processing_status: row.try_get("processing_status")?,
+                    processing_error: row.try_get("processing_error")?,
                 },
             ))
         }
@@ -433,7 +434,18 @@ macro_rules! store_impl {
 
             #[tracing::instrument(level = "debug", skip_all, fields(id))]
             async fn delete_datasource(&self, id: &str) -> $crate::error::Result<bool> {
-                let done = sqlx::query("delete from datasources where id = $1").bind(id).execute(&self.pool).await?;
+                let mut tx = self.pool.begin().await?;
+                let done = sqlx::query("delete from datasources where id = $1").bind(id).execute(&mut *tx).await?;
+                if done.rows_affected() > 0 {
+                    sqlx::query(
+                        "insert into index_outbox (op, resource_id, datasource_id, created_at) values ('drop_datasource', null, $1, $2)",
+                    )
+                    .bind(id)
+                    .bind(crate::service::now())
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
                 Ok(done.rows_affected() > 0)
             }
 
@@ -1094,6 +1106,14 @@ macro_rules! store_impl {
                                     .bind(datasource_id)
                                     .execute(&mut *tx)
                                     .await?;
+                                sqlx::query(
+                                    "insert into index_outbox (op, resource_id, datasource_id, created_at) values ('delete', $1, $2, $3)",
+                                )
+                                .bind(id)
+                                .bind(datasource_id)
+                                .bind(crate::service::now())
+                                .execute(&mut *tx)
+                                .await?;
                             }
                         }
                     }
@@ -1108,6 +1128,238 @@ macro_rules! store_impl {
                 .await?;
                 tx.commit().await?;
                 Ok(())
+            }
+
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn claim_processing(
+                &self,
+                limit: u32,
+                now: chrono::DateTime<chrono::Utc>,
+                until: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::Result<Vec<$crate::model::Resource>> {
+                let sql = format!(
+                    "update resources set processing_status = 'processing', processing_until = $1 \
+                     where id in (select id from resources where processing_status = 'pending' \
+                                  or (processing_status = 'processing' and (processing_until is null or processing_until < $2)) \
+                                  order by seq limit $3{}) \
+                     returning {}",
+                    Self::SKIP_LOCKED,
+                    $crate::store::common::RESOURCE_COLUMNS
+                );
+                let rows = sqlx::query(&sql)
+                    .bind(until)
+                    .bind(now)
+                    .bind(i64::from(limit))
+                    .fetch_all(&self.pool)
+                    .await?;
+                let mut out = rows
+                    .iter()
+                    .map(resource_from_row)
+                    .collect::<$crate::error::Result<Vec<_>>>()?;
+                out.sort_by_key(|(seq, _)| *seq);
+                Ok(out.into_iter().map(|(_, r)| r).collect())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(n = done.len()))]
+            async fn finish_processing(
+                &self,
+                done: &[$crate::model::Processed],
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                for p in done {
+                    use sqlx::Row;
+                    let row = sqlx::query(
+                        "update resources set processing_status = $1, processing_error = $2, \
+                         media_type = coalesce($3, media_type), processing_until = null \
+                         where id = $4 and processing_status = 'processing' \
+                         and coalesce(content_hash, '') = coalesce($5, '') \
+                         returning datasource_id",
+                    )
+                    .bind(p.status)
+                    .bind(&p.error)
+                    .bind(&p.media_type)
+                    .bind(&p.resource_id)
+                    .bind(&p.content_hash)
+                    .fetch_optional(&mut *tx)
+                    .await?;
+                    let Some(row) = row else { continue };
+                    let datasource_id: String = row.try_get("datasource_id")?;
+                    sqlx::query(
+                        "insert into extracts (resource_id, datasource_id, media_type, body, extracted_at) \
+                         values ($1, $2, $3, $4, $5) \
+                         on conflict (resource_id) do update set media_type = excluded.media_type, \
+                         body = excluded.body, extracted_at = excluded.extracted_at",
+                    )
+                    .bind(&p.resource_id)
+                    .bind(&datasource_id)
+                    .bind(&p.media_type)
+                    .bind(p.body.as_deref().unwrap_or(""))
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                    sqlx::query(
+                        "insert into index_outbox (op, resource_id, datasource_id, created_at) values ('upsert', $1, $2, $3)",
+                    )
+                    .bind(&p.resource_id)
+                    .bind(&datasource_id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
+            #[tracing::instrument(level = "debug", skip_all, fields(datasource_id))]
+            async fn requeue_processing(
+                &self,
+                datasource_id: &str,
+                resource_id: Option<&str>,
+            ) -> $crate::error::Result<i64> {
+                let done = match resource_id {
+                    Some(r) => sqlx::query(
+                        "update resources set processing_status = 'pending', processing_error = null, processing_until = null \
+                         where datasource_id = $1 and id = $2",
+                    )
+                    .bind(datasource_id)
+                    .bind(r)
+                    .execute(&self.pool)
+                    .await?,
+                    None => sqlx::query(
+                        "update resources set processing_status = 'pending', processing_error = null, processing_until = null \
+                         where datasource_id = $1",
+                    )
+                    .bind(datasource_id)
+                    .execute(&self.pool)
+                    .await?,
+                };
+                Ok(done.rows_affected() as i64)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn outbox_after(&self, after: i64, limit: u32) -> $crate::error::Result<Vec<$crate::model::OutboxEntry>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "select o.seq, o.op, o.resource_id, o.datasource_id, r.name, r.path, \
+                     coalesce(e.media_type, r.media_type) as media_type, r.source_modified_at, e.body, \
+                     case when r.id is null then 0 else 1 end as present \
+                     from index_outbox o left join resources r on r.id = o.resource_id \
+                     left join extracts e on e.resource_id = o.resource_id \
+                     where o.seq > $1 order by o.seq limit $2",
+                )
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        let op: String = r.try_get("op")?;
+                        let resource_id: Option<String> = r.try_get("resource_id")?;
+                        let datasource_id: String = r.try_get("datasource_id")?;
+                        let present: i32 = r.try_get("present")?;
+                        let doc = match (&resource_id, op.as_str(), present) {
+                            (Some(id), "upsert", 1) => Some($crate::model::IndexDoc {
+                                resource_id: id.clone(),
+                                datasource_id: datasource_id.clone(),
+                                name: r.try_get("name")?,
+                                path: r.try_get("path")?,
+                                media_type: r.try_get("media_type")?,
+                                modified: r.try_get("source_modified_at")?,
+                                body: r.try_get::<Option<String>, _>("body")?.unwrap_or_default(),
+                            }),
+                            _ => None,
+                        };
+                        Ok($crate::model::OutboxEntry {
+                            seq: r.try_get("seq")?,
+                            op,
+                            resource_id,
+                            datasource_id,
+                            doc,
+                        })
+                    })
+                    .collect()
+            }
+
+            async fn prune_outbox(&self, upto: i64) -> $crate::error::Result<()> {
+                sqlx::query("delete from index_outbox where seq <= $1")
+                    .bind(upto)
+                    .execute(&self.pool)
+                    .await?;
+                Ok(())
+            }
+
+            async fn outbox_head(&self) -> $crate::error::Result<i64> {
+                let head: Option<i64> = sqlx::query_scalar("select max(seq) from index_outbox")
+                    .fetch_one(&self.pool)
+                    .await?;
+                Ok(head.unwrap_or(0))
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn index_docs_after(&self, after: i64, limit: u32) -> $crate::error::Result<Vec<(i64, $crate::model::IndexDoc)>> {
+                use sqlx::Row;
+                let rows = sqlx::query(
+                    "select r.seq, r.id, r.datasource_id, r.name, r.path, coalesce(e.media_type, r.media_type) as media_type, \
+                     r.source_modified_at, e.body from resources r join extracts e on e.resource_id = r.id \
+                     where r.seq > $1 order by r.seq limit $2",
+                )
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(&self.pool)
+                .await?;
+                rows.iter()
+                    .map(|r| {
+                        Ok((
+                            r.try_get("seq")?,
+                            $crate::model::IndexDoc {
+                                resource_id: r.try_get("id")?,
+                                datasource_id: r.try_get("datasource_id")?,
+                                name: r.try_get("name")?,
+                                path: r.try_get("path")?,
+                                media_type: r.try_get("media_type")?,
+                                modified: r.try_get("source_modified_at")?,
+                                body: r.try_get("body")?,
+                            },
+                        ))
+                    })
+                    .collect()
+            }
+
+            async fn resources_by_ids(&self, ids: &[String]) -> $crate::error::Result<Vec<$crate::model::Resource>> {
+                if ids.is_empty() {
+                    return Ok(Vec::new());
+                }
+                let marks = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                let sql = format!(
+                    "select {} from resources where id in ({marks})",
+                    $crate::store::common::RESOURCE_COLUMNS
+                );
+                let mut q = sqlx::query(&sql);
+                for id in ids {
+                    q = q.bind(id);
+                }
+                q.fetch_all(&self.pool)
+                    .await?
+                    .iter()
+                    .map(|r| resource_from_row(r).map(|(_, r)| r))
+                    .collect()
+            }
+
+            async fn member_datasource_ids(&self, user_id: &str) -> $crate::error::Result<Vec<String>> {
+                Ok(sqlx::query_scalar("select datasource_id from memberships where user_id = $1")
+                    .bind(user_id)
+                    .fetch_all(&self.pool)
+                    .await?)
+            }
+
+            async fn processing_backlog(&self) -> $crate::error::Result<i64> {
+                Ok(sqlx::query_scalar(
+                    "select count(*) from resources where processing_status in ('pending', 'processing')",
+                )
+                .fetch_one(&self.pool)
+                .await?)
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(datasource_id))]

@@ -18,8 +18,8 @@ use chrono::{DateTime, Utc};
 use crate::domain::{DatasourceRole, InvitationStatus, SyncStatus};
 use crate::error::{EngineError, Result};
 use crate::model::{
-    Datasource, DatasourceView, Invitation, InvitationView, Job, Known, Member, Resource, SyncRun,
-    TokenInfo, TokenKind, User,
+    Datasource, DatasourceView, IndexDoc, Invitation, InvitationView, Job, Known, Member,
+    OutboxEntry, Processed, Resource, SyncRun, TokenInfo, TokenKind, User,
 };
 
 /// A user with the stored password hash, for login only.
@@ -222,6 +222,40 @@ pub trait Store: Send + Sync + 'static {
         ids: &[String],
         mark_deleted_at: Option<DateTime<Utc>>,
     ) -> Result<()>;
+
+    // Processing and the index outbox.
+    /// Claims up to `limit` resources waiting for processing (or whose claim ran out at `now`),
+    /// oldest first, marking them `processing` until `until`.
+    async fn claim_processing(
+        &self,
+        limit: u32,
+        now: DateTime<Utc>,
+        until: DateTime<Utc>,
+    ) -> Result<Vec<Resource>>;
+    /// Writes outcomes in one transaction: status, reason, media type, extracted text, and an
+    /// outbox upsert for each. A resource whose content changed since it was claimed is skipped.
+    async fn finish_processing(&self, done: &[Processed], at: DateTime<Utc>) -> Result<()>;
+    /// `@sendToCompute`: puts one resource (or all of a datasource's) back in the queue;
+    /// returns how many.
+    async fn requeue_processing(
+        &self,
+        datasource_id: &str,
+        resource_id: Option<&str>,
+    ) -> Result<i64>;
+    /// Outbox entries after `after`, oldest first, upserts with their current document.
+    async fn outbox_after(&self, after: i64, limit: u32) -> Result<Vec<OutboxEntry>>;
+    /// Forgets applied outbox entries up to `upto`.
+    async fn prune_outbox(&self, upto: i64) -> Result<()>;
+    /// The newest outbox entry's number (0 when empty).
+    async fn outbox_head(&self) -> Result<i64>;
+    /// Every indexable document after resource `seq` `after`, at most `limit` (for a rebuild).
+    async fn index_docs_after(&self, after: i64, limit: u32) -> Result<Vec<(i64, IndexDoc)>>;
+    /// The resources among `ids` that still exist.
+    async fn resources_by_ids(&self, ids: &[String]) -> Result<Vec<Resource>>;
+    /// Ids of the datasources `user_id` has a role on.
+    async fn member_datasource_ids(&self, user_id: &str) -> Result<Vec<String>>;
+    /// How many resources are waiting for processing or being processed.
+    async fn processing_backlog(&self) -> Result<i64>;
 }
 
 /// One committed step of a sync.

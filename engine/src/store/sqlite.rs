@@ -79,7 +79,7 @@ impl SqliteStore {
         let (total, json): (Option<i64>, String) = sqlx::query_as(
             "select (select resource_count from datasources where id = $1), \
              coalesce(json_group_array(json_array(seq, id, datasource_id, source_id, path, name, kind, size, \
-             media_type, content_hash, source_modified_at, collected_at, processing_status)), '[]') \
+             media_type, content_hash, source_modified_at, collected_at, processing_status, processing_error)), '[]') \
              from (select * from resources where datasource_id = $1 and seq > $2 order by seq limit $3)",
         )
         .bind(datasource_id)
@@ -101,6 +101,7 @@ impl SqliteStore {
             Option<String>,
             String,
             String,
+            Option<String>,
         );
         let rows: Vec<Row> = serde_json::from_str(&json).map_err(|e| {
             EngineError::Internal(format!("children page is not the expected JSON: {e}"))
@@ -123,6 +124,7 @@ impl SqliteStore {
                         source_modified_at: r.10.as_deref().map(parse_ts).transpose()?,
                         collected_at: parse_ts(&r.11)?,
                         processing_status: r.12,
+                        processing_error: r.13,
                     },
                 ))
             })

@@ -229,6 +229,7 @@ fn resource_for(ds: &Datasource, entry: &Entry, blob: &Blob, id: String) -> Reso
         source_modified_at: entry.modified,
         collected_at: crate::service::now(),
         processing_status: "pending".into(),
+        processing_error: None,
     }
 }
 

@@ -1,0 +1,130 @@
+import { test, expect, Page } from "@playwright/test";
+import * as fs from "fs";
+import * as path from "path";
+import { login, hydrated, folderUnderRoot } from "./helpers";
+
+// scripts/test starts moto_server (a real S3-compatible server) and the Tributary server with
+// one spyder worker and small batches (TRIBUTARY_WORKERS=1, TRIBUTARY_SYNC_BATCH=50), so a
+// sync of a few thousand objects takes long enough to pause half-way.
+const S3 = process.env.S3_ENDPOINT ?? "http://127.0.0.1:5010";
+const OBJECTS = 3000;
+
+/** Fills a bucket through plain S3 PUTs (moto accepts them unsigned). */
+async function fillBucket(bucket: string, n: number) {
+  const put = (key: string, body: string) =>
+    fetch(`${S3}/${bucket}/${key}`, {
+      method: "PUT",
+      body,
+      headers: { "Content-Type": "application/octet-stream" },
+    }).then((r) => {
+      if (!r.ok) throw new Error(`PUT ${key}: ${r.status}`);
+    });
+  const made = await fetch(`${S3}/${bucket}`, { method: "PUT" });
+  expect(made.ok).toBeTruthy();
+  const keys = Array.from({ length: n }, (_, i) => `docs/${String(i % 30).padStart(2, "0")}/item-${String(i).padStart(5, "0")}.txt`);
+  for (let i = 0; i < keys.length; i += 16) {
+    await Promise.all(keys.slice(i, i + 16).map((k) => put(k, `object ${k}\n`)));
+  }
+}
+
+/** Records every status the page's badge shows, from now on (a MutationObserver in the page). */
+async function recordBadge(page: Page) {
+  await page.evaluate(() => {
+    const w = window as any;
+    w.__statuses = [];
+    const note = () => {
+      const b = document.querySelector("h1 + [data-status]");
+      const s = b?.getAttribute("data-status");
+      if (s && w.__statuses[w.__statuses.length - 1] !== s) w.__statuses.push(s);
+    };
+    note();
+    new MutationObserver(note).observe(document.body, { subtree: true, childList: true, attributes: true });
+  });
+}
+
+const recorded = (page: Page): Promise<string[]> => page.evaluate(() => (window as any).__statuses);
+
+test("an S3 sync paused half-way resumes from its checkpoint, live; a Folder sync waiting for the worker goes pending → syncing → synced", async ({
+  page,
+  context,
+}) => {
+  test.setTimeout(180_000);
+  const bucket = `live-${Date.now()}`;
+  await fillBucket(bucket, OBJECTS);
+
+  await login(page);
+  await page.goto("/datasources/new?kind=S3Datasource");
+  await hydrated(page);
+  await page.getByLabel("Title").fill("Bucket, live");
+  await page.getByLabel(/Bucket/).fill(bucket);
+  await page.getByLabel(/Endpoint/).fill(S3);
+  await page.getByLabel(/Region/).fill("us-east-1");
+  await page.getByLabel("Access key ID").fill("test-key");
+  await page.getByLabel("Secret access key").fill("test-secret");
+  await page.getByRole("button", { name: "Create datasource" }).click();
+  await expect(page).toHaveURL(/\/datasources\/[0-9a-f]{32}$/);
+  await hydrated(page);
+  await recordBadge(page);
+  const badge = page.locator("h1 + [data-status]");
+
+  // The progress bar appears with counts as batches commit; pause half-way.
+  const counts = page.getByTestId("progress-counts");
+  await expect(counts).toContainText("looked at", { timeout: 30_000 });
+  await expect(badge).toHaveAttribute("data-status", "syncing");
+  await page.getByRole("button", { name: "Pause" }).click();
+  await expect(badge).toHaveAttribute("data-status", "paused");
+  await expect(page.getByTestId("sync-progress")).toContainText("Paused at");
+  // Once the run has stopped at its checkpoint, the counts stand still, short of the end.
+  await page.waitForTimeout(1500);
+  const pausedAt = Number((await counts.textContent())!.match(/^(\d+)/)![1]);
+  expect(pausedAt).toBeGreaterThan(0);
+  expect(pausedAt).toBeLessThan(OBJECTS);
+  await page.waitForTimeout(1000);
+  await expect(counts).toContainText(`${pausedAt} looked at`);
+  await expect(page.locator("[data-field=Resources]")).toHaveText(String(pausedAt));
+
+  // Meanwhile a Folder datasource is created; it waits while the worker is busy with the bucket
+  // (one worker), then syncs. A second tab watches its badge move without a reload.
+  const folder = folderUnderRoot("e2e-live-folder");
+  for (let i = 0; i < 600; i++) {
+    const f = path.join(folder, `dir-${i % 10}`, `note-${i}.txt`);
+    fs.mkdirSync(path.dirname(f), { recursive: true });
+    fs.writeFileSync(f, `note ${i}`);
+  }
+  await page.getByRole("button", { name: "Resume" }).click();
+  await expect(badge).toHaveAttribute("data-status", /resuming|syncing/);
+
+  const watcher = await context.newPage();
+  await watcher.goto("/datasources/new?kind=FolderDatasource");
+  await hydrated(watcher);
+  await watcher.getByLabel("Title").fill("Folder, live");
+  await watcher.getByLabel(/Folder path/).fill(folder);
+  await watcher.getByRole("button", { name: "Create datasource" }).click();
+  await expect(watcher).toHaveURL(/\/datasources\/[0-9a-f]{32}$/);
+  await hydrated(watcher);
+  await recordBadge(watcher);
+  const folderBadge = watcher.locator("h1 + [data-status]");
+  await expect(folderBadge).toHaveAttribute("data-status", "synced", { timeout: 60_000 });
+  const folderSeen = await recorded(watcher);
+  expect(folderSeen.slice(-3)).toEqual(["pending", "syncing", "synced"]);
+  await expect(watcher.locator("[data-field=Resources]")).toHaveText("600");
+
+  // The bucket finished from its checkpoint: every object once.
+  await expect(badge).toHaveAttribute("data-status", "synced", { timeout: 60_000 });
+  await expect(page.locator("[data-field=Resources]")).toHaveText(String(OBJECTS));
+  const seen = await recorded(page);
+  expect(seen).toEqual(expect.arrayContaining(["syncing", "paused", "synced"]));
+  expect(seen.indexOf("paused")).toBeLessThan(seen.lastIndexOf("synced"));
+  expect(seen.indexOf("syncing")).toBeLessThan(seen.indexOf("paused"));
+  await expect(page.getByTestId("sync-progress")).toHaveCount(0);
+
+  // Activity: the paused run with what it had done, then the run that finished the rest.
+  await page.getByRole("link", { name: "Activity" }).click();
+  const rows = page.getByTestId("run-row");
+  await expect(rows).toHaveCount(2);
+  await expect(rows.nth(0)).toContainText("synced");
+  await expect(rows.nth(1)).toContainText("paused");
+  const addedFirst = Number(await rows.nth(1).locator("td").nth(3).textContent());
+  const addedThen = Number(await rows.nth(0).locator("td").nth(3).textContent());
+  expect(addedFirst + addedThen).toBe(OBJECTS);
+});

@@ -1,0 +1,496 @@
+//! Text extraction by media type, detected from the content (magic numbers, then a look at the
+//! text), with the file name only to tell text formats apart that content cannot (CSV from
+//! plain text). Plain text and Markdown, HTML (text only: no scripts or styles), PDF, Office
+//! Open XML (docx, xlsx, pptx), e-mail (.eml, attachments extracted as their own sections),
+//! CSV and JSON. Anything else keeps its metadata only.
+//!
+//! Pure and synchronous: the pipeline runs it on a blocking thread under a time limit.
+
+use std::io::Read;
+
+/// Content larger than this is not extracted ("too large"); its metadata stays searchable.
+pub const MAX_INPUT_BYTES: usize = 64 * 1024 * 1024;
+/// Extracted text is cut at this many bytes (the rest is not indexed).
+pub const MAX_TEXT_BYTES: usize = 4 * 1024 * 1024;
+
+/// What extraction made of one file.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Extracted {
+    Text {
+        media_type: String,
+        body: String,
+    },
+    /// A format without text to extract (images, archives, unknown binaries).
+    MetadataOnly {
+        media_type: String,
+    },
+    Failed {
+        media_type: String,
+        reason: String,
+    },
+}
+
+impl Extracted {
+    pub fn media_type(&self) -> &str {
+        match self {
+            Extracted::Text { media_type, .. }
+            | Extracted::MetadataOnly { media_type }
+            | Extracted::Failed { media_type, .. } => media_type,
+        }
+    }
+}
+
+const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
+const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
+const PPTX: &str = "application/vnd.openxmlformats-officedocument.presentationml.presentation";
+
+/// The media type of `bytes` named `name`: from the content first.
+pub fn detect(name: &str, bytes: &[u8]) -> String {
+    let ext = name
+        .rsplit_once('.')
+        .map(|(_, e)| e.to_ascii_lowercase())
+        .unwrap_or_default();
+    if bytes.starts_with(b"%PDF-") {
+        return "application/pdf".into();
+    }
+    if bytes.starts_with(b"PK\x03\x04") {
+        return match ooxml_kind(bytes) {
+            Some(t) => t.into(),
+            None => "application/zip".into(),
+        };
+    }
+    if let Some(t) = infer::get(bytes) {
+        return t.mime_type().into();
+    }
+    let head = &bytes[..bytes.len().min(4096)];
+    // Text: valid UTF-8 (allowing a character cut at the end of the sample), no NULs.
+    let text = match std::str::from_utf8(head) {
+        Ok(s) => Some(s),
+        Err(e) if e.valid_up_to() + 4 >= head.len() => {
+            std::str::from_utf8(&head[..e.valid_up_to()]).ok()
+        }
+        Err(_) => None,
+    };
+    let Some(text) = text.filter(|t| !t.contains('\0')) else {
+        return "application/octet-stream".into();
+    };
+    let trimmed = text.trim_start_matches('\u{feff}').trim_start();
+    let lower: String = trimmed
+        .chars()
+        .take(64)
+        .collect::<String>()
+        .to_ascii_lowercase();
+    if lower.starts_with("<!doctype html") || lower.starts_with("<html") {
+        return "text/html".into();
+    }
+    if looks_like_mail(trimmed) {
+        return "message/rfc822".into();
+    }
+    if (trimmed.starts_with('{') || trimmed.starts_with('['))
+        && serde_json::from_slice::<serde_json::Value>(bytes).is_ok()
+    {
+        return "application/json".into();
+    }
+    match ext.as_str() {
+        "md" | "markdown" => "text/markdown",
+        "csv" => "text/csv",
+        "html" | "htm" => "text/html",
+        "json" => "application/json",
+        "eml" => "message/rfc822",
+        _ => "text/plain",
+    }
+    .into()
+}
+
+/// Extracts the text of `bytes` named `name`.
+pub fn extract(name: &str, bytes: &[u8]) -> Extracted {
+    let media_type = detect(name, bytes);
+    if bytes.len() > MAX_INPUT_BYTES {
+        return Extracted::Failed {
+            media_type,
+            reason: format!(
+                "too large: {} MB, over the {} MB extraction limit",
+                bytes.len() / (1024 * 1024),
+                MAX_INPUT_BYTES / (1024 * 1024)
+            ),
+        };
+    }
+    let result = match media_type.as_str() {
+        "text/plain" | "text/markdown" | "text/csv" | "application/json" => {
+            Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
+        }
+        "text/html" => Ok(Some(html_text(&String::from_utf8_lossy(bytes)))),
+        "application/pdf" => pdf_text(bytes).map(Some),
+        DOCX | XLSX | PPTX => ooxml_text(&media_type, bytes).map(Some),
+        "message/rfc822" => mail_text(bytes).map(Some),
+        _ => Ok(None),
+    };
+    match result {
+        Ok(Some(mut body)) => {
+            if body.len() > MAX_TEXT_BYTES {
+                let mut cut = MAX_TEXT_BYTES;
+                while !body.is_char_boundary(cut) {
+                    cut -= 1;
+                }
+                body.truncate(cut);
+            }
+            Extracted::Text { media_type, body }
+        }
+        Ok(None) => Extracted::MetadataOnly { media_type },
+        Err(reason) => Extracted::Failed { media_type, reason },
+    }
+}
+
+fn looks_like_mail(text: &str) -> bool {
+    let mut headers = 0;
+    for line in text.lines().take(40) {
+        if line.is_empty() {
+            break;
+        }
+        let name = line.split_once(':').map(|(n, _)| n.to_ascii_lowercase());
+        if matches!(
+            name.as_deref(),
+            Some("from" | "to" | "subject" | "date" | "message-id" | "mime-version" | "received")
+        ) {
+            headers += 1;
+        }
+    }
+    headers >= 2
+}
+
+/// The visible text of an HTML document: no scripts, styles or templates.
+pub fn html_text(html: &str) -> String {
+    use scraper::{ElementRef, Html, Node};
+    fn walk(el: ElementRef<'_>, out: &mut String) {
+        for child in el.children() {
+            match child.value() {
+                Node::Text(t) => {
+                    let t = t.trim();
+                    if !t.is_empty() {
+                        if !out.is_empty() && !out.ends_with(['\n', ' ']) {
+                            out.push(' ');
+                        }
+                        out.push_str(t);
+                    }
+                }
+                Node::Element(e) => {
+                    if matches!(e.name(), "script" | "style" | "noscript" | "template") {
+                        continue;
+                    }
+                    if let Some(c) = ElementRef::wrap(child) {
+                        let block = matches!(
+                            e.name(),
+                            "p" | "div"
+                                | "br"
+                                | "li"
+                                | "tr"
+                                | "h1"
+                                | "h2"
+                                | "h3"
+                                | "h4"
+                                | "h5"
+                                | "h6"
+                                | "section"
+                                | "article"
+                                | "title"
+                                | "pre"
+                                | "table"
+                        );
+                        walk(c, out);
+                        if block && !out.ends_with('\n') {
+                            out.push('\n');
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    let doc = Html::parse_document(html);
+    let mut out = String::new();
+    walk(doc.root_element(), &mut out);
+    out
+}
+
+fn pdf_text(bytes: &[u8]) -> Result<String, String> {
+    // Encrypted documents are reported as such (pdf-extract would only say it failed).
+    match lopdf::Document::load_mem(bytes) {
+        Ok(doc) if doc.is_encrypted() => return Err("encrypted".into()),
+        Ok(_) => {}
+        Err(lopdf::Error::Decryption(_)) => return Err("encrypted".into()),
+        Err(e) => return Err(format!("corrupt: {e}")),
+    }
+    // The PDF parser panics on some malformed files; that is a corrupt file, not a crash.
+    match std::panic::catch_unwind(|| pdf_extract::extract_text_from_mem(bytes)) {
+        Ok(Ok(text)) => Ok(text),
+        Ok(Err(e)) => Err(format!("corrupt: {e}")),
+        Err(_) => Err("corrupt: the PDF could not be parsed".into()),
+    }
+}
+
+/// A zip that holds an Office Open XML document: which one.
+fn ooxml_kind(bytes: &[u8]) -> Option<&'static str> {
+    let zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
+    let names: Vec<&str> = zip.file_names().collect();
+    if names.iter().any(|n| *n == "word/document.xml") {
+        Some(DOCX)
+    } else if names.iter().any(|n| *n == "xl/workbook.xml") {
+        Some(XLSX)
+    } else if names.iter().any(|n| *n == "ppt/presentation.xml") {
+        Some(PPTX)
+    } else {
+        None
+    }
+}
+
+fn ooxml_text(media_type: &str, bytes: &[u8]) -> Result<String, String> {
+    let mut zip =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("corrupt: {e}"))?;
+    let mut parts: Vec<String> = zip
+        .file_names()
+        .filter(|n| match media_type {
+            DOCX => {
+                *n == "word/document.xml"
+                    || n.starts_with("word/header")
+                    || n.starts_with("word/footer")
+            }
+            XLSX => *n == "xl/sharedStrings.xml" || n.starts_with("xl/worksheets/sheet"),
+            _ => n.starts_with("ppt/slides/slide") && n.ends_with(".xml"),
+        })
+        .map(str::to_owned)
+        .collect();
+    // Slides and sheets in their natural order (slide2 before slide10).
+    parts.sort_by_key(|n| {
+        let digits: String = n.chars().filter(char::is_ascii_digit).collect();
+        (digits.len(), digits, n.clone())
+    });
+    let mut out = String::new();
+    for name in parts {
+        let mut xml = Vec::new();
+        zip.by_name(&name)
+            .map_err(|e| format!("corrupt: {e}"))?
+            .take(MAX_INPUT_BYTES as u64)
+            .read_to_end(&mut xml)
+            .map_err(|e| format!("corrupt: {e}"))?;
+        let text = match media_type {
+            DOCX => xml_text(&xml, &[b"t"], &[b"p", b"tab", b"br"]),
+            // Sheets: inline strings and values (cells of shared strings hold only an index;
+            // the strings themselves come from their own part).
+            XLSX if name.starts_with("xl/worksheets/") => xml_text(&xml, &[b"t", b"v"], &[b"row"]),
+            XLSX => xml_text(&xml, &[b"t"], &[b"si"]),
+            _ => xml_text(&xml, &[b"t"], &[b"p"]),
+        }?;
+        out.push_str(&text);
+        out.push('\n');
+    }
+    Ok(out)
+}
+
+/// Text inside elements named `text` (local names), a line break after each of `breaks`.
+fn xml_text(xml: &[u8], text: &[&[u8]], breaks: &[&[u8]]) -> Result<String, String> {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_reader(xml);
+    let mut out = String::new();
+    let mut depth_in_text = 0usize;
+    let mut buf = Vec::new();
+    loop {
+        match reader.read_event_into(&mut buf) {
+            Ok(Event::Start(e)) => {
+                if text.contains(&e.local_name().as_ref()) {
+                    depth_in_text += 1;
+                }
+            }
+            Ok(Event::End(e)) => {
+                let name = e.local_name();
+                if text.contains(&name.as_ref()) {
+                    depth_in_text = depth_in_text.saturating_sub(1);
+                    out.push(' ');
+                }
+                if breaks.contains(&name.as_ref()) {
+                    out.push('\n');
+                }
+            }
+            Ok(Event::Empty(e)) => {
+                if breaks.contains(&e.local_name().as_ref()) {
+                    out.push('\n');
+                }
+            }
+            Ok(Event::Text(t)) if depth_in_text > 0 => {
+                let s = t.unescape().map_err(|e| format!("corrupt: {e}"))?;
+                out.push_str(&s);
+            }
+            Ok(Event::Eof) => break,
+            Err(e) => return Err(format!("corrupt: {e}")),
+            _ => {}
+        }
+        buf.clear();
+    }
+    Ok(out)
+}
+
+/// An e-mail: its headers people search for, its text, and each attachment's text in its own
+/// section.
+fn mail_text(bytes: &[u8]) -> Result<String, String> {
+    use mail_parser::{MessageParser, MimeHeaders};
+    let msg = MessageParser::default()
+        .parse(bytes)
+        .ok_or_else(|| "corrupt: not an e-mail message".to_string())?;
+    let mut out = String::new();
+    let addresses = |a: Option<&mail_parser::Address<'_>>| {
+        a.map(|a| {
+            a.iter()
+                .map(|x| {
+                    format!(
+                        "{} {}",
+                        x.name().unwrap_or_default(),
+                        x.address().unwrap_or_default()
+                    )
+                    .trim()
+                    .to_owned()
+                })
+                .collect::<Vec<_>>()
+                .join(", ")
+        })
+        .unwrap_or_default()
+    };
+    out.push_str(&format!("From: {}\n", addresses(msg.from())));
+    out.push_str(&format!("To: {}\n", addresses(msg.to())));
+    out.push_str(&format!(
+        "Subject: {}\n\n",
+        msg.subject().unwrap_or_default()
+    ));
+    for i in 0..msg.text_body_count() {
+        if let Some(t) = msg.body_text(i) {
+            out.push_str(&t);
+            out.push('\n');
+        }
+    }
+    if msg.text_body_count() == 0 {
+        for i in 0..msg.html_body_count() {
+            if let Some(h) = msg.body_html(i) {
+                out.push_str(&html_text(&h));
+                out.push('\n');
+            }
+        }
+    }
+    for att in msg.attachments() {
+        let name = att.attachment_name().unwrap_or("attachment");
+        let inner = extract(name, att.contents());
+        if let Extracted::Text { body, .. } = inner {
+            out.push_str(&format!("\n--- Attachment: {name}\n{body}\n"));
+        } else {
+            out.push_str(&format!("\n--- Attachment: {name}\n"));
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_formats_are_told_apart_by_content_first() {
+        assert_eq!(detect("a.txt", b"<!DOCTYPE html><p>x</p>"), "text/html");
+        assert_eq!(detect("notes", b"{\"a\": 1}"), "application/json");
+        assert_eq!(detect("a.csv", b"a,b\n1,2\n"), "text/csv");
+        assert_eq!(detect("a.md", b"# Title\n"), "text/markdown");
+        assert_eq!(
+            detect("mail.txt", b"From: a@b.c\nTo: d@e.f\nSubject: hi\n\nbody"),
+            "message/rfc822"
+        );
+        assert_eq!(detect("x.txt", b"%PDF-1.4 ..."), "application/pdf");
+        assert_eq!(
+            detect("x.txt", b"\x00\x01\x02binary"),
+            "application/octet-stream"
+        );
+        assert_eq!(
+            detect("img.txt", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
+            "image/png"
+        );
+    }
+
+    #[test]
+    fn html_keeps_visible_text_only() {
+        let t = html_text(
+            "<html><head><title>T</title><style>.x{color:red}</style><script>var secret=1</script></head>\
+             <body><h1>Heading</h1><p>Visible <b>words</b></p><noscript>nojs</noscript></body></html>",
+        );
+        assert!(
+            t.contains("Heading") && t.contains("Visible") && t.contains("words"),
+            "{t}"
+        );
+        assert!(
+            !t.contains("secret") && !t.contains("color") && !t.contains("nojs"),
+            "{t}"
+        );
+    }
+
+    #[test]
+    fn unknown_binaries_keep_metadata_only_and_garbage_pdfs_fail_as_corrupt() {
+        assert_eq!(
+            extract("a.bin", b"\x00\x01\x02\x03"),
+            Extracted::MetadataOnly {
+                media_type: "application/octet-stream".into()
+            }
+        );
+        match extract("broken.pdf", b"%PDF-1.4\nthis is not a pdf") {
+            Extracted::Failed { media_type, reason } => {
+                assert_eq!(media_type, "application/pdf");
+                assert!(reason.starts_with("corrupt"), "{reason}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn mail_with_an_attachment_has_both_texts() {
+        let eml = "From: Ann <ann@example.com>\r\nTo: bob@example.com\r\nSubject: Quarterly\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+Content-Type: text/plain\r\n\r\nSee the numbers attached.\r\n--b\r\n\
+Content-Type: text/plain\r\nContent-Disposition: attachment; filename=\"numbers.txt\"\r\n\r\n\
+zebrafigures inside\r\n--b--\r\n";
+        match extract("q.eml", eml.as_bytes()) {
+            Extracted::Text { media_type, body } => {
+                assert_eq!(media_type, "message/rfc822");
+                assert!(
+                    body.contains("Quarterly") && body.contains("See the numbers"),
+                    "{body}"
+                );
+                assert!(
+                    body.contains("Attachment: numbers.txt") && body.contains("zebrafigures"),
+                    "{body}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn docx_text_is_read_from_its_xml() {
+        let mut buf = std::io::Cursor::new(Vec::new());
+        {
+            let mut z = zip::ZipWriter::new(&mut buf);
+            let o: zip::write::SimpleFileOptions = Default::default();
+            z.start_file("[Content_Types].xml", o).unwrap();
+            std::io::Write::write_all(&mut z, b"<Types/>").unwrap();
+            z.start_file("word/document.xml", o).unwrap();
+            std::io::Write::write_all(
+                &mut z,
+                br#"<w:document xmlns:w="x"><w:body><w:p><w:r><w:t>Hello</w:t></w:r><w:r><w:t xml:space="preserve"> docx &amp; world</w:t></w:r></w:p></w:body></w:document>"#,
+            )
+            .unwrap();
+            z.finish().unwrap();
+        }
+        match extract("d.docx", buf.get_ref()) {
+            Extracted::Text { media_type, body } => {
+                assert_eq!(media_type, DOCX);
+                assert!(
+                    body.contains("Hello") && body.contains("docx & world"),
+                    "{body}"
+                );
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+}

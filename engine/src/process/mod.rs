@@ -1,0 +1,190 @@
+//! The processing pipeline: every newly collected or changed resource waits with processing
+//! status `pending`; the pipeline claims a batch (a short statement with a lease, so a batch
+//! whose process died is claimed again), extracts each one's text on blocking threads under a
+//! size and time limit, and commits the outcomes, the text and the index outbox entries in one
+//! transaction; then the search index catches up. A bad file fails alone, with its reason.
+
+pub mod extract;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::blobs::BlobStore;
+use crate::error::{EngineError, Result};
+use crate::model::{Processed, Resource};
+use crate::search::SearchIndex;
+use crate::service::{Engine, now};
+use extract::Extracted;
+
+#[derive(Debug, Clone)]
+pub struct PipelineConfig {
+    /// Resources claimed at once.
+    pub batch: u32,
+    /// Extractions running at once.
+    pub concurrency: usize,
+    /// One file's extraction may take this long; then it fails as "timed out".
+    pub time_limit: Duration,
+    /// A claimed batch is another pipeline's to take if not finished in this time.
+    pub lease: Duration,
+}
+
+impl Default for PipelineConfig {
+    fn default() -> Self {
+        Self {
+            batch: 64,
+            concurrency: std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(2),
+            time_limit: Duration::from_secs(30),
+            lease: Duration::from_secs(300),
+        }
+    }
+}
+
+#[derive(Clone)]
+pub struct Pipeline {
+    engine: Engine,
+    blobs: BlobStore,
+    index: Arc<SearchIndex>,
+    cfg: Arc<PipelineConfig>,
+    stopping: Arc<AtomicBool>,
+}
+
+impl Pipeline {
+    pub fn new(
+        engine: Engine,
+        blobs: BlobStore,
+        index: Arc<SearchIndex>,
+        cfg: PipelineConfig,
+    ) -> Self {
+        Self {
+            engine,
+            blobs,
+            index,
+            cfg: Arc::new(cfg),
+            stopping: Arc::new(AtomicBool::new(false)),
+        }
+    }
+
+    /// Processes one claimed batch and brings the index up to date; how many were processed.
+    pub async fn run_once(&self) -> Result<usize> {
+        let store = self.engine.store();
+        let lease = chrono::Duration::from_std(self.cfg.lease)
+            .map_err(|e| EngineError::Internal(format!("lease out of range: {e}")))?;
+        let claimed = store
+            .claim_processing(self.cfg.batch, now(), now() + lease)
+            .await?;
+        let mut done = Vec::with_capacity(claimed.len());
+        for chunk in claimed.chunks(self.cfg.concurrency.max(1)) {
+            let outcomes =
+                futures_util::future::join_all(chunk.iter().map(|r| self.process(r))).await;
+            done.extend(outcomes);
+        }
+        if !done.is_empty() {
+            store.finish_processing(&done, now()).await?;
+        }
+        self.index.catch_up(store.as_ref()).await?;
+        Ok(done.len())
+    }
+
+    /// Runs until nothing is waiting (tests and tools: deterministic). Returns how many.
+    pub async fn drain(&self) -> Result<usize> {
+        let mut n = 0;
+        loop {
+            let k = self.run_once().await?;
+            if k == 0 {
+                return Ok(n);
+            }
+            n += k;
+        }
+    }
+
+    async fn process(&self, r: &Resource) -> Processed {
+        let base = Processed {
+            resource_id: r.id.clone(),
+            content_hash: r.content_hash.clone(),
+            status: "processed",
+            error: None,
+            media_type: None,
+            body: None,
+        };
+        let Some(hash) = r.content_hash.clone() else {
+            // Nothing collected (metadata only): its name and path are still searchable.
+            return base;
+        };
+        let path = self.blobs.path_of(&hash);
+        let name = r.name.clone();
+        let job = tokio::task::spawn_blocking(move || -> std::result::Result<Extracted, String> {
+            let meta = std::fs::metadata(&path).map_err(|e| format!("content unreadable: {e}"))?;
+            if meta.len() as usize > extract::MAX_INPUT_BYTES {
+                return Ok(Extracted::Failed {
+                    media_type: String::new(),
+                    reason: format!(
+                        "too large: {} MB, over the {} MB extraction limit",
+                        meta.len() / (1024 * 1024),
+                        extract::MAX_INPUT_BYTES / (1024 * 1024)
+                    ),
+                });
+            }
+            let bytes = std::fs::read(&path).map_err(|e| format!("content unreadable: {e}"))?;
+            Ok(extract::extract(&name, &bytes))
+        });
+        let outcome = match tokio::time::timeout(self.cfg.time_limit, job).await {
+            Err(_) => Err(format!(
+                "timed out: extraction took longer than {} s",
+                self.cfg.time_limit.as_secs()
+            )),
+            Ok(Err(e)) => Err(format!("corrupt: extraction stopped ({e})")),
+            Ok(Ok(r)) => r,
+        };
+        match outcome {
+            Ok(Extracted::Text { media_type, body }) => Processed {
+                media_type: Some(media_type),
+                body: Some(body),
+                ..base
+            },
+            Ok(Extracted::MetadataOnly { media_type }) => Processed {
+                media_type: Some(media_type),
+                ..base
+            },
+            Ok(Extracted::Failed { media_type, reason }) => Processed {
+                status: "failed",
+                error: Some(reason),
+                media_type: Some(media_type).filter(|m| !m.is_empty()),
+                ..base
+            },
+            Err(reason) => Processed {
+                status: "failed",
+                error: Some(reason),
+                ..base
+            },
+        }
+    }
+
+    /// Runs the pipeline until `shutdown` resolves; catches the index up first (the outbox may
+    /// hold entries a previous run committed but did not apply).
+    pub fn spawn(
+        &self,
+        shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        let me = self.clone();
+        let stopping = self.stopping.clone();
+        tokio::spawn(async move {
+            tokio::spawn(async move {
+                shutdown.await;
+                stopping.store(true, Ordering::Relaxed);
+            });
+            while !me.stopping.load(Ordering::Relaxed) {
+                match me.run_once().await {
+                    Ok(0) => tokio::time::sleep(Duration::from_millis(300)).await,
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "the processing pipeline failed a round");
+                        tokio::time::sleep(Duration::from_secs(2)).await;
+                    }
+                }
+            }
+        })
+    }
+}

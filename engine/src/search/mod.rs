@@ -1,0 +1,404 @@
+//! Full-text search: an embedded tantivy index of the extracted text, fed from the database's
+//! outbox. The database stays the truth: every change to what is searchable is written to
+//! `index_outbox` in the transaction that makes it, and [`SearchIndex::catch_up`] applies the
+//! entries after commit (and at start-up). The index records in its own commit how far it has
+//! applied the outbox, so a crash between the two is repaired by applying again; and
+//! [`SearchIndex::rebuild`] recreates it from the database.
+//!
+//! tantivy ranks top-k without scoring every match (block-max WAND), which keeps common words
+//! fast where SQLite FTS5 and PostgreSQL `ts_rank` score every matching row.
+
+pub mod query;
+
+use std::path::Path;
+use std::sync::{Arc, Mutex};
+
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, RegexQuery, TermQuery, TermSetQuery};
+use tantivy::schema::{
+    DateOptions, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+    Value,
+};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+use crate::error::{EngineError, Result};
+use crate::model::IndexDoc;
+use crate::store::Store;
+use query::TextFields;
+
+/// Bumped when the schema changes; an index of another version is rebuilt.
+const SCHEMA_VERSION: &str = "1";
+const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+
+#[derive(Clone, Copy)]
+struct Fields {
+    id: Field,
+    datasource: Field,
+    name: Field,
+    path: Field,
+    media: Field,
+    modified: Field,
+    body: Field,
+}
+
+fn schema() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let text = TextOptions::default()
+        .set_indexing_options(
+            TextFieldIndexing::default()
+                .set_tokenizer("default")
+                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+        )
+        .set_stored();
+    let f = Fields {
+        id: b.add_text_field("id", STRING | STORED),
+        datasource: b.add_text_field("datasource", STRING | STORED),
+        name: b.add_text_field("name", text.clone()),
+        path: b.add_text_field("path", STRING | STORED),
+        media: b.add_text_field("media", STRING | STORED),
+        modified: b.add_date_field(
+            "modified",
+            DateOptions::default().set_indexed().set_fast().set_stored(),
+        ),
+        body: b.add_text_field("body", text),
+    };
+    (b.build(), f)
+}
+
+fn index_err(e: impl std::fmt::Display) -> EngineError {
+    EngineError::Internal(format!("search index: {e}"))
+}
+
+/// Filters of a search, besides the text.
+#[derive(Debug, Clone, Default)]
+pub struct Filters {
+    /// Exact media type, or a family with a trailing `/` (`text/`).
+    pub media_type: Option<String>,
+    pub modified_after: Option<chrono::DateTime<chrono::Utc>>,
+    pub modified_before: Option<chrono::DateTime<chrono::Utc>>,
+    pub path_prefix: Option<String>,
+}
+
+/// One hit, as the index has it (the caller checks it against the database).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Hit {
+    pub resource_id: String,
+    pub datasource_id: String,
+    pub score: f32,
+    /// HTML: the text around the match, escaped, with matches in `<mark>`.
+    pub snippet: String,
+}
+
+pub struct SearchIndex {
+    index: Index,
+    reader: IndexReader,
+    writer: Mutex<IndexWriter>,
+    f: Fields,
+    text: TextFields,
+    /// Serialises catch-ups (the outbox is applied in order, once).
+    applying: tokio::sync::Mutex<()>,
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, creating it (or recreating it, if its schema is outdated: the
+    /// outbox position is then 0 and the caller should [`rebuild`](Self::rebuild)).
+    pub fn open(dir: &Path) -> Result<Arc<Self>> {
+        std::fs::create_dir_all(dir).map_err(index_err)?;
+        let (schema, f) = schema();
+        let version_file = dir.join("tributary-schema");
+        let current = std::fs::read_to_string(&version_file).unwrap_or_default();
+        let index = match Index::open_in_dir(dir) {
+            Ok(i) if current.trim() == SCHEMA_VERSION => i,
+            _ => {
+                for e in std::fs::read_dir(dir).map_err(index_err)?.flatten() {
+                    let _ = if e.path().is_dir() {
+                        std::fs::remove_dir_all(e.path())
+                    } else {
+                        std::fs::remove_file(e.path())
+                    };
+                }
+                let i = Index::create_in_dir(dir, schema).map_err(index_err)?;
+                std::fs::write(&version_file, SCHEMA_VERSION).map_err(index_err)?;
+                i
+            }
+        };
+        Self::from_index(index, f)
+    }
+
+    /// An index in memory (tests, tools).
+    pub fn in_memory() -> Result<Arc<Self>> {
+        let (schema, f) = schema();
+        Self::from_index(Index::create_in_ram(schema), f)
+    }
+
+    fn from_index(index: Index, f: Fields) -> Result<Arc<Self>> {
+        let writer = index
+            .writer_with_num_threads(1, WRITER_MEMORY)
+            .map_err(|e| {
+                index_err(format!(
+                    "{e} (is another Tributary using this data directory?)"
+                ))
+            })?;
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::Manual)
+            .try_into()
+            .map_err(index_err)?;
+        let analyzer = index
+            .tokenizers()
+            .get("default")
+            .ok_or_else(|| index_err("no default tokenizer"))?;
+        Ok(Arc::new(Self {
+            index,
+            reader,
+            writer: Mutex::new(writer),
+            text: TextFields {
+                body: f.body,
+                name: f.name,
+                analyzer,
+            },
+            f,
+            applying: tokio::sync::Mutex::new(()),
+        }))
+    }
+
+    pub fn text_fields(&self) -> &TextFields {
+        &self.text
+    }
+
+    /// How far the outbox has been applied (from the last commit).
+    pub fn applied(&self) -> i64 {
+        self.index
+            .load_metas()
+            .ok()
+            .and_then(|m| m.payload)
+            .and_then(|p| p.parse().ok())
+            .unwrap_or(0)
+    }
+
+    fn doc(&self, d: &IndexDoc) -> TantivyDocument {
+        let mut doc = TantivyDocument::default();
+        doc.add_text(self.f.id, &d.resource_id);
+        doc.add_text(self.f.datasource, &d.datasource_id);
+        doc.add_text(self.f.name, &d.name);
+        doc.add_text(self.f.path, &d.path);
+        if let Some(m) = &d.media_type {
+            doc.add_text(self.f.media, m);
+        }
+        if let Some(t) = d.modified {
+            doc.add_date(
+                self.f.modified,
+                DateTime::from_timestamp_micros(t.timestamp_micros()),
+            );
+        }
+        doc.add_text(self.f.body, &d.body);
+        doc
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, IndexWriter> {
+        self.writer.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Applies every outbox entry after the index's position, commits with the new position,
+    /// and prunes what was applied. Returns how many entries were applied.
+    pub async fn catch_up(&self, store: &dyn Store) -> Result<usize> {
+        let _one = self.applying.lock().await;
+        let mut applied = self.applied();
+        let mut n = 0;
+        loop {
+            let entries = store.outbox_after(applied, 2000).await?;
+            let Some(last) = entries.last().map(|e| e.seq) else {
+                break;
+            };
+            {
+                let w = self.lock();
+                for e in &entries {
+                    match (e.op.as_str(), &e.resource_id) {
+                        ("drop_datasource", _) => {
+                            w.delete_term(Term::from_field_text(
+                                self.f.datasource,
+                                &e.datasource_id,
+                            ));
+                        }
+                        (_, Some(id)) => {
+                            w.delete_term(Term::from_field_text(self.f.id, id));
+                            if let Some(d) = &e.doc {
+                                w.add_document(self.doc(d)).map_err(index_err)?;
+                            }
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            self.commit(last)?;
+            n += entries.len();
+            applied = last;
+            store.prune_outbox(applied).await?;
+        }
+        if n > 0 {
+            self.reader.reload().map_err(index_err)?;
+        }
+        Ok(n)
+    }
+
+    fn commit(&self, position: i64) -> Result<()> {
+        let mut w = self.lock();
+        let mut prepared = w.prepare_commit().map_err(index_err)?;
+        prepared.set_payload(&position.to_string());
+        prepared.commit().map_err(index_err)?;
+        Ok(())
+    }
+
+    /// Recreates the index from the database: every processed resource's text. Returns how many
+    /// documents it holds.
+    pub async fn rebuild(&self, store: &dyn Store) -> Result<usize> {
+        let _one = self.applying.lock().await;
+        // Everything up to the head is in the database already, so in the rebuilt index too.
+        let head = store.outbox_head().await?;
+        self.lock().delete_all_documents().map_err(index_err)?;
+        let mut after = 0;
+        let mut n = 0;
+        loop {
+            let docs = store.index_docs_after(after, 2000).await?;
+            let Some((last, _)) = docs.last() else { break };
+            after = *last;
+            let w = self.lock();
+            for (_, d) in &docs {
+                w.add_document(self.doc(d)).map_err(index_err)?;
+            }
+            n += docs.len();
+        }
+        self.commit(head)?;
+        store.prune_outbox(head).await?;
+        self.reader.reload().map_err(index_err)?;
+        Ok(n)
+    }
+
+    /// Ranked hits of `text` within `datasources`, after `offset`, at most `limit`, and how many
+    /// match in all.
+    pub fn search(
+        &self,
+        text: &dyn Query,
+        datasources: &[String],
+        filters: &Filters,
+        offset: usize,
+        limit: usize,
+    ) -> Result<(Vec<Hit>, usize)> {
+        if datasources.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
+            (Occur::Must, text.box_clone()),
+            (
+                Occur::Must,
+                Box::new(TermSetQuery::new(
+                    datasources
+                        .iter()
+                        .map(|d| Term::from_field_text(self.f.datasource, d)),
+                )),
+            ),
+        ];
+        if let Some(m) = &filters.media_type {
+            let q: Box<dyn Query> = if m.ends_with('/') {
+                Box::new(
+                    RegexQuery::from_pattern(&format!("{}.*", regex_escape(m)), self.f.media)
+                        .map_err(index_err)?,
+                )
+            } else {
+                Box::new(TermQuery::new(
+                    Term::from_field_text(self.f.media, m),
+                    IndexRecordOption::Basic,
+                ))
+            };
+            clauses.push((Occur::Must, q));
+        }
+        if let Some(p) = &filters.path_prefix {
+            clauses.push((
+                Occur::Must,
+                Box::new(
+                    RegexQuery::from_pattern(&format!("{}.*", regex_escape(p)), self.f.path)
+                        .map_err(index_err)?,
+                ),
+            ));
+        }
+        if filters.modified_after.is_some() || filters.modified_before.is_some() {
+            use std::ops::Bound;
+            let bound = |t: Option<chrono::DateTime<chrono::Utc>>, inclusive: bool| match t {
+                Some(t) => {
+                    let term = Term::from_field_date(
+                        self.f.modified,
+                        DateTime::from_timestamp_micros(t.timestamp_micros()),
+                    );
+                    if inclusive {
+                        Bound::Included(term)
+                    } else {
+                        Bound::Excluded(term)
+                    }
+                }
+                None => Bound::Unbounded,
+            };
+            clauses.push((
+                Occur::Must,
+                Box::new(RangeQuery::new(
+                    bound(filters.modified_after, true),
+                    bound(filters.modified_before, false),
+                )),
+            ));
+        }
+        let query = BooleanQuery::new(clauses);
+        let searcher = self.reader.searcher();
+        let (top, total) = searcher
+            .search(
+                &query,
+                &(TopDocs::with_limit(limit.max(1)).and_offset(offset), Count),
+            )
+            .map_err(index_err)?;
+        let mut snippets =
+            SnippetGenerator::create(&searcher, text, self.f.body).map_err(index_err)?;
+        snippets.set_max_num_chars(200);
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr).map_err(index_err)?;
+            let get = |f: Field| {
+                doc.get_first(f)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let snippet = snippets
+                .snippet_from_doc(&doc)
+                .to_html()
+                .replace("<b>", "<mark>")
+                .replace("</b>", "</mark>");
+            hits.push(Hit {
+                resource_id: get(self.f.id),
+                datasource_id: get(self.f.datasource),
+                score,
+                snippet,
+            });
+        }
+        Ok((hits, total))
+    }
+
+    /// Documents in the index.
+    pub fn len(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+/// `s` with the regular-expression syntax escaped (for prefix patterns).
+pub(crate) fn regex_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$#&-~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}

@@ -1,0 +1,338 @@
+//! The search language, parsed into tantivy queries over the extracted text and the name.
+//!
+//! Simple form: words are all required (`annual report`), `"exact phrase"`, `prefix*` (at
+//! least two characters before the star), `-word` / `-"phrase"` to exclude, and `OR` between
+//! two parts for either. Onna's advanced form is a JSON tree:
+//! `{"and": [{"text_contains": [{"var": "extracted_text"}, "word"]}, ...], "or": [...],
+//! "and_not": [...]}`, nestable, where the text is itself in the simple form.
+//! Anything malformed is a 422 naming the field.
+
+use serde_json::Value;
+use tantivy::Term;
+use tantivy::query::{
+    BooleanQuery, BoostQuery, EmptyQuery, Occur, PhraseQuery, Query, RegexQuery, TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::tokenizer::TextAnalyzer;
+
+use super::regex_escape;
+use crate::error::{EngineError, Result};
+
+/// The fields a text query looks in.
+#[derive(Clone)]
+pub struct TextFields {
+    pub body: Field,
+    pub name: Field,
+    pub analyzer: TextAnalyzer,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+enum Part {
+    Words(String),
+    Phrase(String),
+    Prefix(String),
+}
+
+/// Parses the simple form. `field` names the request field in errors.
+pub fn parse_simple(text: &str, fields: &TextFields, field: &str) -> Result<Box<dyn Query>> {
+    let bad = |m: &str| EngineError::invalid(field.to_owned(), m.to_owned());
+    // (negated, part) groups; an OR joins the previous group with the next part.
+    let mut groups: Vec<(bool, Vec<Part>)> = Vec::new();
+    let mut pending_or = false;
+    let chars: Vec<char> = text.chars().collect();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c.is_whitespace() {
+            i += 1;
+            continue;
+        }
+        let negated = c == '-' && i + 1 < chars.len() && !chars[i + 1].is_whitespace();
+        if negated {
+            i += 1;
+        }
+        let part = if chars[i] == '"' {
+            let end = chars[i + 1..]
+                .iter()
+                .position(|&c| c == '"')
+                .ok_or_else(|| bad("has an unclosed quote"))?;
+            let phrase: String = chars[i + 1..i + 1 + end].iter().collect();
+            i += end + 2;
+            if phrase.trim().is_empty() {
+                return Err(bad("has an empty phrase"));
+            }
+            Part::Phrase(phrase)
+        } else {
+            let start = i;
+            while i < chars.len() && !chars[i].is_whitespace() && chars[i] != '"' {
+                i += 1;
+            }
+            let word: String = chars[start..i].iter().collect();
+            if word == "OR" && !negated {
+                if groups.is_empty() || pending_or {
+                    return Err(bad("has OR without something on its left"));
+                }
+                pending_or = true;
+                continue;
+            }
+            if let Some(stem) = word.strip_suffix('*') {
+                if stem.contains('*') || stem.chars().filter(|c| c.is_alphanumeric()).count() < 2 {
+                    return Err(bad(
+                        "has a prefix search with fewer than 2 letters before the *",
+                    ));
+                }
+                Part::Prefix(stem.to_lowercase())
+            } else if word.contains('*') {
+                return Err(bad("may use * only at the end of a word"));
+            } else {
+                Part::Words(word)
+            }
+        };
+        if pending_or {
+            let last = groups
+                .last_mut()
+                .ok_or_else(|| bad("has OR without something on its left"))?;
+            if last.0 || negated {
+                return Err(bad("cannot combine OR with an excluded (-) part"));
+            }
+            last.1.push(part);
+            pending_or = false;
+        } else {
+            groups.push((negated, vec![part]));
+        }
+    }
+    if pending_or {
+        return Err(bad("ends with OR"));
+    }
+    if groups.is_empty() {
+        return Err(bad("must not be empty"));
+    }
+    if groups.iter().all(|(neg, _)| *neg) {
+        return Err(bad("needs at least one part that is not excluded (-)"));
+    }
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    for (negated, parts) in groups {
+        let mut alternatives = Vec::new();
+        for p in parts {
+            alternatives.push((Occur::Should, part_query(&p, fields)));
+        }
+        let q: Box<dyn Query> = if alternatives.len() == 1 {
+            alternatives
+                .pop()
+                .map(|(_, q)| q)
+                .unwrap_or_else(|| Box::new(EmptyQuery))
+        } else {
+            Box::new(BooleanQuery::new(alternatives))
+        };
+        clauses.push((if negated { Occur::MustNot } else { Occur::Must }, q));
+    }
+    Ok(Box::new(BooleanQuery::new(clauses)))
+}
+
+/// The tokens of `text` as the index tokenized them.
+fn tokens(text: &str, analyzer: &TextAnalyzer) -> Vec<String> {
+    let mut a = analyzer.clone();
+    let mut stream = a.token_stream(text);
+    let mut out = Vec::new();
+    while stream.advance() {
+        out.push(stream.token().text.clone());
+    }
+    out
+}
+
+/// One part, in the body or (boosted) the name.
+fn part_query(p: &Part, f: &TextFields) -> Box<dyn Query> {
+    let in_field = |field: Field| -> Box<dyn Query> {
+        match p {
+            Part::Words(w) | Part::Phrase(w) => {
+                let toks = tokens(w, &f.analyzer);
+                match toks.len() {
+                    0 => Box::new(EmptyQuery),
+                    1 => Box::new(TermQuery::new(
+                        Term::from_field_text(field, &toks[0]),
+                        IndexRecordOption::WithFreqsAndPositions,
+                    )),
+                    _ => Box::new(PhraseQuery::new(
+                        toks.iter()
+                            .map(|t| Term::from_field_text(field, t))
+                            .collect(),
+                    )),
+                }
+            }
+            Part::Prefix(stem) => {
+                let pattern = format!("{}.*", regex_escape(stem));
+                match RegexQuery::from_pattern(&pattern, field) {
+                    Ok(q) => Box::new(q),
+                    Err(_) => Box::new(EmptyQuery),
+                }
+            }
+        }
+    };
+    Box::new(BooleanQuery::new(vec![
+        (Occur::Should, in_field(f.body)),
+        (
+            Occur::Should,
+            Box::new(BoostQuery::new(in_field(f.name), 2.0)),
+        ),
+    ]))
+}
+
+/// Parses Onna's advanced form (the value of `"advanced"`).
+pub fn parse_advanced(v: &Value, fields: &TextFields, path: &str) -> Result<Box<dyn Query>> {
+    let obj = v.as_object().ok_or_else(|| {
+        EngineError::invalid(
+            path.to_owned(),
+            "must be an object with and, or, and_not or text_contains",
+        )
+    })?;
+    if let Some(args) = obj.get("text_contains") {
+        let arr = args.as_array().filter(|a| a.len() == 2).ok_or_else(|| {
+            EngineError::invalid(
+                format!("{path}.text_contains"),
+                "must be [{\"var\": \"extracted_text\"}, \"text\"]",
+            )
+        })?;
+        let var = arr[0]
+            .get("var")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let field_fields = match var {
+            "extracted_text" | "text" | "" => fields.clone(),
+            "title" | "name" => TextFields {
+                body: fields.name,
+                ..fields.clone()
+            },
+            other => {
+                return Err(EngineError::invalid(
+                    format!("{path}.text_contains"),
+                    format!("var '{other}' is not searchable; use extracted_text or title"),
+                ));
+            }
+        };
+        let text = arr[1].as_str().ok_or_else(|| {
+            EngineError::invalid(
+                format!("{path}.text_contains"),
+                "the second item must be text",
+            )
+        })?;
+        return parse_simple(text, &field_fields, &format!("{path}.text_contains"));
+    }
+    let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut positive = false;
+    for (key, occur) in [
+        ("and", Occur::Must),
+        ("or", Occur::Should),
+        ("and_not", Occur::MustNot),
+    ] {
+        let Some(list) = obj.get(key) else { continue };
+        let items = list.as_array().filter(|a| !a.is_empty()).ok_or_else(|| {
+            EngineError::invalid(format!("{path}.{key}"), "must be a non-empty list")
+        })?;
+        let qs = items
+            .iter()
+            .enumerate()
+            .map(|(i, item)| parse_advanced(item, fields, &format!("{path}.{key}[{i}]")))
+            .collect::<Result<Vec<_>>>()?;
+        match occur {
+            // `or` is one required clause: any of its items.
+            Occur::Should => {
+                positive = true;
+                clauses.push((
+                    Occur::Must,
+                    Box::new(BooleanQuery::new(
+                        qs.into_iter().map(|q| (Occur::Should, q)).collect(),
+                    )),
+                ));
+            }
+            o => {
+                positive |= o == Occur::Must;
+                clauses.extend(qs.into_iter().map(|q| (o, q)));
+            }
+        }
+    }
+    if let Some(k) = obj
+        .keys()
+        .find(|k| !["and", "or", "and_not", "text_contains"].contains(&k.as_str()))
+    {
+        return Err(EngineError::invalid(
+            format!("{path}.{k}"),
+            "is not an operator; use and, or, and_not or text_contains",
+        ));
+    }
+    if !positive {
+        return Err(EngineError::invalid(
+            path.to_owned(),
+            "needs and or or (and_not alone matches nothing)",
+        ));
+    }
+    Ok(Box::new(BooleanQuery::new(clauses)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tantivy::schema::{Schema, TEXT};
+    use tantivy::tokenizer::TokenizerManager;
+
+    fn fields() -> TextFields {
+        let mut b = Schema::builder();
+        let body = b.add_text_field("body", TEXT);
+        let name = b.add_text_field("name", TEXT);
+        let analyzer = TokenizerManager::default().get("default").unwrap();
+        TextFields {
+            body,
+            name,
+            analyzer,
+        }
+    }
+
+    #[test]
+    fn bad_queries_say_what_is_wrong() {
+        let f = fields();
+        for (q, why) in [
+            ("", "must not be empty"),
+            ("\"open", "unclosed quote"),
+            ("a*", "fewer than 2 letters"),
+            ("*", "fewer than 2 letters"),
+            ("ab*cd", "only at the end"),
+            ("OR x", "OR without"),
+            ("x OR", "ends with OR"),
+            ("-x", "not excluded"),
+            ("\"\"", "empty phrase"),
+        ] {
+            let e = parse_simple(q, &f, "query")
+                .err()
+                .unwrap_or_else(|| panic!("{q} parsed"));
+            assert_eq!(e.status_code(), 422, "{q}");
+            assert!(e.to_string().contains(why), "{q}: {e}");
+        }
+        for ok in [
+            "report",
+            "\"annual report\" 2024",
+            "rep* -draft",
+            "cat OR dog fish",
+        ] {
+            assert!(parse_simple(ok, &f, "query").is_ok(), "{ok}");
+        }
+    }
+
+    #[test]
+    fn advanced_form_is_checked() {
+        let f = fields();
+        let ok = serde_json::json!({"and": [{"text_contains": [{"var": "extracted_text"}, "word"]}],
+                                     "and_not": [{"text_contains": [{"var": "extracted_text"}, "other"]}]});
+        assert!(parse_advanced(&ok, &f, "advanced").is_ok());
+        for bad in [
+            serde_json::json!({"and_not": [{"text_contains": [{"var": "extracted_text"}, "x"]}]}),
+            serde_json::json!({"nand": []}),
+            serde_json::json!({"and": []}),
+            serde_json::json!({"and": [{"text_contains": [{"var": "secret"}, "x"]}]}),
+            serde_json::json!([1]),
+        ] {
+            let e = parse_advanced(&bad, &f, "advanced")
+                .err()
+                .unwrap_or_else(|| panic!("{bad} parsed"));
+            assert_eq!(e.status_code(), 422, "{bad}");
+        }
+    }
+}

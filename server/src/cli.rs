@@ -20,6 +20,7 @@ pub async fn run() -> ExitCode {
             seed_children(&cli.config, &datasource, count).await
         }
         Command::User(cmd) => user_command(&cli.config, cmd).await,
+        Command::Reindex => reindex(&cli.config).await,
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -84,6 +85,20 @@ async fn shutdown_signal() {
         _ = term => {},
     }
     tracing::info!("shutting down: finishing requests in flight");
+}
+
+/// Rebuilds the search index from the database (run it while the server is stopped: the
+/// index allows one writer).
+async fn reindex(config: &Config) -> Result<(), String> {
+    let engine = open_engine(config).await?;
+    let index = engine::search::SearchIndex::open(&config.data_dir.join("index"))
+        .map_err(|e| e.to_string())?;
+    let n = index
+        .rebuild(engine.store().as_ref())
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("search index rebuilt: {n} documents");
+    Ok(())
 }
 
 async fn seed_children(config: &Config, datasource: &str, count: usize) -> Result<(), String> {

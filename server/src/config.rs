@@ -28,6 +28,8 @@ pub enum Command {
     /// Manage user accounts.
     #[command(subcommand)]
     User(UserCommand),
+    /// Rebuild the search index from the database (while the server is stopped).
+    Reindex,
     /// Add resources to a datasource as a spyder would (for tests and demos, until spyders run).
     SeedChildren {
         /// The datasource's id.

@@ -27,6 +27,8 @@ pub struct AppState {
     pub first_admin: Option<Arc<engine::service::FirstAdmin>>,
     pub manager: engine::manager::SpyderManager,
     pub workers: usize,
+    /// Extracts text and feeds the search index.
+    pub pipeline: engine::process::Pipeline,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -39,6 +41,23 @@ impl FromRef<AppState> for Engine {
     fn from_ref(s: &AppState) -> Self {
         s.engine.clone()
     }
+}
+
+/// Opens the search index under the data directory, rebuilding it from the database when it
+/// is new or outdated, and applying what the outbox still holds.
+pub async fn open_search(
+    config: &Config,
+    engine: &Engine,
+) -> Result<Arc<engine::search::SearchIndex>, String> {
+    let index = engine::search::SearchIndex::open(&config.data_dir.join("index"))
+        .map_err(|e| e.to_string())?;
+    let store = engine.store().as_ref();
+    if index.is_empty() {
+        index.rebuild(store).await.map_err(|e| e.to_string())?;
+    } else {
+        index.catch_up(store).await.map_err(|e| e.to_string())?;
+    }
+    Ok(index)
 }
 
 /// Opens the database (migrating it) and builds the engine the config describes.
@@ -78,6 +97,8 @@ pub struct Application {
 impl Application {
     pub async fn build(config: Config) -> Result<Self, String> {
         let engine = open_engine(&config).await?;
+        let index = open_search(&config, &engine).await?;
+        let engine = engine.with_search(index.clone());
         let first_admin = engine
             .ensure_first_admin(
                 config.admin_email.as_deref(),
@@ -93,9 +114,16 @@ impl Application {
         let manager_config = config.manager()?;
         let workers = manager_config.workers;
         let manager = engine::manager::SpyderManager::new(engine.clone(), manager_config);
+        let pipeline = engine::process::Pipeline::new(
+            engine.clone(),
+            manager.blobs().clone(),
+            index,
+            engine::process::PipelineConfig::default(),
+        );
         let state = AppState {
             manager,
             workers,
+            pipeline,
             engine,
             leptos_options: leptos_options(&config, bound),
             first_admin: first_admin.map(Arc::new),
@@ -123,9 +151,15 @@ impl Application {
         shutdown: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> std::io::Result<()> {
         let (stop_tx, mut stop_rx) = tokio::sync::watch::channel(false);
+        let mut pipeline_stop = stop_rx.clone();
         let workers = (self.state.workers > 0).then(|| {
             self.state.manager.spawn(async move {
                 let _ = stop_rx.changed().await;
+            })
+        });
+        let pipeline = (self.state.workers > 0).then(|| {
+            self.state.pipeline.spawn(async move {
+                let _ = pipeline_stop.changed().await;
             })
         });
         let served = axum::serve(self.listener, self.router)
@@ -136,6 +170,9 @@ impl Application {
             .await;
         if let Some(w) = workers {
             let _ = w.await;
+        }
+        if let Some(p) = pipeline {
+            let _ = p.await;
         }
         served
     }

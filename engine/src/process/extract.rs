@@ -467,6 +467,20 @@ zebrafigures inside\r\n--b--\r\n";
     }
 
     #[test]
+    fn pdf_text_is_extracted() {
+        match extract(
+            "r.pdf",
+            &crate::testing::sample_pdf("Quarterly pdfonlyword figures"),
+        ) {
+            Extracted::Text { media_type, body } => {
+                assert_eq!(media_type, "application/pdf");
+                assert!(body.contains("pdfonlyword"), "{body:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn docx_text_is_read_from_its_xml() {
         let mut buf = std::io::Cursor::new(Vec::new());
         {

@@ -8,6 +8,7 @@ pub mod json;
 pub mod login;
 pub mod openapi;
 pub mod repr;
+pub mod search;
 pub mod sharing;
 pub mod syncing;
 pub mod users;
@@ -38,6 +39,16 @@ pub fn router() -> Router<AppState> {
             "/datasources/{id}/resources/{rid}",
             get(datasources::resource),
         )
+        .route(
+            "/datasources/{id}/resources/{rid}/@sendToCompute",
+            get(search::compute_resource),
+        )
+        .route(
+            "/datasources/{id}/@sendToCompute",
+            get(search::compute_datasource),
+        )
+        .route("/datasources/{id}/@frontsearch", post(search::within))
+        .route("/@frontsearch", post(search::everywhere))
         .route(
             "/datasources/{id}/@sharing",
             get(sharing::get).post(sharing::change),

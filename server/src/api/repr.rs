@@ -192,6 +192,9 @@ pub struct ResourceRepr<'a> {
     source_modified: Option<DateTime<Utc>>,
     collected: DateTime<Utc>,
     processing_status: &'a str,
+    /// Why processing failed ("encrypted", "corrupt", "too large", ...).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    processing_error: Option<&'a str>,
 }
 
 /// `parent` is the datasource's URL, computed once per page by the caller.
@@ -211,6 +214,7 @@ pub fn resource<'a>(parent: &'a str, r: &'a Resource) -> ResourceRepr<'a> {
         source_modified: r.source_modified_at,
         collected: r.collected_at,
         processing_status: &r.processing_status,
+        processing_error: r.processing_error.as_deref(),
     }
 }
 

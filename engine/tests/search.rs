@@ -1,0 +1,402 @@
+//! The processing pipeline and search, end to end inside the engine, on SQLite and PostgreSQL:
+//! a folder of mixed documents is synced, extracted and indexed; searches find exactly what
+//! each format holds, only for people who may see it; deletions never show, even before the
+//! index has caught up; a rebuilt index answers the same.
+
+use std::fs;
+use std::path::PathBuf;
+
+use engine::Engine;
+use engine::domain::AccountRole;
+use engine::manager::{ManagerConfig, SpyderManager};
+use engine::model::User;
+use engine::process::{Pipeline, PipelineConfig};
+use engine::search::SearchIndex;
+use engine::testing::{TestDb, sample_docx, sample_pdf};
+use serde_json::{Value, json};
+
+macro_rules! on_both {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite { $(#[tokio::test] async fn $name() { super::run("sqlite", super::$name).await })+ }
+        mod postgres { $(#[tokio::test] async fn $name() { super::run("postgres", super::$name).await })+ }
+    };
+}
+
+on_both!(mixed_documents_are_searchable, search_rules_and_errors);
+
+struct Ctx {
+    e: Engine,
+    m: SpyderManager,
+    p: Pipeline,
+    u: User,
+    db: TestDb,
+}
+
+async fn run<F, Fut>(backend: &str, f: F)
+where
+    F: FnOnce(Ctx) -> Fut,
+    Fut: std::future::Future<Output = TestDb>,
+{
+    let db = TestDb::new(backend).await.expect("database");
+    let index = SearchIndex::in_memory().unwrap();
+    let e = db
+        .engine()
+        .await
+        .expect("engine")
+        .with_search(index.clone());
+    let m = SpyderManager::new(e.clone(), ManagerConfig::new(db.dir.path().join("blobs")));
+    let p = Pipeline::new(
+        e.clone(),
+        m.blobs().clone(),
+        index,
+        PipelineConfig::default(),
+    );
+    let u = e
+        .create_user("owner@example.com", "", "password123", AccountRole::Member)
+        .await
+        .unwrap();
+    let db = f(Ctx { e, m, p, u, db }).await;
+    db.cleanup().await.unwrap();
+}
+
+impl Ctx {
+    fn folder(&self, name: &str) -> PathBuf {
+        let p = self.db.folder_root().join(name);
+        fs::create_dir_all(&p).unwrap();
+        fs::canonicalize(p).unwrap()
+    }
+
+    /// A synced, processed Folder datasource of `files`.
+    async fn datasource(&self, name: &str, files: &[(&str, Vec<u8>)]) -> (String, PathBuf) {
+        let root = self.folder(name);
+        for (rel, bytes) in files {
+            let p = root.join(rel);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            fs::write(p, bytes).unwrap();
+        }
+        let ds = self
+            .e
+            .create_datasource(
+                &self.u,
+                &json!({"@type": "FolderDatasource", "title": name, "path": root.display().to_string()}),
+            )
+            .await
+            .unwrap();
+        self.m.run_due_now().await.unwrap();
+        self.p.drain().await.unwrap();
+        (ds.id, root)
+    }
+
+    async fn find(&self, user: &User, scope: Option<&str>, body: Value) -> Vec<String> {
+        self.e
+            .search(user, scope, &body)
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .map(|h| h.resource.name)
+            .collect()
+    }
+}
+
+const MAIL: &str = "From: Ann <ann@example.com>\r\nTo: bob@example.com\r\nSubject: Budget\r\n\
+MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n--b\r\n\
+Content-Type: text/plain\r\n\r\nThe mailbodyword is here.\r\n--b\r\n\
+Content-Type: text/plain\r\nContent-Disposition: attachment; filename=\"numbers.txt\"\r\n\r\n\
+attachmentword inside\r\n--b--\r\n";
+
+fn files() -> Vec<(&'static str, Vec<u8>)> {
+    vec![
+        ("notes.txt", b"alpha zebra notes about the quarterly plan".to_vec()),
+        ("readme.md", b"# Heading\nmarkdownword and the quarterly plan".to_vec()),
+        (
+            "page.html",
+            b"<!doctype html><html><head><style>.cssword{}</style><script>var scriptword=1</script></head><body><p>visible giraffe text</p></body></html>".to_vec(),
+        ),
+        ("table.csv", b"name,value\ncsvword,42\n".to_vec()),
+        ("data.json", br#"{"key": "jsonword"}"#.to_vec()),
+        ("docs/report.pdf", sample_pdf("Annual pdfonlyword results")),
+        ("docs/letter.docx", sample_docx("Dear docxword reader")),
+        ("mail/budget.eml", MAIL.as_bytes().to_vec()),
+        ("broken.pdf", b"%PDF-1.4\ngarbage that is not a pdf".to_vec()),
+        ("blob.bin", vec![0u8, 159, 146, 150, 0, 1, 2, 3]),
+    ]
+}
+
+async fn mixed_documents_are_searchable(c: Ctx) -> TestDb {
+    let (id, root) = c.datasource("mixed", &files()).await;
+    let children = c.e.store().known_after(&id, "", 100).await.unwrap().len();
+    assert_eq!(children, 10);
+    let q = |s: &str| json!({"query": s});
+
+    // Each format's own word finds exactly its file; scripts and styles are not text.
+    for (word, file) in [
+        ("zebra", "notes.txt"),
+        ("markdownword", "readme.md"),
+        ("giraffe", "page.html"),
+        ("csvword", "table.csv"),
+        ("jsonword", "data.json"),
+        ("pdfonlyword", "report.pdf"),
+        ("docxword", "letter.docx"),
+        ("mailbodyword", "budget.eml"),
+        ("attachmentword", "budget.eml"),
+    ] {
+        assert_eq!(c.find(&c.u, Some(&id), q(word)).await, [file], "{word}");
+    }
+    for hidden in ["scriptword", "cssword"] {
+        assert!(
+            c.find(&c.u, Some(&id), q(hidden)).await.is_empty(),
+            "{hidden}"
+        );
+    }
+    // Names are searchable too, even of files without text.
+    assert_eq!(c.find(&c.u, Some(&id), q("blob")).await, ["blob.bin"]);
+
+    // Processing status and reasons, per resource.
+    let ids: Vec<String> =
+        c.e.store()
+            .known_after(&id, "", 100)
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|k| k.id)
+            .collect();
+    let all = c.e.store().resources_by_ids(&ids).await.unwrap();
+    let by_name = |n: &str| all.iter().find(|r| r.name == n).unwrap().clone();
+    let broken = by_name("broken.pdf");
+    assert_eq!(broken.processing_status, "failed");
+    assert!(
+        broken
+            .processing_error
+            .as_deref()
+            .unwrap()
+            .starts_with("corrupt")
+    );
+    let pdf = by_name("report.pdf");
+    assert_eq!(
+        (pdf.processing_status.as_str(), pdf.media_type.as_deref()),
+        ("processed", Some("application/pdf"))
+    );
+    let bin = by_name("blob.bin");
+    assert_eq!(bin.processing_status, "processed");
+    assert_eq!(bin.media_type.as_deref(), Some("application/octet-stream"));
+
+    // Snippets highlight the match, escaped.
+    let r =
+        c.e.search(&c.u, Some(&id), &q("pdfonlyword"))
+            .await
+            .unwrap();
+    assert!(
+        r.items[0].snippet.contains("<mark>pdfonlyword</mark>"),
+        "{}",
+        r.items[0].snippet
+    );
+    assert_eq!(r.total, 1);
+
+    // Phrases, prefixes, OR, exclusion, and Onna's advanced form.
+    assert_eq!(
+        c.find(&c.u, Some(&id), q("\"quarterly plan\" -markdownword"))
+            .await,
+        ["notes.txt"]
+    );
+    let mut pre = c.find(&c.u, Some(&id), q("zeb* OR giraf*")).await;
+    pre.sort();
+    assert_eq!(pre, ["notes.txt", "page.html"]);
+    let adv = json!({"advanced": {
+        "and": [{"text_contains": [{"var": "extracted_text"}, "quarterly"]}],
+        "and_not": [{"text_contains": [{"var": "extracted_text"}, "zebra"]}]}});
+    assert_eq!(c.find(&c.u, Some(&id), adv).await, ["readme.md"]);
+
+    // Filters: media type (exact or family), path prefix, modification time.
+    let f = |filters: Value| json!({"query": "quarterly OR pdfonlyword OR docxword", "filters": filters});
+    assert_eq!(
+        c.find(&c.u, Some(&id), f(json!({"media_type": "application/pdf"})))
+            .await,
+        ["report.pdf"]
+    );
+    let mut text = c
+        .find(&c.u, Some(&id), f(json!({"media_type": "text/"})))
+        .await;
+    text.sort();
+    assert_eq!(text, ["notes.txt", "readme.md"]);
+    let mut docs = c
+        .find(&c.u, Some(&id), f(json!({"path_prefix": "/docs/"})))
+        .await;
+    docs.sort();
+    assert_eq!(docs, ["letter.docx", "report.pdf"]);
+    assert!(
+        c.find(&c.u, Some(&id), f(json!({"modified_before": "2000-01-01"})))
+            .await
+            .is_empty()
+    );
+    assert_eq!(
+        c.find(&c.u, Some(&id), f(json!({"modified_after": "2000-01-01"})))
+            .await
+            .len(),
+        4
+    );
+
+    // An `auto` deletion never shows, even before the index has caught up.
+    let mut ds = c.e.store().datasource(&id).await.unwrap().unwrap();
+    ds.type_sync = "auto".parse().unwrap();
+    c.e.store().update_datasource(&ds).await.unwrap();
+    fs::remove_file(root.join("notes.txt")).unwrap();
+    c.e.send_to_spyder(&c.u, &id, false).await.unwrap();
+    c.m.run_due_now().await.unwrap();
+    let r = c.e.search(&c.u, Some(&id), &q("zebra")).await.unwrap();
+    assert!(r.items.is_empty(), "deleted, not yet applied to the index");
+    c.p.drain().await.unwrap();
+    let r = c.e.search(&c.u, Some(&id), &q("zebra")).await.unwrap();
+    assert_eq!((r.items.len(), r.total), (0, 0), "and gone from the index");
+
+    // @sendToCompute: all of it again, or one resource; processing redoes the same.
+    assert_eq!(c.e.send_to_compute(&c.u, &id, None).await.unwrap(), 9);
+    assert_eq!(
+        c.e.send_to_compute(&c.u, &id, Some(&pdf.id)).await.unwrap(),
+        1
+    );
+    let e =
+        c.e.send_to_compute(&c.u, &id, Some("nope"))
+            .await
+            .unwrap_err();
+    assert_eq!(e.status_code(), 404);
+    assert_eq!(c.p.drain().await.unwrap(), 9);
+    assert_eq!(
+        c.find(&c.u, Some(&id), q("pdfonlyword")).await,
+        ["report.pdf"]
+    );
+
+    // A rebuilt index (from the database alone) answers the same.
+    let fresh = SearchIndex::in_memory().unwrap();
+    assert_eq!(fresh.rebuild(c.e.store().as_ref()).await.unwrap(), 9);
+    let e2 = c.e.clone().with_search(fresh);
+    let r = e2.search(&c.u, Some(&id), &q("pdfonlyword")).await.unwrap();
+    assert_eq!(r.items[0].resource.name, "report.pdf");
+
+    // Deleting the datasource takes its documents out of the index.
+    c.e.delete_datasource(&c.u, &id).await.unwrap();
+    c.p.drain().await.unwrap();
+    assert_eq!(c.e.search_index().unwrap().len(), 0);
+    c.db
+}
+
+async fn search_rules_and_errors(c: Ctx) -> TestDb {
+    let (mine, _) = c
+        .datasource("mine", &[("a.txt", b"sharedword mine".to_vec())])
+        .await;
+    let other =
+        c.e.create_user("other@example.com", "", "password123", AccountRole::Member)
+            .await
+            .unwrap();
+    // Someone else's datasource with the same word: never in my results.
+    let root = c.folder("theirs");
+    fs::write(root.join("b.txt"), "sharedword theirs").unwrap();
+    let theirs = c
+        .e
+        .create_datasource(
+            &other,
+            &json!({"@type": "FolderDatasource", "title": "theirs", "path": root.display().to_string()}),
+        )
+        .await
+        .unwrap();
+    c.m.run_due_now().await.unwrap();
+    c.p.drain().await.unwrap();
+    let q = json!({"query": "sharedword"});
+    assert_eq!(c.find(&c.u, None, q.clone()).await, ["a.txt"]);
+    assert_eq!(c.find(&other, None, q.clone()).await, ["b.txt"]);
+    let e = c.e.search(&c.u, Some(&theirs.id), &q).await.unwrap_err();
+    assert_eq!(e.status_code(), 404, "a stranger cannot probe");
+    // Shared as viewer: searchable, but not sent to processing.
+    let inv =
+        c.e.invite(
+            &other,
+            &theirs.id,
+            &json!({"email": c.u.email, "role": "viewer"}),
+        )
+        .await
+        .unwrap();
+    assert!(
+        c.find(&c.u, None, q.clone()).await == ["a.txt"],
+        "only invited: not searchable yet"
+    );
+    c.e.accept_invitation(&c.u, &inv.id).await.unwrap();
+    let mut both = c.find(&c.u, None, q.clone()).await;
+    both.sort();
+    assert_eq!(both, ["a.txt", "b.txt"]);
+    let e =
+        c.e.send_to_compute(&c.u, &theirs.id, None)
+            .await
+            .unwrap_err();
+    assert_eq!(e.status_code(), 403);
+
+    // Paging with the cursor, tied to its query.
+    for i in 0..25 {
+        fs::write(c.folder("mine").join(format!("p{i:02}.txt")), "pagedword").unwrap();
+    }
+    c.e.send_to_spyder(&c.u, &mine, true).await.unwrap();
+    c.m.run_due_now().await.unwrap();
+    c.p.drain().await.unwrap();
+    let first =
+        c.e.search(
+            &c.u,
+            Some(&mine),
+            &json!({"query": "pagedword", "size": 10}),
+        )
+        .await
+        .unwrap();
+    assert_eq!((first.items.len(), first.total), (10, 25));
+    let mut seen: Vec<String> = first.items.iter().map(|h| h.resource.id.clone()).collect();
+    let mut cursor = first.cursor.clone();
+    while let Some(cur) = cursor {
+        let page =
+            c.e.search(
+                &c.u,
+                Some(&mine),
+                &json!({"query": "pagedword", "size": 10, "scroll": cur}),
+            )
+            .await
+            .unwrap();
+        seen.extend(page.items.iter().map(|h| h.resource.id.clone()));
+        cursor = page.cursor;
+    }
+    seen.sort();
+    seen.dedup();
+    assert_eq!(seen.len(), 25, "every hit once");
+    let e =
+        c.e.search(
+            &c.u,
+            Some(&mine),
+            &json!({"query": "other", "scroll": first.cursor.unwrap()}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(e.status_code(), 400, "a cursor belongs to its query");
+
+    // Bad requests say what is wrong.
+    for (body, field) in [
+        (json!({}), "query"),
+        (json!({"query": "\"open"}), "query"),
+        (json!({"query": 3}), "query"),
+        (json!({"query": "x", "advanced": {}}), "advanced"),
+        (json!({"query": "x", "size": 0}), "size"),
+        (json!({"query": "x", "size": 101}), "size"),
+        (json!({"query": "x", "sort": "y"}), "sort"),
+        (
+            json!({"query": "x", "filters": {"colour": "red"}}),
+            "filters.colour",
+        ),
+        (
+            json!({"query": "x", "filters": {"modified_after": "yesterday"}}),
+            "filters.modified_after",
+        ),
+        (
+            json!({"advanced": {"and": [{"text_contains": [{"var": "x"}, "y"]}]}}),
+            "advanced.and[0].text_contains",
+        ),
+    ] {
+        let e = c.e.search(&c.u, Some(&mine), &body).await.unwrap_err();
+        assert_eq!(e.status_code(), 422, "{body}");
+        assert!(e.to_string().contains(field), "{body}: {e}");
+    }
+    c.db
+}

@@ -116,7 +116,8 @@ on_both!(
     strangers_get_404,
     openapi_matches_routes,
     pages_and_server_functions,
-    live_events
+    live_events,
+    search_api
 );
 
 async fn auth_is_required(app: &TestApp) {
@@ -998,4 +999,91 @@ async fn live_events(app: &TestApp) {
     // Without credentials there is no stream.
     let r = app.http.get(app.url("/api/@events")).send().await.unwrap();
     assert_eq!(r.status(), 401);
+}
+
+async fn search_api(app: &TestApp) {
+    let path = app.folder("searchable");
+    std::fs::write(format!("{path}/plan.txt"), "the quarterly apiword plan").unwrap();
+    std::fs::write(
+        format!("{path}/report.pdf"),
+        engine::testing::sample_pdf("pdfword <b>inside</b>"),
+    )
+    .unwrap();
+    let (s, ds) = app
+        .post(
+            "/api/datasources",
+            json!({"@type": "FolderDatasource", "title": "Searchable", "path": path}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let url = ds["@id"].as_str().unwrap().to_owned();
+    app.state.manager.run_due_now().await.unwrap();
+    assert_eq!(app.state.pipeline.drain().await.unwrap(), 2);
+
+    // On the datasource and everywhere: the seed's answer shape.
+    for at in [
+        format!("{url}/@frontsearch"),
+        "/api/@frontsearch".to_owned(),
+    ] {
+        let (s, r) = app.post(&at, json!({"query": "pdfword"})).await;
+        assert_eq!(s, 200, "{r}");
+        assert_eq!(r["total"], 1);
+        let hit = &r["items"][0];
+        assert_eq!(hit["name"], "report.pdf");
+        assert_eq!(hit["media_type"], "application/pdf");
+        assert_eq!(hit["processing_status"], "processed");
+        assert!(
+            hit["@id"]
+                .as_str()
+                .unwrap()
+                .starts_with(&format!("{url}/resources/"))
+        );
+        assert!(hit["score"].as_f64().unwrap() > 0.0);
+        let snippet = hit["snippet"].as_str().unwrap();
+        assert!(snippet.contains("<mark>pdfword</mark>"), "{snippet}");
+        assert!(!snippet.contains("<b>"), "text is escaped: {snippet}");
+        assert!(r["cursor"].is_null());
+    }
+    let (s, r) = app
+        .post(
+            "/api/@frontsearch",
+            json!({"advanced": {"and": [{"text_contains": [{"var": "extracted_text"}, "apiword"]}]}}),
+        )
+        .await;
+    assert_eq!(
+        (s.as_u16(), r["items"][0]["name"].as_str()),
+        (200, Some("plan.txt"))
+    );
+    let (s, r) = app
+        .post("/api/@frontsearch", json!({"query": "\"unclosed"}))
+        .await;
+    assert_eq!(
+        (s.as_u16(), r["error"]["field"].as_str()),
+        (422, Some("query")),
+        "{r}"
+    );
+
+    // @sendToCompute: 202 with how many; a resource of its own; unknown ones are 404s.
+    let (s, r) = app.get(&format!("{url}/@sendToCompute")).await;
+    assert_eq!((s.as_u16(), r["queued"].as_i64()), (202, Some(2)));
+    let rid = app
+        .post(&format!("{url}/@frontsearch"), json!({"query": "apiword"}))
+        .await
+        .1["items"][0]["@id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let (s, r) = app.get(&format!("{rid}/@sendToCompute")).await;
+    assert_eq!((s.as_u16(), r["queued"].as_i64()), (202, Some(1)));
+    let (s, _) = app
+        .get(&format!("{url}/resources/nope/@sendToCompute"))
+        .await;
+    assert_eq!(s, 404);
+    let (s, r) = app.get(&format!("{url}/children-of-nothing")).await;
+    assert_eq!(s, 404, "{r}");
+    let (_, got) = app.get(&rid).await;
+    assert_eq!(got["processing_status"], "pending");
+    app.state.pipeline.drain().await.unwrap();
+    let (_, got) = app.get(&rid).await;
+    assert_eq!(got["processing_status"], "processed");
 }

@@ -213,6 +213,24 @@ async fn rest_endpoints(backend: &str) {
         (Method::GET, format!("{d}/@sharing"), None, BROWSE),
         (Method::GET, format!("{d}/@history"), None, BROWSE),
         (
+            Method::POST,
+            format!("{d}/@frontsearch"),
+            Some(json!({"query": "anything"})),
+            BROWSE,
+        ),
+        (
+            Method::GET,
+            format!("{d}/@sendToCompute"),
+            None,
+            [401, 404, 403, 403, 202, 202, 404],
+        ),
+        (
+            Method::GET,
+            format!("{d}/resources/{rid}/@sendToCompute"),
+            None,
+            [401, 404, 403, 403, 202, 202, 404],
+        ),
+        (
             Method::PATCH,
             d.clone(),
             Some(json!({"title": "renamed"})),

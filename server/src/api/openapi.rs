@@ -152,7 +152,48 @@ pub fn spec() -> Value {
         }
     });
     extend(&mut doc, &with_errors);
+    extend_search(&mut doc, &with_errors);
     doc
+}
+
+/// Search and processing: added to the document built by [`spec`].
+fn extend_search(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
+    let rid = json!({"name": "rid", "in": "path", "required": true, "schema": {"type": "string"}});
+    let search = |summary: &str, params: Value| {
+        json!({"post": {"summary": summary, "parameters": params, "requestBody": body("SearchRequest"),
+                        "responses": with_errors(json!({"200": ok("hits, best first", "SearchResults")}))}})
+    };
+    let queued = json!({"202": {"description": "queued", "content": {"application/json": {"schema": {
+        "type": "object", "properties": {"queued": {"type": "integer"}}}}}}});
+    let paths = json!({
+        "/api/@frontsearch": search("Search everything I have a role on", json!([])),
+        "/api/datasources/{id}/@frontsearch": search("Search within one datasource (members)", json!([id_param()])),
+        "/api/datasources/{id}/@sendToCompute": {"get": {
+            "summary": "Process every resource of the datasource again (editors, owners)", "parameters": [id_param()],
+            "responses": with_errors(queued.clone())}},
+        "/api/datasources/{id}/resources/{rid}/@sendToCompute": {"get": {
+            "summary": "Process one resource again (editors, owners)", "parameters": [id_param(), rid],
+            "responses": with_errors(queued)}}
+    });
+    let text_contains = json!({"type": "object", "description":
+        "{\"and\": [...], \"or\": [...], \"and_not\": [...]} of {\"text_contains\": [{\"var\": \"extracted_text\"}, \"words\"]}, nestable"});
+    let schemas = json!({
+        "SearchRequest": {"type": "object", "properties": {
+            "query": {"type": "string", "description": "words (all required), \"exact phrase\", prefix*, -excluded, a OR b"},
+            "advanced": text_contains,
+            "size": {"type": "integer", "minimum": 1, "maximum": 100, "default": 20},
+            "scroll": {"type": "string", "description": "the cursor of the previous page"},
+            "filters": {"type": "object", "properties": {
+                "media_type": {"type": "string", "description": "exact (application/pdf) or a family (text/)"},
+                "modified_after": {"type": "string", "description": "date or RFC 3339 time"},
+                "modified_before": {"type": "string", "description": "date or RFC 3339 time"},
+                "path_prefix": {"type": "string"}}}}},
+        "SearchResults": {"type": "object", "properties": {
+            "items": {"type": "array", "items": {"allOf": [{"$ref": "#/components/schemas/Resource"}, {"type": "object", "properties": {
+                "score": {"type": "number"}, "snippet": {"type": "string", "description": "HTML, matches in <mark>"}}}]}},
+            "total": {"type": "integer"}, "cursor": {"type": "string", "nullable": true}}}
+    });
+    merge(doc, paths, schemas);
 }
 
 fn body(schema: &str) -> Value {
@@ -265,6 +306,11 @@ fn extend(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
         "PasswordChange": {"type": "object", "required": ["current_password", "new_password"], "properties": {
             "current_password": {"type": "string"}, "new_password": {"type": "string", "minLength": 8}}}
     });
+    merge(doc, paths, schemas);
+}
+
+/// Adds `paths` and `schemas` to the document.
+fn merge(doc: &mut Value, paths: Value, schemas: Value) {
     for (section, add) in [("paths", paths), ("schemas", schemas)] {
         let target = if section == "paths" {
             &mut doc["paths"]

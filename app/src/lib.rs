@@ -16,7 +16,7 @@ use crate::components::layout::Layout;
 use crate::pages::{
     account::Account, datasource_detail::DatasourceDetail, datasource_list::DatasourceList,
     datasource_new::NewDatasource, invitations::Invitations, login::Login, not_found::NotFound,
-    users::Users,
+    resource::ResourcePage, search::SearchPage, users::Users,
 };
 
 /// The HTML document around the app.
@@ -63,6 +63,8 @@ pub fn App() -> impl IntoView {
                 <Route ssr=SsrMode::Async path=path!("/datasources") view=|| view! { <Layout><DatasourceList /></Layout> } />
                 <Route ssr=SsrMode::Async path=path!("/datasources/new") view=|| view! { <Layout><NewDatasource /></Layout> } />
                 <Route ssr=SsrMode::Async path=path!("/datasources/:id") view=|| view! { <Layout><DatasourceDetail /></Layout> } />
+                <Route ssr=SsrMode::Async path=path!("/datasources/:id/resources/:rid") view=|| view! { <Layout><ResourcePage /></Layout> } />
+                <Route ssr=SsrMode::Async path=path!("/search") view=|| view! { <Layout><SearchPage /></Layout> } />
                 <Route ssr=SsrMode::Async path=path!("/users") view=|| view! { <Layout><Users /></Layout> } />
                 <Route ssr=SsrMode::Async path=path!("/invitations") view=|| view! { <Layout><Invitations /></Layout> } />
                 <Route ssr=SsrMode::Async path=path!("/account") view=|| view! { <Layout><Account /></Layout> } />

@@ -214,6 +214,33 @@ pub struct ResourceView {
     pub media_type: Option<String>,
     pub source_modified_at: Option<String>,
     pub processing_status: String,
+    /// Why processing failed.
+    pub processing_error: Option<String>,
+}
+
+/// One resource's page: what it is, how processing went, and the start of its text.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ResourceDetail {
+    pub datasource_id: String,
+    pub datasource_title: String,
+    pub resource: ResourceView,
+    pub content_hash: Option<String>,
+    pub collected_at: String,
+    /// The first part of the extracted text (`None` before processing).
+    pub text: Option<String>,
+    /// The text was longer than what is shown.
+    pub text_cut: bool,
+    pub can_operate: bool,
+}
+
+/// One search hit.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SearchHitView {
+    pub datasource_id: String,
+    pub resource: ResourceView,
+    pub score: f32,
+    /// HTML from the server: escaped text with the matches in `<mark>`.
+    pub snippet: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

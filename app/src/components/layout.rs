@@ -52,7 +52,11 @@ pub fn Layout(children: Children) -> impl IntoView {
                         })
                     })}
                 </Transition>
-                <div class="ml-auto flex items-center gap-3 text-sm">
+                <form method="get" action="/search" role="search" class="ml-auto" aria-label="Search everything">
+                    <label for="nav-search" class="sr-only">"Search everything"</label>
+                    <input id="nav-search" name="q" type="search" class="input w-48 py-1 text-sm" placeholder="Search…" />
+                </form>
+                <div class="flex items-center gap-3 text-sm">
                     <Transition fallback=|| ()>
                         {move || Suspend::new(async move {
                             me.await.ok().flatten().map(|m| view! {

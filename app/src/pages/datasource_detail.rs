@@ -7,19 +7,21 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{
     AcceptInvitation, DeclineInvitation, DeleteDatasource, Invite, PauseDatasource,
-    ResumeDatasource, RevokeInvitation, SetRole, SyncNow, UpdateDatasource, get_datasource,
-    get_sharing, list_children, sync_history,
+    ResumeDatasource, RevokeInvitation, SendToProcessing, SetRole, SyncNow, UpdateDatasource,
+    get_datasource, get_sharing, list_children, sync_history,
 };
 use crate::components::badge::StatusBadge;
 use crate::components::layout::use_nav_refresh;
 use crate::components::live::use_live_tick;
 use crate::components::notice::{ErrorNotice, field_error, form_error};
 use crate::pages::datasource_new::{FORM_FIELDS, SyncTypeChoice, settings_inputs};
+use crate::pages::search::SearchPanel;
 use crate::types::{DatasourceView, MyInvitation, ProgressView, ROLES, SYNC_TYPES, format_bytes};
 
 const TABS: &[(&str, &str)] = &[
     ("overview", "Overview"),
     ("resources", "Resources"),
+    ("search", "Search"),
     ("activity", "Activity"),
     ("sharing", "Sharing"),
     ("settings", "Edit"),
@@ -96,6 +98,7 @@ pub fn DatasourceDetail() -> impl IntoView {
                         let current = Some(tab()).filter(|t| tabs.iter().any(|(v, _)| v == t)).unwrap_or_else(|| "overview".into());
                         let body = match current.as_str() {
                             "resources" => view! { <Resources id=d.id.clone() /> }.into_any(),
+                            "search" => view! { <SearchPanel action=format!("/datasources/{}", d.id) datasource=Some(d.id.clone()) /> }.into_any(),
                             "sharing" => view! { <SharingTab d=d.clone() /> }.into_any(),
                             "activity" => view! { <Activity id=d.id.clone() version=ops.version() /> }.into_any(),
                             "settings" => view! { <EditForm d=d.clone() action=update /> }.into_any(),
@@ -171,6 +174,25 @@ fn Overview(d: DatasourceView) -> impl IntoView {
     }
 }
 
+/// A resource's processing status; a failure's reason on hover and for screen readers.
+#[component]
+fn ProcessingBadge(status: String, error: Option<String>) -> impl IntoView {
+    let class = match status.as_str() {
+        "processed" => "badge badge-green",
+        "failed" => "badge badge-red",
+        "processing" => "badge badge-blue",
+        _ => "badge badge-amber",
+    };
+    let reason = error.clone().unwrap_or_default();
+    let label = status.clone();
+    view! {
+        <span class=class title=reason data-processing=status>
+            {label}
+            {error.map(|e| view! { <span class="sr-only">{format!(": {e}")}</span> })}
+        </span>
+    }
+}
+
 /// A progress bar with counts for the run under way (or paused). Without an estimate of the
 /// total (a first sync) the bar is indeterminate and only the counts move.
 #[component]
@@ -240,12 +262,12 @@ fn Resources(id: String) -> impl IntoView {
                                     <tbody>
                                         {p.items.into_iter().map(|r| view! {
                                             <tr data-testid="resource-row">
-                                                <td class="font-medium">{r.name}</td>
+                                                <td class="font-medium"><a class="link" href=format!("/datasources/{}/resources/{}", id.get_value(), r.id)>{r.name}</a></td>
                                                 <td class="break-all text-slate-600 dark:text-slate-300">{r.path}</td>
                                                 <td>{r.media_type.unwrap_or(r.kind)}</td>
                                                 <td class="text-right tabular-nums">{format_bytes(r.size)}</td>
                                                 <td>{r.source_modified_at.unwrap_or_default()}</td>
-                                                <td><span class="badge badge-gray">{r.processing_status}</span></td>
+                                                <td><ProcessingBadge status=r.processing_status error=r.processing_error /></td>
                                             </tr>
                                         }).collect_view()}
                                     </tbody>
@@ -536,6 +558,8 @@ fn SyncControls(d: DatasourceView, ops: Ops) -> impl IntoView {
             </button>
         }
     };
+    let process = ServerAction::<SendToProcessing>::new();
+    let process_pending = Memo::new(move |_| process.pending().get());
     let (sync_pending, pause_pending, resume_pending) = (
         Memo::new(move |_| ops.sync.pending().get()),
         Memo::new(move |_| ops.pause.pending().get()),
@@ -561,7 +585,17 @@ fn SyncControls(d: DatasourceView, ops: Ops) -> impl IntoView {
                     {button("Resume", resume_pending)}
                 </ActionForm>
             })}
+            <ActionForm action=process>
+                <input type="hidden" name="id" value=id.get_value() />
+                {button("Send to processing", process_pending)}
+            </ActionForm>
         </div>
+        {move || process.value().get().and_then(|r| r.ok()).map(|n| view! {
+            <p role="status" class="w-full text-sm text-green-700 dark:text-green-400" data-testid="processing-queued">
+                {format!("{n} resource{} queued for processing.", if n == 1 { "" } else { "s" })}
+            </p>
+        })}
+        {form_error(process.value(), &[])}
         {form_error(ops.sync.value(), &[])}
         {form_error(ops.pause.value(), &[])}
         {form_error(ops.resume.value(), &[])}

@@ -5,4 +5,6 @@ pub mod datasource_new;
 pub mod invitations;
 pub mod login;
 pub mod not_found;
+pub mod resource;
+pub mod search;
 pub mod users;

@@ -232,11 +232,11 @@ fn pdf_text(bytes: &[u8]) -> Result<String, String> {
 fn ooxml_kind(bytes: &[u8]) -> Option<&'static str> {
     let zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
     let names: Vec<&str> = zip.file_names().collect();
-    if names.iter().any(|n| *n == "word/document.xml") {
+    if names.contains(&"word/document.xml") {
         Some(DOCX)
-    } else if names.iter().any(|n| *n == "xl/workbook.xml") {
+    } else if names.contains(&"xl/workbook.xml") {
         Some(XLSX)
-    } else if names.iter().any(|n| *n == "ppt/presentation.xml") {
+    } else if names.contains(&"ppt/presentation.xml") {
         Some(PPTX)
     } else {
         None
@@ -295,10 +295,8 @@ fn xml_text(xml: &[u8], text: &[&[u8]], breaks: &[&[u8]]) -> Result<String, Stri
     let mut buf = Vec::new();
     loop {
         match reader.read_event_into(&mut buf) {
-            Ok(Event::Start(e)) => {
-                if text.contains(&e.local_name().as_ref()) {
-                    depth_in_text += 1;
-                }
+            Ok(Event::Start(e)) if text.contains(&e.local_name().as_ref()) => {
+                depth_in_text += 1;
             }
             Ok(Event::End(e)) => {
                 let name = e.local_name();
@@ -310,10 +308,8 @@ fn xml_text(xml: &[u8], text: &[&[u8]], breaks: &[&[u8]]) -> Result<String, Stri
                     out.push('\n');
                 }
             }
-            Ok(Event::Empty(e)) => {
-                if breaks.contains(&e.local_name().as_ref()) {
-                    out.push('\n');
-                }
+            Ok(Event::Empty(e)) if breaks.contains(&e.local_name().as_ref()) => {
+                out.push('\n');
             }
             Ok(Event::Text(t)) if depth_in_text > 0 => {
                 let s = t.unescape().map_err(|e| format!("corrupt: {e}"))?;

@@ -522,6 +522,18 @@ impl Engine {
         }
     }
 
+    /// A resource the user may see, with the text extracted from it (once processed).
+    pub async fn resource_text(
+        &self,
+        user: &User,
+        datasource_id: &str,
+        resource_id: &str,
+    ) -> Result<(Resource, Option<String>)> {
+        let r = self.get_resource(user, datasource_id, resource_id).await?;
+        let text = self.store.extract_body(&r.id).await?;
+        Ok((r, text))
+    }
+
     /// Adds resources to a datasource as a spyder would (used by tests and the seed command
     /// until the spyders exist).
     pub async fn add_resources(&self, datasource_id: &str, resources: &[Resource]) -> Result<()> {

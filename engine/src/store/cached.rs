@@ -376,4 +376,7 @@ impl Store for CachedStore {
     async fn processing_backlog(&self) -> Result<i64> {
         self.inner.processing_backlog().await
     }
+    async fn extract_body(&self, resource_id: &str) -> Result<Option<String>> {
+        self.inner.extract_body(resource_id).await
+    }
 }

@@ -1354,6 +1354,13 @@ macro_rules! store_impl {
                     .await?)
             }
 
+            async fn extract_body(&self, resource_id: &str) -> $crate::error::Result<Option<String>> {
+                Ok(sqlx::query_scalar("select body from extracts where resource_id = $1")
+                    .bind(resource_id)
+                    .fetch_optional(&self.pool)
+                    .await?)
+            }
+
             async fn processing_backlog(&self) -> $crate::error::Result<i64> {
                 Ok(sqlx::query_scalar(
                     "select count(*) from resources where processing_status in ('pending', 'processing')",

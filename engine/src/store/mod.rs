@@ -256,6 +256,8 @@ pub trait Store: Send + Sync + 'static {
     async fn member_datasource_ids(&self, user_id: &str) -> Result<Vec<String>>;
     /// How many resources are waiting for processing or being processed.
     async fn processing_backlog(&self) -> Result<i64>;
+    /// The text extracted from a resource, if it has been processed.
+    async fn extract_body(&self, resource_id: &str) -> Result<Option<String>>;
 }
 
 /// One committed step of a sync.

@@ -52,7 +52,7 @@ pub fn Layout(children: Children) -> impl IntoView {
                         })
                     })}
                 </Transition>
-                <form method="get" action="/search" role="search" class="ml-auto" aria-label="Search everything">
+                <form method="get" action="/search" role="search" class="ml-auto" aria-label="Site search">
                     <label for="nav-search" class="sr-only">"Search everything"</label>
                     <input id="nav-search" name="q" type="search" class="input w-48 py-1 text-sm" placeholder="Search…" />
                 </form>

@@ -81,7 +81,7 @@ pub fn SearchPanel(action: String, datasource: Option<String>) -> impl IntoView 
     let on_tab = datasource.is_some();
     let base = action.clone();
     view! {
-        <form method="get" action=action role="search" class="card mb-6 space-y-4" aria-label="Search">
+        <form method="get" action=action role="search" class="card mb-6 space-y-4" aria-label="Search collected text">
             {on_tab.then(|| view! { <input type="hidden" name="tab" value="search" /> })}
             <div class="flex flex-wrap items-end gap-3">
                 <div class="min-w-64 flex-1">

@@ -1,0 +1,268 @@
+//! Search beside recoll (Debian's `recollindex`/`recollq`), in one run, on the shared corpus
+//! (`gen_corpus.py`). Run through `bench/search.sh`, which makes the corpora and sets:
+//!   INDEX_CORPUS   the folder to sync, extract and index (20,000 files)
+//!   QUERY_CORPUS   the folder queried (100,000 files)
+//!   RUNS           indexing runs (default 3)
+//!
+//! 1. Sync + extraction + indexing of INDEX_CORPUS into a fresh Tributary (SQLite, on disk):
+//!    from creating the datasource to the last document searchable, beside a fresh
+//!    `recollindex` of the same folder. Medians and the ratio.
+//! 2. Query latency over HTTP (`POST /api/@frontsearch`, page of 20 with snippets) for 20
+//!    queries (rare words, common words, phrases, prefixes) on QUERY_CORPUS, each run 20
+//!    times: median and p95; beside `recollq` on the same corpus (one process per query, as
+//!    recoll is used from scripts). Hit counts of the needle words must equal the corpus's
+//!    known counts.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use server::{Application, Config};
+
+/// (query, what kind).
+const QUERIES: &[(&str, &str)] = &[
+    ("needleunique", "rare"),
+    ("needlebeta", "rare"),
+    ("needlealpha", "rare"),
+    ("corpusmarker", "common"),
+    ("the", "common"),
+    ("data", "common"),
+    ("sync", "common"),
+    ("archive", "common"),
+    ("\"the of\"", "phrase"),
+    ("\"data file\"", "phrase"),
+    ("\"corpusmarker needlealpha\"", "phrase"),
+    ("\"cloud archive\"", "phrase"),
+    ("needl*", "prefix"),
+    ("corpus*", "prefix"),
+    ("pipe*", "prefix"),
+    ("arch*", "prefix"),
+    ("needlebeta needlealpha", "and"),
+    ("mirror index", "and"),
+    ("folder OR cloud", "or"),
+    ("search -needlealpha", "not"),
+];
+
+fn stats(mut v: Vec<Duration>) -> (f64, f64) {
+    v.sort();
+    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    (ms(v[v.len() / 2]), ms(v[(v.len() * 95 / 100).min(v.len() - 1)]))
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(|a, b| a.total_cmp(b));
+    v[v.len() / 2]
+}
+
+struct Running {
+    base: String,
+    token: String,
+    http: reqwest::Client,
+    state: server::AppState,
+    _server: tokio::task::JoinHandle<()>,
+}
+
+/// A Tributary on a fresh SQLite database in `work`, allowed to read `corpus`'s parent.
+async fn start(work: &Path, corpus: &Path) -> Running {
+    let mut config = Config::for_tests(work, &format!("sqlite://{}/t.db", work.display()));
+    config.folder_roots = Some(
+        corpus
+            .parent()
+            .unwrap_or(Path::new("/"))
+            .display()
+            .to_string(),
+    );
+    let app = Application::build(config).await.expect("app");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state.clone();
+    let server = tokio::spawn(async move {
+        let _ = app.run_until(std::future::pending()).await;
+    });
+    let http = reqwest::Client::new();
+    let token = http
+        .post(format!("{base}/api/@login"))
+        .json(&json!({"username": "admin@example.com", "password": "admin-password"}))
+        .send()
+        .await
+        .expect("login")
+        .json::<Value>()
+        .await
+        .expect("token")["token"]
+        .as_str()
+        .expect("token")
+        .to_owned();
+    Running {
+        base,
+        token,
+        http,
+        state,
+        _server: server,
+    }
+}
+
+/// Creates a Folder datasource of `corpus`, syncs, processes and indexes all of it.
+async fn ingest(r: &Running, corpus: &Path) -> Duration {
+    let t = Instant::now();
+    let ds: Value = r
+        .http
+        .post(format!("{}/api/datasources", r.base))
+        .bearer_auth(&r.token)
+        .json(&json!({"@type": "FolderDatasource", "title": "corpus",
+                      "path": std::fs::canonicalize(corpus).unwrap().display().to_string()}))
+        .send()
+        .await
+        .expect("create")
+        .json()
+        .await
+        .expect("json");
+    assert!(ds["id"].is_string(), "{ds}");
+    r.state.manager.run_due_now().await.expect("sync");
+    r.state.pipeline.drain().await.expect("pipeline");
+    t.elapsed()
+}
+
+fn recoll_conf(dir: &Path, corpus: &Path) -> PathBuf {
+    let conf = dir.join("recoll");
+    std::fs::create_dir_all(&conf).unwrap();
+    std::fs::write(
+        conf.join("recoll.conf"),
+        format!(
+            "topdirs = {}\nidxflushmb = 50\nloglevel = 1\n",
+            std::fs::canonicalize(corpus).unwrap().display()
+        ),
+    )
+    .unwrap();
+    conf
+}
+
+fn recollindex(conf: &Path) -> Duration {
+    let t = Instant::now();
+    let out = Command::new("recollindex")
+        .arg("-c")
+        .arg(conf)
+        .arg("-z")
+        .output()
+        .expect("recollindex (apt-get install recoll)");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    t.elapsed()
+}
+
+/// recoll's query language for ours: prefixes and phrases are the same; `-word` is `-word`.
+fn recollq(conf: &Path, q: &str) -> (Duration, i64) {
+    let t = Instant::now();
+    let out = Command::new("recollq")
+        .arg("-c")
+        .arg(conf)
+        .args(["-n", "20", "-Q"])
+        .arg(q)
+        .output()
+        .expect("recollq");
+    let took = t.elapsed();
+    let text = String::from_utf8_lossy(&out.stdout);
+    let n = text
+        .lines()
+        .find_map(|l| l.split_whitespace().next().and_then(|n| n.parse().ok()))
+        .unwrap_or(-1);
+    (took, n)
+}
+
+#[tokio::main]
+async fn main() {
+    let index_corpus = PathBuf::from(std::env::var("INDEX_CORPUS").expect("run bench/search.sh"));
+    let query_corpus = PathBuf::from(std::env::var("QUERY_CORPUS").expect("run bench/search.sh"));
+    let runs: usize = std::env::var("RUNS")
+        .ok()
+        .and_then(|r| r.parse().ok())
+        .unwrap_or(3);
+    let scratch = std::env::temp_dir().join(format!("tributary-search-bench-{}", std::process::id()));
+
+    // 1. Sync + extraction + indexing beside recollindex.
+    let (mut ours, mut theirs) = (Vec::new(), Vec::new());
+    for run in 1..=runs {
+        let work = scratch.join(format!("ingest-{run}"));
+        std::fs::create_dir_all(&work).unwrap();
+        let r = start(&work, &index_corpus).await;
+        let t = ingest(&r, &index_corpus).await.as_secs_f64();
+        let docs = r.state.engine.search_index().map_or(0, |i| i.len());
+        let recoll = recollindex(&recoll_conf(&work, &index_corpus)).as_secs_f64();
+        println!(
+            "run {run}: sync + extract + index {t:.2} s ({docs} documents); recollindex {recoll:.2} s ({:.3}x)",
+            t / recoll
+        );
+        ours.push(t);
+        theirs.push(recoll);
+        r._server.abort();
+        let _ = std::fs::remove_dir_all(&work);
+    }
+    let (a, b) = (median(ours), median(theirs));
+    println!(
+        "median of {runs}: sync + extract + index {a:.2} s vs recollindex {b:.2} s = {:.3}x (target <= 0.1x)",
+        a / b
+    );
+
+    // 2. Query latency on the large corpus.
+    let work = scratch.join("query");
+    std::fs::create_dir_all(&work).unwrap();
+    let r = start(&work, &query_corpus).await;
+    let t = ingest(&r, &query_corpus).await;
+    let docs = r.state.engine.search_index().map_or(0, |i| i.len());
+    println!("query corpus: {docs} documents ingested in {:.1} s", t.as_secs_f64());
+    let conf = recoll_conf(&work, &query_corpus);
+    let rt = recollindex(&conf);
+    println!("recollindex of the query corpus: {:.1} s", rt.as_secs_f64());
+    let (mut all_ours, mut all_theirs) = (Vec::new(), Vec::new());
+    println!("{:<32} {:>8} {:>10} {:>10} {:>10} {:>9}", "query", "hits", "median ms", "p95 ms", "recollq ms", "recoll hits");
+    for (q, kind) in QUERIES {
+        let mut times = Vec::new();
+        let mut total = 0;
+        for _ in 0..20 {
+            let t = Instant::now();
+            let resp: Value = r
+                .http
+                .post(format!("{}/api/@frontsearch", r.base))
+                .bearer_auth(&r.token)
+                .json(&json!({"query": q, "size": 20}))
+                .send()
+                .await
+                .expect("search")
+                .json()
+                .await
+                .expect("json");
+            times.push(t.elapsed());
+            total = resp["total"].as_i64().unwrap_or(-1);
+        }
+        let mut recoll_times = Vec::new();
+        let mut recoll_hits = 0;
+        for _ in 0..3 {
+            let (d, n) = recollq(&conf, q);
+            recoll_times.push(d);
+            recoll_hits = n;
+        }
+        // The generator's known counts: every file, every 100th, every 1000th (+7), one.
+        let files = docs as i64;
+        let known = match *q {
+            "corpusmarker" => Some(files),
+            "needlealpha" => Some(files.div_ceil(100)),
+            "needlebeta" => Some((files - 7 + 999) / 1000),
+            "needleunique" => Some(i64::from(files > 12345)),
+            _ => None,
+        };
+        if let Some(k) = known {
+            assert_eq!(total, k, "{q}: hits against the corpus's known count");
+        }
+        let (med, p95) = stats(times.clone());
+        let (rmed, _) = stats(recoll_times.clone());
+        println!("{:<32} {total:>8} {med:>10.2} {p95:>10.2} {rmed:>10.1} {recoll_hits:>9}  ({kind})", q);
+        all_ours.extend(times);
+        all_theirs.extend(recoll_times);
+    }
+    let (med, p95) = stats(all_ours);
+    let (rmed, rp95) = stats(all_theirs);
+    println!(
+        "all 20 queries over HTTP: median {med:.2} ms, p95 {p95:.2} ms (targets: < 2 ms, < 20 ms); recollq median {rmed:.1} ms, p95 {rp95:.1} ms; median ratio {:.3}x",
+        med / rmed
+    );
+    r._server.abort();
+    let _ = std::fs::remove_dir_all(&scratch);
+}

@@ -47,7 +47,10 @@ const QUERIES: &[(&str, &str)] = &[
 fn stats(mut v: Vec<Duration>) -> (f64, f64) {
     v.sort();
     let ms = |d: Duration| d.as_secs_f64() * 1000.0;
-    (ms(v[v.len() / 2]), ms(v[(v.len() * 95 / 100).min(v.len() - 1)]))
+    (
+        ms(v[v.len() / 2]),
+        ms(v[(v.len() * 95 / 100).min(v.len() - 1)]),
+    )
 }
 
 fn median(mut v: Vec<f64>) -> f64 {
@@ -144,7 +147,11 @@ fn recollindex(conf: &Path) -> Duration {
         .arg("-z")
         .output()
         .expect("recollindex (apt-get install recoll)");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     t.elapsed()
 }
 
@@ -175,7 +182,8 @@ async fn main() {
         .ok()
         .and_then(|r| r.parse().ok())
         .unwrap_or(3);
-    let scratch = std::env::temp_dir().join(format!("tributary-search-bench-{}", std::process::id()));
+    let scratch =
+        std::env::temp_dir().join(format!("tributary-search-bench-{}", std::process::id()));
 
     // 1. Sync + extraction + indexing beside recollindex.
     let (mut ours, mut theirs) = (Vec::new(), Vec::new());
@@ -207,12 +215,18 @@ async fn main() {
     let r = start(&work, &query_corpus).await;
     let t = ingest(&r, &query_corpus).await;
     let docs = r.state.engine.search_index().map_or(0, |i| i.len());
-    println!("query corpus: {docs} documents ingested in {:.1} s", t.as_secs_f64());
+    println!(
+        "query corpus: {docs} documents ingested in {:.1} s",
+        t.as_secs_f64()
+    );
     let conf = recoll_conf(&work, &query_corpus);
     let rt = recollindex(&conf);
     println!("recollindex of the query corpus: {:.1} s", rt.as_secs_f64());
     let (mut all_ours, mut all_theirs) = (Vec::new(), Vec::new());
-    println!("{:<32} {:>8} {:>10} {:>10} {:>10} {:>9}", "query", "hits", "median ms", "p95 ms", "recollq ms", "recoll hits");
+    println!(
+        "{:<32} {:>8} {:>10} {:>10} {:>10} {:>9}",
+        "query", "hits", "median ms", "p95 ms", "recollq ms", "recoll hits"
+    );
     for (q, kind) in QUERIES {
         let mut times = Vec::new();
         let mut total = 0;
@@ -253,7 +267,10 @@ async fn main() {
         }
         let (med, p95) = stats(times.clone());
         let (rmed, _) = stats(recoll_times.clone());
-        println!("{:<32} {total:>8} {med:>10.2} {p95:>10.2} {rmed:>10.1} {recoll_hits:>9}  ({kind})", q);
+        println!(
+            "{:<32} {total:>8} {med:>10.2} {p95:>10.2} {rmed:>10.1} {recoll_hits:>9}  ({kind})",
+            q
+        );
         all_ours.extend(times);
         all_theirs.extend(recoll_times);
     }

@@ -26,12 +26,17 @@ pub struct S3Settings {
     pub secret_access_key: Option<String>,
 }
 
+/// Listing entries read ahead of the batch being processed.
+const LISTING_AHEAD: usize = 5000;
+
 pub struct S3Source {
     store: Arc<AmazonS3>,
     prefix: Option<ObjPath>,
     after: String,
-    /// In a mutex only so the source is `Sync` (fetches share it); listing has `&mut self`.
-    stream: std::sync::Mutex<Option<BoxStream<'static, object_store::Result<ObjectMeta>>>>,
+    /// The listing, read ahead by a task of its own so S3 keeps listing while a batch is
+    /// fetched and committed. In a mutex only so the source is `Sync` (fetches share it).
+    listing:
+        std::sync::Mutex<Option<tokio::sync::mpsc::Receiver<object_store::Result<ObjectMeta>>>>,
     last: Option<String>,
 }
 
@@ -90,7 +95,7 @@ impl S3Source {
             store: Arc::new(store),
             prefix,
             after: after.to_owned(),
-            stream: std::sync::Mutex::new(None),
+            listing: std::sync::Mutex::new(None),
             last: None,
         })
     }
@@ -99,23 +104,31 @@ impl S3Source {
 #[async_trait]
 impl Source for S3Source {
     async fn next_page(&mut self, limit: usize) -> Result<Vec<Entry>, SyncError> {
-        let slot = self.stream.get_mut().unwrap_or_else(|p| p.into_inner());
-        let stream = slot.get_or_insert_with(|| {
-            if self.after.is_empty() {
-                self.store.list(self.prefix.as_ref())
-            } else {
-                self.store
-                    .list_with_offset(self.prefix.as_ref(), &ObjPath::from(self.after.as_str()))
-            }
+        let slot = self.listing.get_mut().unwrap_or_else(|p| p.into_inner());
+        let listing = slot.get_or_insert_with(|| {
+            let mut stream: BoxStream<'static, object_store::Result<ObjectMeta>> =
+                if self.after.is_empty() {
+                    self.store.list(self.prefix.as_ref())
+                } else {
+                    self.store
+                        .list_with_offset(self.prefix.as_ref(), &ObjPath::from(self.after.as_str()))
+                };
+            let (tx, rx) = tokio::sync::mpsc::channel(LISTING_AHEAD);
+            // Ends when the listing does, or when the source is dropped (the send fails).
+            tokio::spawn(async move {
+                while let Some(item) = stream.next().await {
+                    if tx.send(item).await.is_err() {
+                        break;
+                    }
+                }
+            });
+            rx
         });
         let mut page = Vec::with_capacity(limit);
         while page.len() < limit {
-            match stream.next().await {
-                None => {
-                    // Never poll a finished listing again: an empty stream takes its place.
-                    *stream = futures_util::stream::empty().boxed();
-                    break;
-                }
+            match listing.recv().await {
+                // A finished listing keeps answering `None`.
+                None => break,
                 Some(Err(e)) => return Err(classify(e)),
                 Some(Ok(meta)) => {
                     let key = meta.location.to_string();

@@ -476,6 +476,64 @@ zebrafigures inside\r\n--b--\r\n";
         }
     }
 
+    /// A zip of `parts` (name, XML).
+    fn zipped(parts: &[(&str, &str)]) -> Vec<u8> {
+        let mut buf = std::io::Cursor::new(Vec::new());
+        {
+            let mut z = zip::ZipWriter::new(&mut buf);
+            let o: zip::write::SimpleFileOptions = Default::default();
+            for (name, xml) in parts {
+                z.start_file(*name, o).unwrap();
+                std::io::Write::write_all(&mut z, xml.as_bytes()).unwrap();
+            }
+            z.finish().unwrap();
+        }
+        buf.into_inner()
+    }
+
+    #[test]
+    fn xlsx_and_pptx_text_is_read_in_order() {
+        let xlsx = zipped(&[
+            ("xl/workbook.xml", "<workbook/>"),
+            (
+                "xl/sharedStrings.xml",
+                r#"<sst><si><t>Revenue</t></si><si><t>sheetword</t></si></sst>"#,
+            ),
+            (
+                "xl/worksheets/sheet1.xml",
+                r#"<worksheet><sheetData><row><c t="inlineStr"><is><t>inlineword</t></is></c><c><v>4242</v></c></row></sheetData></worksheet>"#,
+            ),
+        ]);
+        match extract("book.xlsx", &xlsx) {
+            Extracted::Text { media_type, body } => {
+                assert_eq!(media_type, XLSX);
+                for w in ["Revenue", "sheetword", "inlineword", "4242"] {
+                    assert!(body.contains(w), "{w}: {body}");
+                }
+            }
+            other => panic!("{other:?}"),
+        }
+        let pptx = zipped(&[
+            ("ppt/presentation.xml", "<presentation/>"),
+            (
+                "ppt/slides/slide10.xml",
+                r#"<p:sld xmlns:a="a" xmlns:p="p"><a:p><a:r><a:t>tenth</a:t></a:r></a:p></p:sld>"#,
+            ),
+            (
+                "ppt/slides/slide2.xml",
+                r#"<p:sld xmlns:a="a" xmlns:p="p"><a:p><a:r><a:t>second</a:t></a:r></a:p></p:sld>"#,
+            ),
+        ]);
+        match extract("deck.pptx", &pptx) {
+            Extracted::Text { media_type, body } => {
+                assert_eq!(media_type, PPTX);
+                let (a, b) = (body.find("second").unwrap(), body.find("tenth").unwrap());
+                assert!(a < b, "slides in order: {body}");
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
     #[test]
     fn docx_text_is_read_from_its_xml() {
         let mut buf = std::io::Cursor::new(Vec::new());

@@ -257,7 +257,7 @@ async fn main() {
         let files = docs as i64;
         let known = match *q {
             "corpusmarker" => Some(files),
-            "needlealpha" => Some(files.div_ceil(100)),
+            "needlealpha" => Some((files + 99) / 100),
             "needlebeta" => Some((files - 7 + 999) / 1000),
             "needleunique" => Some(i64::from(files > 12345)),
             _ => None,

@@ -3,6 +3,7 @@
 //!   INDEX_CORPUS   the folder to sync, extract and index (20,000 files)
 //!   QUERY_CORPUS   the folder queried (100,000 files)
 //!   RUNS           indexing runs (default 3)
+//!   SKIP_QUERIES=1 measure only the indexing part
 //!
 //! 1. Sync + extraction + indexing of INDEX_CORPUS into a fresh Tributary (SQLite, on disk):
 //!    from creating the datasource to the last document searchable, beside a fresh
@@ -209,6 +210,9 @@ async fn main() {
         a / b
     );
 
+    if std::env::var("SKIP_QUERIES").is_ok_and(|v| v == "1") {
+        return;
+    }
     // 2. Query latency on the large corpus.
     let work = scratch.join("query");
     std::fs::create_dir_all(&work).unwrap();

@@ -32,7 +32,7 @@ pub struct PipelineConfig {
 impl Default for PipelineConfig {
     fn default() -> Self {
         Self {
-            batch: 64,
+            batch: 256,
             concurrency: std::thread::available_parallelism()
                 .map(|n| n.get())
                 .unwrap_or(2),
@@ -49,7 +49,13 @@ pub struct Pipeline {
     index: Arc<SearchIndex>,
     cfg: Arc<PipelineConfig>,
     stopping: Arc<AtomicBool>,
+    /// When the index last caught up: it commits at most about once a second while a backlog
+    /// is being worked through (a tantivy commit per batch would dominate the work).
+    caught_up: Arc<std::sync::Mutex<std::time::Instant>>,
 }
+
+/// How stale the index may be while the pipeline works through a backlog.
+const INDEX_EVERY: Duration = Duration::from_secs(1);
 
 impl Pipeline {
     pub fn new(
@@ -64,6 +70,7 @@ impl Pipeline {
             index,
             cfg: Arc::new(cfg),
             stopping: Arc::new(AtomicBool::new(false)),
+            caught_up: Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
         }
     }
 
@@ -84,7 +91,15 @@ impl Pipeline {
         if !done.is_empty() {
             store.finish_processing(&done, now()).await?;
         }
-        self.index.catch_up(store.as_ref()).await?;
+        // The queue ran dry (or a second passed): bring the index up to date.
+        let due = {
+            let last = self.caught_up.lock().unwrap_or_else(|p| p.into_inner());
+            claimed.len() < self.cfg.batch as usize || last.elapsed() >= INDEX_EVERY
+        };
+        if due {
+            self.index.catch_up(store.as_ref()).await?;
+            *self.caught_up.lock().unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
+        }
         Ok(done.len())
     }
 

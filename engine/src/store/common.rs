@@ -93,6 +93,21 @@ macro_rules! store_impl {
             ))
         }
 
+        /// Reads a search-index document: `resource_id`, `datasource_id`, `name`, `path`,
+        /// `media_type`, `source_modified_at` and `body` (empty when null).
+        fn index_doc_from_row(row: &$row) -> $crate::error::Result<$crate::model::IndexDoc> {
+            use sqlx::Row;
+            Ok($crate::model::IndexDoc {
+                resource_id: row.try_get("resource_id")?,
+                datasource_id: row.try_get("datasource_id")?,
+                name: row.try_get("name")?,
+                path: row.try_get("path")?,
+                media_type: row.try_get("media_type")?,
+                modified: row.try_get("source_modified_at")?,
+                body: row.try_get::<Option<String>, _>("body")?.unwrap_or_default(),
+            })
+        }
+
         /// Reads an invitation whose columns carry `prefix` (`""` or `"inv_"`).
         fn invitation_from_row(row: &$row, prefix: &str) -> $crate::error::Result<$crate::model::Invitation> {
             use sqlx::Row;
@@ -1259,16 +1274,8 @@ macro_rules! store_impl {
                         let resource_id: Option<String> = r.try_get("resource_id")?;
                         let datasource_id: String = r.try_get("datasource_id")?;
                         let present: i32 = r.try_get("present")?;
-                        let doc = match (&resource_id, op.as_str(), present) {
-                            (Some(id), "upsert", 1) => Some($crate::model::IndexDoc {
-                                resource_id: id.clone(),
-                                datasource_id: datasource_id.clone(),
-                                name: r.try_get("name")?,
-                                path: r.try_get("path")?,
-                                media_type: r.try_get("media_type")?,
-                                modified: r.try_get("source_modified_at")?,
-                                body: r.try_get::<Option<String>, _>("body")?.unwrap_or_default(),
-                            }),
+                        let doc = match (op.as_str(), present) {
+                            ("upsert", 1) => Some(index_doc_from_row(r)?),
                             _ => None,
                         };
                         Ok($crate::model::OutboxEntry {
@@ -1301,7 +1308,7 @@ macro_rules! store_impl {
             async fn index_docs_after(&self, after: i64, limit: u32) -> $crate::error::Result<Vec<(i64, $crate::model::IndexDoc)>> {
                 use sqlx::Row;
                 let rows = sqlx::query(
-                    "select r.seq, r.id, r.datasource_id, r.name, r.path, coalesce(e.media_type, r.media_type) as media_type, \
+                    "select r.seq, r.id as resource_id, r.datasource_id, r.name, r.path, coalesce(e.media_type, r.media_type) as media_type, \
                      r.source_modified_at, e.body from resources r join extracts e on e.resource_id = r.id \
                      where r.seq > $1 order by r.seq limit $2",
                 )
@@ -1310,20 +1317,7 @@ macro_rules! store_impl {
                 .fetch_all(&self.pool)
                 .await?;
                 rows.iter()
-                    .map(|r| {
-                        Ok((
-                            r.try_get("seq")?,
-                            $crate::model::IndexDoc {
-                                resource_id: r.try_get("id")?,
-                                datasource_id: r.try_get("datasource_id")?,
-                                name: r.try_get("name")?,
-                                path: r.try_get("path")?,
-                                media_type: r.try_get("media_type")?,
-                                modified: r.try_get("source_modified_at")?,
-                                body: r.try_get("body")?,
-                            },
-                        ))
-                    })
+                    .map(|r| Ok((r.try_get("seq")?, index_doc_from_row(r)?)))
                     .collect()
             }
 

@@ -9,8 +9,8 @@ use leptos::prelude::*;
 
 use crate::error::AppError;
 use crate::types::{
-    DatasourceView, InvitationRow, Me, MyInvitation, NewToken, PageOf, ResourceDetail,
-    ResourceView, RunView, SearchHitView, SharingView, TokenView, UserView,
+    BulkResult, DatasourceListing, DatasourceView, InvitationRow, Me, MyInvitation, NewToken,
+    PageOf, ResourceDetail, ResourceView, RunView, SearchHitView, SharingView, TokenView, UserView,
 };
 
 #[cfg(feature = "ssr")]
@@ -291,20 +291,60 @@ pub async fn logout() -> Result<(), AppError> {
     Ok(())
 }
 
+/// The datasources list: one page under the filters and order, with the per-status counts.
 #[server(prefix = "/rpc", endpoint = "list_datasources")]
 pub async fn list_datasources(
     page_size: Option<i64>,
     scroll: Option<String>,
-) -> Result<PageOf<DatasourceView>, AppError> {
+    status: Option<String>,
+    kind: Option<String>,
+    type_sync: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+) -> Result<DatasourceListing, AppError> {
     let user = ssr::user()?;
-    let page = ssr::engine()?
-        .list_datasources(&user, page_size, scroll.as_deref())
+    let engine = ssr::engine()?;
+    let query = engine::domain::DatasourceQuery::parse(
+        status.as_deref(),
+        kind.as_deref(),
+        type_sync.as_deref(),
+        q.as_deref(),
+        sort.as_deref(),
+    )?;
+    let page = engine
+        .list_datasources(&user, &query, page_size, scroll.as_deref())
         .await?;
-    Ok(PageOf {
+    let counts = engine.datasource_status_counts(&user, &query).await?;
+    Ok(DatasourceListing {
         items: page.items.into_iter().map(ssr::datasource_view).collect(),
         cursor: page.cursor,
         total: page.total,
+        counts: counts
+            .into_iter()
+            .map(|(s, n)| (s.as_str().to_owned(), n))
+            .collect(),
     })
+}
+
+/// Sync now, pause or resume several datasources; one result per datasource.
+#[server(prefix = "/rpc", endpoint = "bulk_action", input = leptos::server_fn::codec::Json)]
+pub async fn bulk_action(action: String, ids: Vec<String>) -> Result<Vec<BulkResult>, AppError> {
+    let user = ssr::user()?;
+    let action: engine::domain::SyncAction = action.parse()?;
+    let outcomes = ssr::engine()?.bulk_sync_action(&user, action, &ids).await?;
+    Ok(outcomes
+        .into_iter()
+        .map(|o| BulkResult {
+            title: o.title.unwrap_or_else(|| o.id.clone()),
+            ok: o.error.is_none(),
+            message: match (o.error, o.status) {
+                (Some(e), _) => AppError::from(e).message,
+                (None, Some(s)) => format!("now {s}"),
+                (None, None) => "done".into(),
+            },
+            id: o.id,
+        })
+        .collect())
 }
 
 #[server(prefix = "/rpc", endpoint = "get_datasource")]

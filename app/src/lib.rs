@@ -13,6 +13,7 @@ use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::components::layout::Layout;
+use crate::components::toast::{Toaster, provide_toasts};
 use crate::pages::{
     account::Account, datasource_detail::DatasourceDetail, datasource_list::DatasourceList,
     datasource_new::NewDatasource, invitations::Invitations, login::Login, not_found::NotFound,
@@ -43,6 +44,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    provide_toasts();
     // Marks the document once the WebAssembly has taken over, so tests (and curious people)
     // can tell a hydrated page from a server-rendered one. Effects run only in the browser.
     Effect::new(move |_| {
@@ -70,5 +72,6 @@ pub fn App() -> impl IntoView {
                 <Route ssr=SsrMode::Async path=path!("/account") view=|| view! { <Layout><Account /></Layout> } />
             </Routes>
         </Router>
+        <Toaster />
     }
 }

@@ -250,6 +250,37 @@ pub struct PageOf<T> {
     pub total: i64,
 }
 
+/// One page of the datasources list, with how many of the user's datasources (under the same
+/// kind, sync type and text filters) are in each status.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DatasourceListing {
+    pub items: Vec<DatasourceView>,
+    pub cursor: Option<String>,
+    pub total: i64,
+    pub counts: Vec<(String, i64)>,
+}
+
+/// What a bulk action did to one datasource.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BulkResult {
+    pub id: String,
+    pub title: String,
+    pub ok: bool,
+    /// The status afterwards, or why it was refused.
+    pub message: String,
+}
+
+/// The orders of the datasources list (`sort`), as the engine names them.
+pub const SORTS: &[(&str, &str)] = &[
+    ("oldest", "Oldest first"),
+    ("newest", "Newest first"),
+    ("title", "Title A–Z"),
+    ("-title", "Title Z–A"),
+    ("status", "Needs attention first"),
+    ("-resources", "Most resources"),
+    ("-size", "Largest"),
+];
+
 /// The nine statuses with what each means, for badges and the legend.
 pub const STATUSES: &[(&str, &str)] = &[
     ("created", "Created, not configured yet"),

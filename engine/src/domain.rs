@@ -277,11 +277,13 @@ impl Default for PageSize {
 
 /// An opaque position in a keyset-paged listing. It names the listing it belongs to (`scope`,
 /// e.g. a datasource id) so a cursor from another listing is refused instead of silently
-/// paging the wrong thing. Clients see base64; they must not build one themselves.
+/// paging the wrong thing. `key` carries the last row's sort value when a listing is ordered by
+/// something other than its sequence. Clients see base64; they must not build one themselves.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Cursor {
     pub scope: String,
     pub after: i64,
+    pub key: Option<String>,
 }
 
 impl Cursor {
@@ -291,11 +293,22 @@ impl Cursor {
         Self {
             scope: scope.into(),
             after,
+            key: None,
         }
     }
 
+    pub fn with_key(mut self, key: Option<String>) -> Self {
+        self.key = key;
+        self
+    }
+
     pub fn encode(&self) -> String {
-        URL_SAFE_NO_PAD.encode(format!("{}|{}|{}", Self::VERSION, self.scope, self.after))
+        let mut raw = format!("{}|{}|{}", Self::VERSION, self.scope, self.after);
+        if let Some(k) = &self.key {
+            raw.push('|');
+            raw.push_str(k);
+        }
+        URL_SAFE_NO_PAD.encode(raw)
     }
 
     /// Decodes a cursor for `scope`. Anything unreadable or minted for another listing is a 400.
@@ -307,7 +320,7 @@ impl Cursor {
         };
         let bytes = URL_SAFE_NO_PAD.decode(raw.trim()).map_err(|_| bad())?;
         let text = String::from_utf8(bytes).map_err(|_| bad())?;
-        let mut parts = text.splitn(3, '|');
+        let mut parts = text.splitn(4, '|');
         let (Some(v), Some(s), Some(a)) = (parts.next(), parts.next(), parts.next()) else {
             return Err(bad());
         };
@@ -321,9 +334,122 @@ impl Cursor {
         Ok(Self {
             scope: s.to_owned(),
             after,
+            key: parts.next().map(str::to_owned),
         })
     }
 }
+
+wire_enum!(
+    /// The order of a datasource listing (`sort`). A leading `-` means largest first.
+    #[derive(Default)]
+    DatasourceSort, "sort" {
+        #[default]
+        Oldest = "oldest",
+        Newest = "newest",
+        Title = "title",
+        TitleDesc = "-title",
+        Status = "status",
+        Resources = "-resources",
+        Size = "-size",
+    }
+);
+
+impl DatasourceSort {
+    pub fn label(self) -> &'static str {
+        match self {
+            DatasourceSort::Oldest => "Oldest first",
+            DatasourceSort::Newest => "Newest first",
+            DatasourceSort::Title => "Title A–Z",
+            DatasourceSort::TitleDesc => "Title Z–A",
+            DatasourceSort::Status => "Needs attention first",
+            DatasourceSort::Resources => "Most resources",
+            DatasourceSort::Size => "Largest",
+        }
+    }
+}
+
+/// What a datasource listing shows: optional filters and an order. `status` filters by the
+/// status the user sees (`invited` for a pending invitation); `text` matches titles,
+/// case-insensitively.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct DatasourceQuery {
+    pub status: Option<SyncStatus>,
+    pub kind: Option<DatasourceKind>,
+    pub type_sync: Option<SyncType>,
+    pub text: Option<String>,
+    pub sort: DatasourceSort,
+}
+
+impl DatasourceQuery {
+    pub const MAX_TEXT: usize = 200;
+
+    /// Parses the listing's query parameters; empty values mean "any". A bad value is a 422
+    /// naming its parameter.
+    pub fn parse(
+        status: Option<&str>,
+        kind: Option<&str>,
+        type_sync: Option<&str>,
+        text: Option<&str>,
+        sort: Option<&str>,
+    ) -> Result<Self> {
+        fn opt<T: FromStr<Err = EngineError>>(raw: Option<&str>, field: &str) -> Result<Option<T>> {
+            match raw.map(str::trim).filter(|r| !r.is_empty()) {
+                None => Ok(None),
+                Some(r) => r.parse().map(Some).map_err(|e| match e {
+                    EngineError::Invalid { message, .. } => EngineError::invalid(field, message),
+                    other => other,
+                }),
+            }
+        }
+        let text = text.map(str::trim).filter(|t| !t.is_empty());
+        if text.is_some_and(|t| t.chars().count() > Self::MAX_TEXT) {
+            return Err(EngineError::invalid(
+                "q",
+                format!("at most {} characters", Self::MAX_TEXT),
+            ));
+        }
+        Ok(Self {
+            status: opt(status, "status")?,
+            kind: opt(kind, "kind")?,
+            type_sync: opt(type_sync, "type_sync")?,
+            text: text.map(str::to_owned),
+            sort: opt(sort, "sort")?.unwrap_or_default(),
+        })
+    }
+
+    /// The same query without its status filter (what the per-status counts are taken over).
+    pub fn without_status(&self) -> Self {
+        Self {
+            status: None,
+            ..self.clone()
+        }
+    }
+
+    /// A short stable digest, so a cursor only pages the listing it was made for.
+    pub fn fingerprint(&self) -> String {
+        use sha2::{Digest, Sha256};
+        let text = format!(
+            "{:?}|{:?}|{:?}|{}|{}",
+            self.status.map(SyncStatus::as_str),
+            self.kind.map(DatasourceKind::as_str),
+            self.type_sync.map(SyncType::as_str),
+            self.text.as_deref().unwrap_or(""),
+            self.sort.as_str()
+        );
+        let digest = Sha256::digest(text.as_bytes());
+        digest.iter().take(6).map(|b| format!("{b:02x}")).collect()
+    }
+}
+
+wire_enum!(
+    /// What a bulk action does to each datasource it is given (`action`).
+    SyncAction, "action" {
+        /// `@sendToSpyder`: a run now (or the queued one brought forward).
+        Sync = "sync",
+        Pause = "pause",
+        Resume = "resume",
+    }
+);
 
 /// A normalised e-mail address (trimmed, lower-case, one `@` with text on both sides).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

@@ -4,7 +4,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::{ChangePassword, CreateToken, RevokeToken, get_me, list_tokens};
+use crate::components::confirm::ConfirmButton;
 use crate::components::notice::{ErrorNotice, field_error, form_error};
+use crate::components::toast::toast_outcome;
 
 #[component]
 pub fn Account() -> impl IntoView {
@@ -32,6 +34,10 @@ pub fn Account() -> impl IntoView {
 fn Tokens() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
+    toast_outcome(revoke.value(), |_| "Token revoked".to_owned());
+    toast_outcome(create.value(), |_| {
+        "Token created; copy its secret now".to_owned()
+    });
     let tokens = Resource::new(
         move || (create.version().get(), revoke.version().get()),
         |_| list_tokens(),
@@ -65,6 +71,7 @@ fn Tokens() -> impl IntoView {
                                     <tbody>
                                         {list.into_iter().map(|t| {
                                             let revoke_label = format!("Revoke {}", t.name);
+                                            let revoke_message = format!("Scripts using “{}” stop working at once. This cannot be undone.", t.name);
                                             view! {
                                             <tr data-testid="token-row" data-name=t.name.clone()>
                                                 <td class="font-medium">{t.name.clone()}</td>
@@ -72,7 +79,13 @@ fn Tokens() -> impl IntoView {
                                                 <td>
                                                     <ActionForm action=revoke>
                                                         <input type="hidden" name="token_id" value=t.id.clone() />
-                                                        <button type="submit" class="btn-secondary" aria-label=revoke_label>"Revoke"</button>
+                                                        <ConfirmButton
+                                                            label="Revoke"
+                                                            aria_label=revoke_label
+                                                            title="Revoke this token?"
+                                                            message=revoke_message
+                                                            confirm="Revoke token"
+                                                        />
                                                     </ActionForm>
                                                 </td>
                                             </tr>
@@ -100,6 +113,7 @@ fn Tokens() -> impl IntoView {
 #[component]
 fn PasswordForm() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
+    toast_outcome(change.value(), |_| "Password changed".to_owned());
     let value = change.value();
     view! {
         <ActionForm action=change attr:class="card max-w-2xl space-y-4" attr:aria-label="Change password">

@@ -11,12 +11,16 @@ use crate::api::{
     get_datasource, get_sharing, list_children, sync_history,
 };
 use crate::components::badge::StatusBadge;
+use crate::components::confirm::ConfirmButton;
 use crate::components::layout::use_nav_refresh;
 use crate::components::live::use_live_tick;
 use crate::components::notice::{ErrorNotice, field_error, form_error};
+use crate::components::toast::toast_outcome;
 use crate::pages::datasource_new::{FORM_FIELDS, SyncTypeChoice, settings_inputs};
 use crate::pages::search::SearchPanel;
-use crate::types::{DatasourceView, MyInvitation, ProgressView, ROLES, SYNC_TYPES, format_bytes};
+use crate::types::{
+    DatasourceView, InvitationRow, MyInvitation, ProgressView, ROLES, SYNC_TYPES, format_bytes,
+};
 
 const TABS: &[(&str, &str)] = &[
     ("overview", "Overview"),
@@ -60,6 +64,21 @@ pub fn DatasourceDetail() -> impl IntoView {
         pause: ServerAction::<PauseDatasource>::new(),
         resume: ServerAction::<ResumeDatasource>::new(),
     };
+    toast_outcome(update.value(), |_| "Changes saved".to_owned());
+    toast_outcome(accept.value(), |_| "Invitation accepted".to_owned());
+    toast_outcome(ops.sync.value(), |state: &String| {
+        if state == "running" {
+            "A sync is already running".to_owned()
+        } else {
+            "Sync queued".to_owned()
+        }
+    });
+    toast_outcome(ops.pause.value(), |_| {
+        "Paused; a running sync stops at its next checkpoint".to_owned()
+    });
+    toast_outcome(ops.resume.value(), |_| {
+        "Resuming from where it paused".to_owned()
+    });
     // Moves when the server says this datasource changed (or every two seconds while a sync
     // is under way and the live stream is down).
     let busy = RwSignal::new(false);
@@ -328,6 +347,8 @@ fn EditForm(d: DatasourceView, action: ServerAction<UpdateDatasource>) -> impl I
 fn DeleteForm(d: DatasourceView) -> impl IntoView {
     let action = ServerAction::<DeleteDatasource>::new();
     let value = action.value();
+    let title = d.title.clone();
+    toast_outcome(value, move |_| format!("Deleted “{title}”"));
     view! {
         <ActionForm action=action attr:class="card max-w-2xl space-y-4 border-red-300 dark:border-red-900" attr:aria-label="Delete datasource">
             <h2 class="text-lg font-semibold text-red-700 dark:text-red-400">"Delete this datasource"</h2>
@@ -382,7 +403,12 @@ fn Invited(
                 </ActionForm>
                 <ActionForm action=decline>
                     <input type="hidden" name="invitation_id" value=decline_id />
-                    <button type="submit" class="btn-secondary">"Decline"</button>
+                    <ConfirmButton
+                        label="Decline"
+                        title="Decline this invitation?"
+                        message="The datasource leaves your list. Whoever invited you would have to invite you again."
+                        confirm="Decline"
+                    />
                 </ActionForm>
             </div>
         </section>
@@ -403,6 +429,11 @@ fn SharingTab(d: DatasourceView) -> impl IntoView {
     let set_role = ServerAction::<SetRole>::new();
     let invite = ServerAction::<Invite>::new();
     let revoke = ServerAction::<RevokeInvitation>::new();
+    toast_outcome(set_role.value(), |_| "Access changed".to_owned());
+    toast_outcome(invite.value(), |i: &InvitationRow| {
+        format!("Invitation sent to {}", i.email)
+    });
+    toast_outcome(revoke.value(), |_| "Invitation revoked".to_owned());
     let id = StoredValue::new(d.id.clone());
     let can_share = d.can_share;
     let sharing = Resource::new(
@@ -436,6 +467,7 @@ fn SharingTab(d: DatasourceView) -> impl IntoView {
                                     {s.members.into_iter().map(|m| {
                                         let label = format!("Role of {}", m.email);
                                         let (uid_change, uid_remove, role) = (m.user_id.clone(), m.user_id.clone(), m.role.clone());
+                                        let email_for_remove = m.email.clone();
                                         let controls = can_share.then(move || view! {
                                             <td class="flex flex-wrap gap-2">
                                                 <ActionForm action=set_role attr:class="flex gap-2">
@@ -448,7 +480,13 @@ fn SharingTab(d: DatasourceView) -> impl IntoView {
                                                     <input type="hidden" name="id" value=id.get_value() />
                                                     <input type="hidden" name="user" value=uid_remove />
                                                     <input type="hidden" name="role" value="" />
-                                                    <button type="submit" class="btn-secondary">"Remove"</button>
+                                                    <ConfirmButton
+                                                        label="Remove"
+                                                        aria_label=format!("Remove {}", email_for_remove)
+                                                        title="Remove this person?"
+                                                        message=format!("{email_for_remove} loses access to this datasource and everything collected from it.")
+                                                        confirm="Remove"
+                                                    />
                                                 </ActionForm>
                                             </td>
                                         });
@@ -476,7 +514,10 @@ fn SharingTab(d: DatasourceView) -> impl IntoView {
                                             {can_share.then(|| view! { <th scope="col"><span class="sr-only">"Actions"</span></th> })}
                                         </tr></thead>
                                         <tbody>
-                                            {s.invitations.into_iter().map(|i| view! {
+                                            {s.invitations.into_iter().map(|i| {
+                                                let revoke_label = format!("Revoke the invitation of {}", i.email);
+                                                let revoke_message = format!("{} will no longer be able to accept it. You can invite them again later.", i.email);
+                                                view! {
                                                 <tr data-testid="invitation-row" data-email=i.email.clone()>
                                                     <td class="font-medium">{i.email.clone()}</td>
                                                     <td>{i.role.clone()}</td>
@@ -486,12 +527,18 @@ fn SharingTab(d: DatasourceView) -> impl IntoView {
                                                             <ActionForm action=revoke>
                                                                 <input type="hidden" name="id" value=id.get_value() />
                                                                 <input type="hidden" name="invitation_id" value=i.id.clone() />
-                                                                <button type="submit" class="btn-secondary">"Revoke"</button>
+                                                                <ConfirmButton
+                                                                    label="Revoke"
+                                                                    aria_label=revoke_label
+                                                                    title="Revoke this invitation?"
+                                                                    message=revoke_message
+                                                                    confirm="Revoke"
+                                                                />
                                                             </ActionForm>
                                                         </td>
                                                     })}
                                                 </tr>
-                                            }).collect_view()}
+                                            }}).collect_view()}
                                         </tbody>
                                     </table>
                                 </div>
@@ -559,6 +606,12 @@ fn SyncControls(d: DatasourceView, ops: Ops) -> impl IntoView {
         }
     };
     let process = ServerAction::<SendToProcessing>::new();
+    toast_outcome(process.value(), |n: &i64| {
+        format!(
+            "{n} resource{} queued for processing",
+            if *n == 1 { "" } else { "s" }
+        )
+    });
     let process_pending = Memo::new(move |_| process.pending().get());
     let (sync_pending, pause_pending, resume_pending) = (
         Memo::new(move |_| ops.sync.pending().get()),

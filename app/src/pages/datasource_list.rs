@@ -1,48 +1,111 @@
-//! `/datasources`: every datasource the user has, cursor-paged, with a status legend and a
-//! quick filter.
+//! `/datasources`: every datasource the user has. Counts per status at the top (each a filter),
+//! filters by status, kind, sync type and title, sorting, cursor paging, and bulk *Sync now*,
+//! *Pause* and *Resume* with a result per datasource. The filters live in the address, so a
+//! filtered list can be bookmarked and works without JavaScript.
+
+use std::collections::BTreeSet;
 
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::list_datasources;
+use crate::api::{bulk_action, list_datasources};
 use crate::components::badge::StatusBadge;
 use crate::components::live::use_live_tick;
 use crate::components::notice::ErrorNotice;
-use crate::types::{DatasourceView, STATUSES, SYNC_TYPES, format_bytes};
+use crate::components::toast::use_toasts;
+use crate::pages::search::urlencode;
+use crate::types::{BulkResult, DatasourceView, KINDS, SORTS, STATUSES, SYNC_TYPES, format_bytes};
 
 const PAGE_SIZE: i64 = 20;
+
+/// The listing's parameters, as in the address.
+const PARAMS: [&str; 5] = ["status", "kind", "type_sync", "q", "sort"];
+
+#[derive(Debug, Clone, PartialEq, Default)]
+struct ListParams {
+    values: [Option<String>; 5],
+    scroll: Option<String>,
+}
+
+impl ListParams {
+    fn get(&self, name: &str) -> Option<&str> {
+        PARAMS
+            .iter()
+            .position(|p| *p == name)
+            .and_then(|i| self.values[i].as_deref())
+    }
+
+    fn is_filtered(&self) -> bool {
+        ["status", "kind", "type_sync", "q"]
+            .iter()
+            .any(|p| self.get(p).is_some())
+    }
+
+    /// The address of this listing with `name` set to `value` (or removed), from its first page.
+    fn href_with(&self, name: &str, value: Option<&str>) -> String {
+        let pairs: Vec<String> = PARAMS
+            .iter()
+            .zip(self.values.iter())
+            .filter_map(|(p, v)| {
+                let v = if *p == name { value } else { v.as_deref() };
+                v.map(|v| format!("{p}={}", urlencode(v)))
+            })
+            .collect();
+        if pairs.is_empty() {
+            "/datasources".into()
+        } else {
+            format!("/datasources?{}", pairs.join("&"))
+        }
+    }
+
+    /// The next page of this listing.
+    fn href_next(&self, cursor: &str) -> String {
+        let base = self.href_with("", None);
+        let sep = if base.contains('?') { '&' } else { '?' };
+        format!("{base}{sep}scroll={}", urlencode(cursor))
+    }
+}
 
 #[component]
 pub fn DatasourceList() -> impl IntoView {
     let query = use_query_map();
-    let scroll = move || query.read().get("scroll");
+    let params = Memo::new(move |_| {
+        let q = query.read();
+        let non_empty = |n: &str| q.get(n).filter(|v| !v.trim().is_empty());
+        ListParams {
+            values: PARAMS.map(non_empty),
+            scroll: non_empty("scroll"),
+        }
+    });
     // Any change to a datasource I can see may change this page: badges move live.
     let busy = RwSignal::new(false);
     let live = use_live_tick(|_| true, move || busy.get_untracked());
+    let refresh = RwSignal::new(0u32);
     let page = Resource::new(
-        move || (scroll(), live.get()),
-        |(s, _)| list_datasources(Some(PAGE_SIZE), s),
+        move || (params.get(), live.get(), refresh.get()),
+        |(p, _, _)| {
+            let v = |n: &str| p.get(n).map(str::to_owned);
+            list_datasources(
+                Some(PAGE_SIZE),
+                p.scroll.clone(),
+                v("status"),
+                v("kind"),
+                v("type_sync"),
+                v("q"),
+                v("sort"),
+            )
+        },
     );
-    let filter = RwSignal::new(String::new());
+    let selected = RwSignal::new(BTreeSet::<String>::new());
+    let results = RwSignal::new(None::<(String, Vec<BulkResult>)>);
     let legend_open = RwSignal::new(false);
 
     view! {
         <Title text="Datasources" />
         <div class="mb-6 flex flex-wrap items-center gap-4">
             <h1 class="text-2xl font-semibold">"Datasources"</h1>
-            <a href="/datasources/new" class="btn-primary ml-auto">"New datasource"</a>
-        </div>
-        <div class="mb-4 flex flex-wrap items-center gap-3">
-            <label for="filter" class="sr-only">"Filter this page by title"</label>
-            <input
-                id="filter"
-                type="search"
-                class="input max-w-xs"
-                placeholder="Filter by title"
-                prop:value=move || filter.get()
-                on:input=move |ev| filter.set(event_target_value(&ev))
-            />
             <button
                 type="button"
                 class="btn-secondary"
@@ -52,6 +115,7 @@ pub fn DatasourceList() -> impl IntoView {
             >
                 {move || if legend_open.get() { "Hide status legend" } else { "What do the statuses mean?" }}
             </button>
+            <a href="/datasources/new" class="btn-primary ml-auto">"New datasource"</a>
         </div>
         <Show when=move || legend_open.get()>
             <section id="status-legend" class="card mb-4" aria-label="Status legend">
@@ -65,52 +129,312 @@ pub fn DatasourceList() -> impl IntoView {
                 </dl>
             </section>
         </Show>
-        <Transition fallback=|| view! { <div class="skeleton h-32" aria-busy="true">"Loading datasources…"</div> }>
+        {move || view! { <Filters params=params.get() /> }}
+        <Transition fallback=|| view! {
+            <div class="skeleton h-48" aria-busy="true" role="status">
+                <span class="spinner mr-2" aria-hidden="true"></span>"Loading datasources…"
+            </div>
+        }>
             {move || Suspend::new(async move {
+                let p = params.get_untracked();
                 match page.await {
                     Err(e) => view! { <ErrorNotice error=e /> }.into_any(),
-                    Ok(p) if p.total == 0 => view! { <EmptyState /> }.into_any(),
-                    Ok(p) => {
-                        let cursor = p.cursor.clone();
-                        let total = p.total;
-                        let items = p.items;
-                        busy.set(items.iter().any(|d| d.is_busy()));
-                        let first_page = scroll().is_some();
+                    Ok(l) => {
+                        busy.set(l.items.iter().any(|d| d.is_busy()));
+                        let everything: i64 = l.counts.iter().map(|(_, n)| n).sum();
+                        // Forget selections that left the page.
+                        let on_page: BTreeSet<String> = l.items.iter().map(|d| d.id.clone()).collect();
+                        selected.update_untracked(|s| s.retain(|id| on_page.contains(id)));
+                        let body = if l.total == 0 && !p.is_filtered() {
+                            view! { <EmptyState /> }.into_any()
+                        } else if l.total == 0 {
+                            view! {
+                                <section class="card text-center" data-testid="no-match">
+                                    <h2 class="text-lg font-semibold">"No datasource matches these filters"</h2>
+                                    <p class="mt-2 text-slate-600 dark:text-slate-300">"Try another status or a shorter text, or show them all."</p>
+                                    <a class="btn-secondary mt-4" href="/datasources">"Clear filters"</a>
+                                </section>
+                            }.into_any()
+                        } else {
+                            let showing = format!(
+                                "{} datasource{}{}",
+                                l.total,
+                                if l.total == 1 { "" } else { "s" },
+                                if p.is_filtered() { " match" } else { "" }
+                            );
+                            view! {
+                                <p class="mb-2 text-sm text-slate-600 dark:text-slate-400" data-testid="total">{showing}</p>
+                                <BulkBar selected results refresh />
+                                <DatasourceTable items=l.items selected />
+                                <nav class="mt-4 flex gap-3" aria-label="Pages">
+                                    {p.scroll.is_some().then(|| view! {
+                                        <a class="btn-secondary" href=p.href_with("", None)>"First page"</a>
+                                    })}
+                                    {l.cursor.as_deref().map(|c| view! {
+                                        <a class="btn-secondary" href=p.href_next(c)>"Next page"</a>
+                                    })}
+                                </nav>
+                            }.into_any()
+                        };
                         view! {
-                            <p class="mb-2 text-sm text-slate-600 dark:text-slate-400" data-testid="total">
-                                {format!("{total} datasource{}", if total == 1 { "" } else { "s" })}
-                            </p>
-                            <DatasourceTable items filter />
-                            <nav class="mt-4 flex gap-3" aria-label="Pages">
-                                {first_page.then(|| view! { <a class="btn-secondary" href="/datasources">"First page"</a> })}
-                                {cursor.map(|c| view! {
-                                    <a class="btn-secondary" href=format!("/datasources?scroll={c}")>"Next page"</a>
-                                })}
-                            </nav>
+                            <StatusCounts counts=l.counts everything params=p />
+                            {body}
                         }.into_any()
                     }
                 }
             })}
         </Transition>
+        <BulkResults results />
+    }
+}
+
+/// The number of datasources in each status, each a link that filters by it.
+#[component]
+fn StatusCounts(counts: Vec<(String, i64)>, everything: i64, params: ListParams) -> impl IntoView {
+    let current = params.get("status").map(str::to_owned);
+    let all_current = current.is_none();
+    view! {
+        <nav class="mb-4 flex flex-wrap gap-2" aria-label="Datasources by status" data-testid="status-counts">
+            <a class="chip" href=params.href_with("status", None) aria-current=all_current.to_string()>
+                "All"<span class="tabular-nums text-slate-500 dark:text-slate-400">{everything}</span>
+            </a>
+            {counts.into_iter()
+                .filter(|(s, n)| *n > 0 || current.as_deref() == Some(s.as_str()))
+                .map(|(s, n)| {
+                    let is_current = current.as_deref() == Some(s.as_str());
+                    view! {
+                        <a
+                            class="chip"
+                            href=params.href_with("status", Some(&s))
+                            aria-current=is_current.to_string()
+                            data-status-count=s.clone()
+                        >
+                            <StatusBadge status=s.clone() />
+                            <span class="tabular-nums">{n}</span>
+                        </a>
+                    }
+                })
+                .collect_view()}
+        </nav>
+    }
+}
+
+/// The filter form: a plain GET form, so it works without JavaScript; with it, the router
+/// navigates without a reload and a changed select applies at once.
+#[component]
+fn Filters(params: ListParams) -> impl IntoView {
+    let submit_on_change = move |ev: leptos::ev::Event| {
+        let select = event_target::<leptos::web_sys::HtmlSelectElement>(&ev);
+        if let Some(f) = select.form() {
+            let _ = f.request_submit();
+        }
+    };
+    let option = |value: &str, label: &str, current: Option<&str>| {
+        let selected = current == Some(value) || (value.is_empty() && current.is_none());
+        view! { <option value=value.to_owned() selected=selected>{label.to_owned()}</option> }
+    };
+    let select = |current: Option<&str>, any: Option<&str>, choices: Vec<(&str, String)>| {
+        any.map(|a| option("", a, current))
+            .into_iter()
+            .chain(choices.into_iter().map(|(v, l)| option(v, &l, current)))
+            .collect_view()
+    };
+    let statuses = select(
+        params.get("status"),
+        Some("Any status"),
+        STATUSES.iter().map(|(s, _)| (*s, s.to_string())).collect(),
+    );
+    let kinds = select(
+        params.get("kind"),
+        Some("Any kind"),
+        KINDS.iter().map(|(k, l, _)| (*k, l.to_string())).collect(),
+    );
+    let sync_types = select(
+        params.get("type_sync"),
+        Some("Any sync type"),
+        SYNC_TYPES
+            .iter()
+            .map(|(v, l, _)| (*v, format!("{l} ({v})")))
+            .collect(),
+    );
+    let sorts = select(
+        params.get("sort").or(Some("oldest")),
+        None,
+        SORTS.iter().map(|(v, l)| (*v, l.to_string())).collect(),
+    );
+    let text = params.get("q").unwrap_or_default().to_owned();
+    let clear = params.is_filtered().then(|| {
+        view! { <a class="link py-2 text-sm" href="/datasources">"Clear filters"</a> }
+    });
+    view! {
+        <Form method="GET" action="/datasources" attr:class="card mb-4 flex flex-wrap items-end gap-3 p-4" attr:aria-label="Filter and sort datasources">
+            <div class="min-w-48 flex-1">
+                <label for="filter-q" class="label">"Title contains"</label>
+                <input id="filter-q" name="q" type="search" class="input" placeholder="e.g. invoices"
+                    value=text maxlength="200" />
+            </div>
+            <div>
+                <label for="filter-status" class="label">"Status"</label>
+                <select id="filter-status" name="status" class="select" on:change=submit_on_change>{statuses}</select>
+            </div>
+            <div>
+                <label for="filter-kind" class="label">"Kind"</label>
+                <select id="filter-kind" name="kind" class="select" on:change=submit_on_change>{kinds}</select>
+            </div>
+            <div>
+                <label for="filter-type-sync" class="label">"Sync type"</label>
+                <select id="filter-type-sync" name="type_sync" class="select" on:change=submit_on_change>{sync_types}</select>
+            </div>
+            <div>
+                <label for="filter-sort" class="label">"Sort"</label>
+                <select id="filter-sort" name="sort" class="select" on:change=submit_on_change>{sorts}</select>
+            </div>
+            <button type="submit" class="btn-primary">"Apply"</button>
+            {clear}
+        </Form>
+    }
+}
+
+/// The bulk actions for the selected rows.
+#[component]
+fn BulkBar(
+    selected: RwSignal<BTreeSet<String>>,
+    results: RwSignal<Option<(String, Vec<BulkResult>)>>,
+    refresh: RwSignal<u32>,
+) -> impl IntoView {
+    let toasts = use_toasts();
+    let run = Action::new(move |(action, ids): &(String, Vec<String>)| {
+        let (action, ids) = (action.clone(), ids.clone());
+        async move { (action.clone(), bulk_action(action, ids).await) }
+    });
+    Effect::new(move |_| {
+        if let Some((action, outcome)) = run.value().get() {
+            match outcome {
+                Ok(items) => {
+                    let done = items.iter().filter(|r| r.ok).count();
+                    let verb = match action.as_str() {
+                        "sync" => "Queued a sync for",
+                        "pause" => "Paused",
+                        _ => "Resumed",
+                    };
+                    let text = format!(
+                        "{verb} {done} of {} datasource{}",
+                        items.len(),
+                        if items.len() == 1 { "" } else { "s" }
+                    );
+                    if done == items.len() {
+                        toasts.success(text);
+                    } else {
+                        toasts.failure(format!("{text}; see the results below the list"));
+                    }
+                    results.set(Some((action, items)));
+                    selected.set(BTreeSet::new());
+                }
+                Err(e) => toasts.failure(e.message),
+            }
+            refresh.update(|n| *n += 1);
+        }
+    });
+    let count = move || selected.with(|s| s.len());
+    let button = move |action: &'static str, label: &'static str| {
+        view! {
+            <button
+                type="button"
+                class="btn-secondary"
+                disabled=move || count() == 0 || run.pending().get()
+                on:click=move |_| {
+                    let ids: Vec<String> = selected.get_untracked().into_iter().collect();
+                    run.dispatch((action.to_owned(), ids));
+                }
+            >
+                {label}
+            </button>
+        }
+    };
+    view! {
+        <div class="mb-2 flex flex-wrap items-center gap-2" role="toolbar" aria-label="Bulk actions" data-testid="bulk-bar">
+            <span class="text-sm text-slate-600 dark:text-slate-400" aria-live="polite">
+                {move || match count() {
+                    0 => "Select datasources to sync, pause or resume them together.".to_owned(),
+                    n => format!("{n} selected:"),
+                }}
+            </span>
+            {button("sync", "Sync now")}
+            {button("pause", "Pause")}
+            {button("resume", "Resume")}
+            <Show when=move || run.pending().get()>
+                <span class="spinner text-sky-700" role="status" aria-label="Working"></span>
+            </Show>
+        </div>
+    }
+}
+
+/// What the last bulk action did to each datasource.
+#[component]
+fn BulkResults(results: RwSignal<Option<(String, Vec<BulkResult>)>>) -> impl IntoView {
+    move || {
+        results.get().map(|(action, items)| {
+            view! {
+                <section class="card mt-4 p-4" aria-label="Results of the bulk action" data-testid="bulk-results">
+                    <div class="mb-2 flex items-center">
+                        <h2 class="font-semibold">{format!("Results of “{action}”")}</h2>
+                        <button type="button" class="btn-secondary ml-auto" on:click=move |_| results.set(None)>"Dismiss"</button>
+                    </div>
+                    <ul class="space-y-1 text-sm">
+                        {items.into_iter().map(|r| view! {
+                            <li data-ok=r.ok.to_string() data-testid="bulk-result">
+                                <span aria-hidden="true" class=if r.ok { "text-green-700 dark:text-green-400" } else { "text-red-700 dark:text-red-400" }>
+                                    {if r.ok { "✓ " } else { "✕ " }}
+                                </span>
+                                <span class="sr-only">{if r.ok { "Done: " } else { "Refused: " }}</span>
+                                <a class="link font-medium" href=format!("/datasources/{}", r.id)>{r.title}</a>
+                                " — "{r.message}
+                            </li>
+                        }).collect_view()}
+                    </ul>
+                </section>
+            }
+        })
     }
 }
 
 #[component]
-fn DatasourceTable(items: Vec<DatasourceView>, filter: RwSignal<String>) -> impl IntoView {
-    let items = StoredValue::new(items);
-    let visible = move || {
-        let f = filter.get().to_lowercase();
-        items
-            .get_value()
-            .into_iter()
-            .filter(|d| f.is_empty() || d.title.to_lowercase().contains(&f))
-            .collect::<Vec<_>>()
+fn DatasourceTable(
+    items: Vec<DatasourceView>,
+    selected: RwSignal<BTreeSet<String>>,
+) -> impl IntoView {
+    let ids: Vec<String> = items
+        .iter()
+        .filter(|d| d.can_operate)
+        .map(|d| d.id.clone())
+        .collect();
+    let ids = StoredValue::new(ids);
+    let all_selected = move || {
+        let ids = ids.get_value();
+        !ids.is_empty() && selected.with(|s| ids.iter().all(|id| s.contains(id)))
     };
     view! {
         <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
             <table class="table">
+                <caption class="sr-only">"Datasources"</caption>
                 <thead>
                     <tr>
+                        <th scope="col" class="w-8">
+                            <input
+                                type="checkbox"
+                                aria-label="Select every datasource on this page"
+                                prop:checked=all_selected
+                                disabled=move || ids.with_value(|i| i.is_empty())
+                                on:change=move |ev| {
+                                    let on = event_target_checked(&ev);
+                                    selected.update(|s| {
+                                        for id in ids.get_value() {
+                                            if on { s.insert(id); } else { s.remove(&id); }
+                                        }
+                                    });
+                                }
+                            />
+                        </th>
                         <th scope="col">"Title"</th>
                         <th scope="col">"Kind"</th>
                         <th scope="col">"Sync type"</th>
@@ -121,27 +445,44 @@ fn DatasourceTable(items: Vec<DatasourceView>, filter: RwSignal<String>) -> impl
                     </tr>
                 </thead>
                 <tbody>
-                    {move || {
-                        let rows = visible();
-                        if rows.is_empty() {
-                            view! { <tr><td colspan="7" class="text-center text-slate-500" data-testid="no-match">"No datasource on this page matches the filter."</td></tr> }.into_any()
-                        } else {
-                            rows.into_iter().map(|d| {
-                                let sync_label = SYNC_TYPES.iter().find(|(v, _, _)| *v == d.type_sync).map(|(_, l, _)| *l).unwrap_or("");
-                                view! {
-                                    <tr data-testid="datasource-row">
-                                        <td><a class="link font-medium" href=format!("/datasources/{}", d.id)>{d.title.clone()}</a></td>
-                                        <td>{d.kind_label.clone()}</td>
-                                        <td><code>{d.type_sync.clone()}</code>" "<span class="text-slate-500">{sync_label}</span></td>
-                                        <td><StatusBadge status=d.sync_status.clone() reason=d.status_reason.clone().unwrap_or_default() /></td>
-                                        <td class="text-right tabular-nums">{d.resource_count}</td>
-                                        <td class="text-right tabular-nums">{format_bytes(d.byte_count)}</td>
-                                        <td>{d.last_sync_finished_at.clone().unwrap_or_else(|| "never".into())}</td>
-                                    </tr>
-                                }
-                            }).collect_view().into_any()
+                    {items.into_iter().map(|d| {
+                        let sync_label = SYNC_TYPES.iter().find(|(v, _, _)| *v == d.type_sync).map(|(_, l, _)| *l).unwrap_or("");
+                        let id = d.id.clone();
+                        let id_for_change = d.id.clone();
+                        let select_label = format!("Select {}", d.title);
+                        let last = d.last_synced_ago.clone();
+                        let last_abs = d.last_sync_finished_at.clone().unwrap_or_default();
+                        view! {
+                            <tr data-testid="datasource-row" data-id=d.id.clone()>
+                                <td>
+                                    <input
+                                        type="checkbox"
+                                        aria-label=select_label
+                                        disabled=!d.can_operate
+                                        title=(!d.can_operate).then_some("Your role does not allow syncing this datasource")
+                                        prop:checked=move || selected.with(|s| s.contains(&id))
+                                        on:change=move |ev| {
+                                            let on = event_target_checked(&ev);
+                                            let id = id_for_change.clone();
+                                            selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
+                                        }
+                                    />
+                                </td>
+                                <td><a class="link font-medium" href=format!("/datasources/{}", d.id)>{d.title.clone()}</a></td>
+                                <td>{d.kind_label.clone()}</td>
+                                <td><code>{d.type_sync.clone()}</code>" "<span class="text-slate-500 dark:text-slate-400">{sync_label}</span></td>
+                                <td><StatusBadge status=d.sync_status.clone() reason=d.status_reason.clone().unwrap_or_default() /></td>
+                                <td class="text-right tabular-nums">{d.resource_count}</td>
+                                <td class="text-right tabular-nums">{format_bytes(d.byte_count)}</td>
+                                <td>
+                                    {match last {
+                                        Some(ago) => view! { <time datetime=last_abs.clone() title=last_abs>{ago}</time> }.into_any(),
+                                        None => view! { <span class="text-slate-500 dark:text-slate-400">"never"</span> }.into_any(),
+                                    }}
+                                </td>
+                            </tr>
                         }
-                    }}
+                    }).collect_view()}
                 </tbody>
             </table>
         </div>

@@ -4,13 +4,19 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::{AcceptInvitation, DeclineInvitation, my_invitations};
+use crate::components::confirm::ConfirmButton;
 use crate::components::layout::use_nav_refresh;
 use crate::components::notice::{ErrorNotice, form_error};
+use crate::components::toast::toast_outcome;
 
 #[component]
 pub fn Invitations() -> impl IntoView {
     let accept = ServerAction::<AcceptInvitation>::new();
     let decline = ServerAction::<DeclineInvitation>::new();
+    toast_outcome(accept.value(), |_| {
+        "Invitation accepted; the datasource is in your list".to_owned()
+    });
+    toast_outcome(decline.value(), |_| "Invitation declined".to_owned());
     let list = Resource::new(
         move || (accept.version().get(), decline.version().get()),
         |_| my_invitations(),
@@ -44,6 +50,8 @@ pub fn Invitations() -> impl IntoView {
                         <ul class="space-y-3">
                             {items.into_iter().map(|i| {
                                 let (a, d) = (i.id.clone(), i.id.clone());
+                                let decline_label = format!("Decline {}", i.datasource_title);
+                                let decline_message = format!("“{}” leaves your invitations. {} would have to invite you again.", i.datasource_title, i.inviter);
                                 view! {
                                     <li class="card flex flex-wrap items-center gap-4" data-testid="my-invitation" data-title=i.datasource_title.clone()>
                                         <div class="min-w-0 flex-1">
@@ -61,7 +69,13 @@ pub fn Invitations() -> impl IntoView {
                                         </ActionForm>
                                         <ActionForm action=decline>
                                             <input type="hidden" name="invitation_id" value=d />
-                                            <button type="submit" class="btn-secondary">"Decline"</button>
+                                            <ConfirmButton
+                                                label="Decline"
+                                                aria_label=decline_label
+                                                title="Decline this invitation?"
+                                                message=decline_message
+                                                confirm="Decline"
+                                            />
                                         </ActionForm>
                                     </li>
                                 }

@@ -4,7 +4,9 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 
 use crate::api::{CreateUser, UpdateUser, list_users};
+use crate::components::confirm::ConfirmButton;
 use crate::components::notice::{ErrorNotice, field_error, form_error};
+use crate::components::toast::toast_outcome;
 
 #[component]
 pub fn Users() -> impl IntoView {
@@ -15,6 +17,12 @@ pub fn Users() -> impl IntoView {
         |_| list_users(),
     );
     let value = create.value();
+    toast_outcome(value, |u: &crate::types::UserView| {
+        format!("Added {}", u.email)
+    });
+    toast_outcome(update.value(), |u: &crate::types::UserView| {
+        format!("Updated {}", u.email)
+    });
     view! {
         <Title text="Users" />
         <h1 class="mb-6 text-2xl font-semibold">"Users"</h1>
@@ -35,6 +43,9 @@ pub fn Users() -> impl IntoView {
                                         let other_role = if u.role == "admin" { "member" } else { "admin" };
                                         let (next_active, toggle_label) = if u.active { ("false", "Deactivate") } else { ("true", "Activate") };
                                         let (id_role, id_active) = (u.id.clone(), u.id.clone());
+                                        let role_label = format!("Make {} {other_role}", u.email);
+                                        let toggle_aria = format!("{toggle_label} {}", u.email);
+                                        let deactivate_message = format!("{} can no longer log in, and their sessions and tokens stop working. You can activate the account again.", u.email);
                                         view! {
                                             <tr data-testid="user-row" data-email=u.email.clone()>
                                                 <td class="font-medium">{u.email.clone()}</td>
@@ -46,12 +57,24 @@ pub fn Users() -> impl IntoView {
                                                     <ActionForm action=update>
                                                         <input type="hidden" name="id" value=id_role />
                                                         <input type="hidden" name="role" value=other_role />
-                                                        <button type="submit" class="btn-secondary">{format!("Make {other_role}")}</button>
+                                                        <button type="submit" class="btn-secondary" aria-label=role_label>{format!("Make {other_role}")}</button>
                                                     </ActionForm>
                                                     <ActionForm action=update>
                                                         <input type="hidden" name="id" value=id_active />
                                                         <input type="hidden" name="active" value=next_active />
-                                                        <button type="submit" class="btn-secondary">{toggle_label}</button>
+                                                        {if u.active {
+                                                            view! {
+                                                                <ConfirmButton
+                                                                    label=toggle_label
+                                                                    aria_label=toggle_aria.clone()
+                                                                    title="Deactivate this account?"
+                                                                    message=deactivate_message
+                                                                    confirm="Deactivate"
+                                                                />
+                                                            }.into_any()
+                                                        } else {
+                                                            view! { <button type="submit" class="btn-secondary" aria-label=toggle_aria>{toggle_label}</button> }.into_any()
+                                                        }}
                                                     </ActionForm>
                                                 </td>
                                             </tr>

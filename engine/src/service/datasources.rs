@@ -8,9 +8,12 @@ use serde_json::{Map, Value};
 
 use super::access::Action;
 use super::{Engine, json_object, new_id};
-use crate::domain::{Cursor, DatasourceKind, PageSize, SyncStatus, SyncType, Title};
+use crate::domain::{
+    Cursor, DatasourceKind, DatasourceQuery, PageSize, SyncStatus, SyncType, Title,
+};
 use crate::error::{EngineError, Result};
 use crate::model::{Datasource, DatasourceView, Page, Resource, User};
+use crate::store::ListPosition;
 
 /// Fields every datasource has, besides its connector settings.
 const COMMON_FIELDS: &[&str] = &["@type", "title", "type_sync"];
@@ -309,25 +312,66 @@ impl Engine {
         self.datasource_for(user, id, Action::See).await
     }
 
-    /// The datasources the user has a role on, and those they are invited to, oldest first.
+    /// The datasources the user has a role on, and those they are invited to, that match
+    /// `query`, in its order (oldest first by default).
     pub async fn list_datasources(
         &self,
         user: &User,
+        query: &DatasourceQuery,
         page_size: Option<i64>,
         scroll: Option<&str>,
     ) -> Result<Page<DatasourceView>> {
         let size = PageSize::parse(page_size)?;
-        let scope = format!("datasources:{}", user.id);
+        let scope = format!("datasources:{}:{}", user.id, query.fingerprint());
         let after = match scroll.filter(|s| !s.is_empty()) {
-            Some(c) => Cursor::decode(c, &scope)?.after,
-            None => 0,
+            Some(c) => {
+                let c = Cursor::decode(c, &scope)?;
+                Some(ListPosition {
+                    seq: c.after,
+                    key: c.key,
+                })
+            }
+            None => None,
         };
-        let rows = self
+        let mut rows = self
             .store
-            .list_datasources(&user.id, &user.email, after, size.get() + 1)
+            .list_datasources(&user.id, &user.email, query, after.as_ref(), size.get() + 1)
             .await?;
-        let total = self.store.count_datasources(&user.id, &user.email).await?;
-        Ok(page_of(rows, size, &scope, total))
+        let total = self
+            .store
+            .count_datasources(&user.id, &user.email, query)
+            .await?;
+        let more = rows.len() > size.get() as usize;
+        rows.truncate(size.get() as usize);
+        let cursor = rows
+            .last()
+            .filter(|_| more)
+            .map(|(p, _)| Cursor::new(&scope, p.seq).with_key(p.key.clone()).encode());
+        Ok(Page {
+            items: rows.into_iter().map(|(_, d)| d).collect(),
+            cursor,
+            total,
+        })
+    }
+
+    /// How many of the user's datasources matching `query` (whatever its status filter) are in
+    /// each status, in the order of [`SyncStatus::ALL`], zeros included.
+    pub async fn datasource_status_counts(
+        &self,
+        user: &User,
+        query: &DatasourceQuery,
+    ) -> Result<Vec<(SyncStatus, i64)>> {
+        let found = self
+            .store
+            .datasource_status_counts(&user.id, &user.email, &query.without_status())
+            .await?;
+        Ok(SyncStatus::ALL
+            .iter()
+            .map(|s| {
+                let n = found.iter().find(|(f, _)| f == s).map_or(0, |(_, n)| *n);
+                (*s, n)
+            })
+            .collect())
     }
 
     /// Applies a partial update: `title`, `type_sync` and the kind's settings.

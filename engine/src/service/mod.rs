@@ -20,6 +20,7 @@ pub use datasources::{
     ChildrenQuery, DatasourceInput, credential_fields, sample_resource, settings_fields,
 };
 pub use sharing::Sharing;
+pub use syncing::BulkOutcome;
 
 /// Settings the engine needs from the deployment.
 #[derive(Debug, Clone)]

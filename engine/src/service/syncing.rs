@@ -3,7 +3,7 @@
 
 use super::access::Action;
 use super::{Engine, now};
-use crate::domain::{SyncStatus, SyncType};
+use crate::domain::{SyncAction, SyncStatus, SyncType};
 use crate::error::{EngineError, Result};
 use crate::events::{Progress, What};
 use crate::manager::{has_spyder, new_job};
@@ -11,6 +11,16 @@ use crate::model::{Datasource, Job, User};
 use crate::status::{Actor, check_transition};
 use crate::store::StatusChange;
 use crate::sync::Checkpoint;
+
+/// What a bulk action did to one datasource: its status afterwards, or why it was refused.
+#[derive(Debug)]
+pub struct BulkOutcome {
+    pub id: String,
+    /// `None` when the user cannot see it (or it does not exist).
+    pub title: Option<String>,
+    pub status: Option<SyncStatus>,
+    pub error: Option<EngineError>,
+}
 
 impl Engine {
     /// Moves datasource `id` to `to` if the table allows it from the current status (compare
@@ -132,6 +142,57 @@ impl Engine {
             .set_next_sync_due(&ds.id, Some(job.run_after))
             .await?;
         Ok((job, new))
+    }
+
+    /// The most datasources one bulk action takes (a page of the list at its largest).
+    pub const MAX_BULK: usize = 100;
+
+    /// Applies `action` to each datasource in `ids`, one at a time, and reports each one's
+    /// outcome: one refusal (a status that does not allow it, no right to) does not stop the
+    /// others. Ids given twice are done once.
+    pub async fn bulk_sync_action(
+        &self,
+        user: &User,
+        action: SyncAction,
+        ids: &[String],
+    ) -> Result<Vec<BulkOutcome>> {
+        if ids.is_empty() {
+            return Err(EngineError::invalid(
+                "ids",
+                "choose at least one datasource",
+            ));
+        }
+        if ids.len() > Self::MAX_BULK {
+            return Err(EngineError::invalid(
+                "ids",
+                format!("at most {} datasources at once", Self::MAX_BULK),
+            ));
+        }
+        let mut seen = std::collections::HashSet::new();
+        let mut outcomes = Vec::with_capacity(ids.len());
+        for id in ids.iter().filter(|id| seen.insert(id.as_str())) {
+            let title = self
+                .get_datasource(user, id)
+                .await
+                .ok()
+                .map(|v| v.datasource.title);
+            let result = match action {
+                SyncAction::Sync => self.send_to_spyder(user, id, true).await.map(|_| ()),
+                SyncAction::Pause => self.pause(user, id).await.map(|_| ()),
+                SyncAction::Resume => self.resume(user, id).await.map(|_| ()),
+            };
+            let status = match &result {
+                Ok(()) => self.store.datasource(id).await?.map(|d| d.sync_status),
+                Err(_) => None,
+            };
+            outcomes.push(BulkOutcome {
+                id: id.clone(),
+                title,
+                status,
+                error: result.err(),
+            });
+        }
+        Ok(outcomes)
     }
 
     /// `@pause`: a running sync stops at its next checkpoint; a queued one waits.

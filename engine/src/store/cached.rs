@@ -14,8 +14,8 @@ use std::time::{Duration, Instant};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use super::{Credentials, NewToken, StatusChange, Store, SyncBatch};
-use crate::domain::{DatasourceRole, InvitationStatus};
+use super::{Credentials, ListPosition, NewToken, StatusChange, Store, SyncBatch};
+use crate::domain::{DatasourceQuery, DatasourceRole, InvitationStatus, SyncStatus};
 use crate::error::Result;
 use crate::model::{
     Datasource, DatasourceView, IndexDoc, Invitation, InvitationView, Job, Known, Member,
@@ -140,15 +140,31 @@ impl Store for CachedStore {
         &self,
         user_id: &str,
         email: &str,
-        after: i64,
+        query: &DatasourceQuery,
+        after: Option<&ListPosition>,
         limit: u32,
-    ) -> Result<Vec<(i64, DatasourceView)>> {
+    ) -> Result<Vec<(ListPosition, DatasourceView)>> {
         self.inner
-            .list_datasources(user_id, email, after, limit)
+            .list_datasources(user_id, email, query, after, limit)
             .await
     }
-    async fn count_datasources(&self, user_id: &str, email: &str) -> Result<i64> {
-        self.inner.count_datasources(user_id, email).await
+    async fn count_datasources(
+        &self,
+        user_id: &str,
+        email: &str,
+        query: &DatasourceQuery,
+    ) -> Result<i64> {
+        self.inner.count_datasources(user_id, email, query).await
+    }
+    async fn datasource_status_counts(
+        &self,
+        user_id: &str,
+        email: &str,
+        query: &DatasourceQuery,
+    ) -> Result<Vec<(SyncStatus, i64)>> {
+        self.inner
+            .datasource_status_counts(user_id, email, query)
+            .await
     }
     async fn update_datasource(&self, ds: &Datasource) -> Result<()> {
         let r = self.inner.update_datasource(ds).await;

@@ -32,6 +32,123 @@ pub(crate) fn prefixed(cols: &str, table: &str, alias: &str) -> String {
 pub(crate) const USER_COLUMNS: &str =
     "id, email, display_name, role, active, created_at, updated_at";
 
+/// A value bound to a dynamically built statement.
+pub(crate) enum SqlArg {
+    Text(String),
+    Int(i64),
+}
+
+/// The datasources a user sees: those with a role (`m`) or a pending invitation. `$1` is the
+/// user id, `$2` the e-mail.
+pub(crate) const VISIBLE_DATASOURCES: &str = "from (select datasource_id from memberships where user_id = $1 \
+       union select datasource_id from invitations where email = $2 and status = 'pending') x \
+     join datasources d on d.id = x.datasource_id \
+     left join memberships m on m.datasource_id = d.id and m.user_id = $1";
+
+/// The status the user sees: `invited` until they are a member.
+pub(crate) const SEEN_STATUS: &str =
+    "case when m.role is null then 'invited' else d.sync_status end";
+
+/// Problems first: the order of `sort=status`.
+const STATUS_RANK: &str = "case when m.role is null then 7 else case d.sync_status \
+     when 'error' then 0 when 'failed' then 1 when 'paused' then 2 when 'resuming' then 3 \
+     when 'syncing' then 4 when 'pending' then 5 when 'created' then 6 else 8 end end";
+
+/// The sort expression of an order, whether its value is text, and whether it runs downwards.
+/// `None` orders by sequence alone.
+pub(crate) fn sort_key(
+    sort: crate::domain::DatasourceSort,
+) -> (Option<(&'static str, bool)>, bool) {
+    use crate::domain::DatasourceSort as S;
+    match sort {
+        S::Oldest => (None, false),
+        S::Newest => (None, true),
+        S::Title => (Some(("lower(d.title)", true)), false),
+        S::TitleDesc => (Some(("lower(d.title)", true)), true),
+        S::Status => (Some((STATUS_RANK, false)), false),
+        S::Resources => (Some(("d.resource_count", false)), true),
+        S::Size => (Some(("d.byte_count", false)), true),
+    }
+}
+
+/// `and ...` conditions for a listing's filters, with their values; parameters are numbered
+/// from `$3`.
+pub(crate) fn datasource_filters(q: &crate::domain::DatasourceQuery) -> (String, Vec<SqlArg>) {
+    let mut sql = String::new();
+    let mut args = Vec::new();
+    let param = |args: &mut Vec<SqlArg>, a: SqlArg| {
+        args.push(a);
+        format!("${}", args.len() + 2)
+    };
+    match q.status {
+        Some(crate::domain::SyncStatus::Invited) => sql.push_str(" and m.role is null"),
+        Some(s) => {
+            let p = param(&mut args, SqlArg::Text(s.as_str().to_owned()));
+            sql.push_str(&format!(" and m.role is not null and d.sync_status = {p}"));
+        }
+        None => {}
+    }
+    if let Some(k) = q.kind {
+        let p = param(&mut args, SqlArg::Text(k.as_str().to_owned()));
+        sql.push_str(&format!(" and d.kind = {p}"));
+    }
+    if let Some(t) = q.type_sync {
+        let p = param(&mut args, SqlArg::Text(t.as_str().to_owned()));
+        sql.push_str(&format!(" and d.type_sync = {p}"));
+    }
+    if let Some(text) = &q.text {
+        let escaped: String = text
+            .to_lowercase()
+            .chars()
+            .flat_map(|c| match c {
+                '%' | '_' | '\\' => vec!['\\', c],
+                c => vec![c],
+            })
+            .collect();
+        let p = param(&mut args, SqlArg::Text(format!("%{escaped}%")));
+        sql.push_str(&format!(" and lower(d.title) like {p} escape '\\'"));
+    }
+    (sql, args)
+}
+
+/// The keyset condition after `after` and the `order by` of `sort`, binding into `args`.
+pub(crate) fn datasource_keyset(
+    sort: crate::domain::DatasourceSort,
+    after: Option<&super::ListPosition>,
+    args: &mut Vec<SqlArg>,
+) -> crate::error::Result<(String, String)> {
+    let (key, desc) = sort_key(sort);
+    let (cmp, dir) = if desc { ("<", "desc") } else { (">", "asc") };
+    let mut cond = String::new();
+    if let Some(a) = after {
+        args.push(SqlArg::Int(a.seq));
+        let s = format!("${}", args.len() + 2);
+        match key {
+            None => cond = format!(" and d.seq {cmp} {s}"),
+            Some((expr, is_text)) => {
+                let bad = || {
+                    crate::error::EngineError::BadRequest(
+                        "scroll: the cursor is invalid or belongs to another listing".into(),
+                    )
+                };
+                let raw = a.key.clone().ok_or_else(bad)?;
+                args.push(if is_text {
+                    SqlArg::Text(raw)
+                } else {
+                    SqlArg::Int(raw.parse().map_err(|_| bad())?)
+                });
+                let k = format!("${}", args.len() + 2);
+                cond = format!(" and (({expr}) {cmp} {k} or (({expr}) = {k} and d.seq {cmp} {s}))");
+            }
+        }
+    }
+    let order = match key {
+        None => format!("d.seq {dir}"),
+        Some((expr, _)) => format!("{expr} {dir}, d.seq {dir}"),
+    };
+    Ok((cond, order))
+}
+
 macro_rules! store_impl {
     ($ty:ty, $row:ty) => {
         fn user_from_row(row: &$row) -> $crate::error::Result<$crate::model::User> {
@@ -384,29 +501,39 @@ macro_rules! store_impl {
                 &self,
                 user_id: &str,
                 email: &str,
-                after: i64,
+                query: &$crate::domain::DatasourceQuery,
+                after: Option<&$crate::store::ListPosition>,
                 limit: u32,
-            ) -> $crate::error::Result<Vec<(i64, $crate::model::DatasourceView)>> {
+            ) -> $crate::error::Result<Vec<($crate::store::ListPosition, $crate::model::DatasourceView)>> {
                 use sqlx::Row;
+                use $crate::store::common::{self as c, SqlArg};
+                let (filters, mut args) = c::datasource_filters(query);
+                let (keyset, order) = c::datasource_keyset(query.sort, after, &mut args)?;
+                let (key, _) = c::sort_key(query.sort);
+                args.push(SqlArg::Int(i64::from(limit)));
                 let sql = format!(
-                    "select {}, m.role as my_role, {} \
-                     from (select datasource_id from memberships where user_id = $1 \
-                           union select datasource_id from invitations where email = $2 and status = 'pending') x \
-                     join datasources d on d.id = x.datasource_id \
-                     left join memberships m on m.datasource_id = d.id and m.user_id = $1 \
+                    "select {}, m.role as my_role, {}, {} as sort_key {} \
                      left join invitations i on m.role is null and i.datasource_id = d.id and i.email = $2 \
                           and i.status = 'pending' \
-                     where d.seq > $3 order by d.seq limit $4",
-                    $crate::store::common::prefixed($crate::store::common::DATASOURCE_COLUMNS, "d.", ""),
-                    $crate::store::common::prefixed($crate::store::common::INVITATION_COLUMNS, "i.", "inv_"),
+                     where true{filters}{keyset} order by {order} limit ${}",
+                    c::prefixed(c::DATASOURCE_COLUMNS, "d.", ""),
+                    c::prefixed(c::INVITATION_COLUMNS, "i.", "inv_"),
+                    match key {
+                        None => "null".to_owned(),
+                        Some((e, true)) => e.to_owned(),
+                        Some((e, false)) => format!("cast({e} as bigint)"),
+                    },
+                    c::VISIBLE_DATASOURCES,
+                    args.len() + 2,
                 );
-                let rows = sqlx::query(&sql)
-                    .bind(user_id)
-                    .bind(email)
-                    .bind(after)
-                    .bind(i64::from(limit))
-                    .fetch_all(&self.pool)
-                    .await?;
+                let mut q = sqlx::query(&sql).bind(user_id).bind(email);
+                for a in args {
+                    q = match a {
+                        SqlArg::Text(t) => q.bind(t),
+                        SqlArg::Int(i) => q.bind(i),
+                    };
+                }
+                let rows = q.fetch_all(&self.pool).await?;
                 rows.iter()
                     .map(|r| {
                         let (seq, datasource) = datasource_from_row(r)?;
@@ -415,21 +542,65 @@ macro_rules! store_impl {
                             Some(role) => $crate::model::Access::Member($crate::store::parse_enum(&role)?),
                             None => $crate::model::Access::Invited(invitation_from_row(r, "inv_")?),
                         };
-                        Ok((seq, $crate::model::DatasourceView { datasource, access }))
+                        let sort_key = match key {
+                            None => None,
+                            Some((_, true)) => Some(r.try_get::<String, _>("sort_key")?),
+                            Some((_, false)) => Some(r.try_get::<i64, _>("sort_key")?.to_string()),
+                        };
+                        Ok((
+                            $crate::store::ListPosition { seq, key: sort_key },
+                            $crate::model::DatasourceView { datasource, access },
+                        ))
                     })
                     .collect()
             }
 
             #[tracing::instrument(level = "debug", skip_all)]
-            async fn count_datasources(&self, user_id: &str, email: &str) -> $crate::error::Result<i64> {
-                Ok(sqlx::query_scalar(
-                    "select count(*) from (select datasource_id from memberships where user_id = $1 \
-                     union select datasource_id from invitations where email = $2 and status = 'pending') x",
-                )
-                .bind(user_id)
-                .bind(email)
-                .fetch_one(&self.pool)
-                .await?)
+            async fn count_datasources(
+                &self,
+                user_id: &str,
+                email: &str,
+                query: &$crate::domain::DatasourceQuery,
+            ) -> $crate::error::Result<i64> {
+                use $crate::store::common::{self as c, SqlArg};
+                let (filters, args) = c::datasource_filters(query);
+                let sql = format!("select count(*) {} where true{filters}", c::VISIBLE_DATASOURCES);
+                let mut q = sqlx::query_scalar(&sql).bind(user_id).bind(email);
+                for a in args {
+                    q = match a {
+                        SqlArg::Text(t) => q.bind(t),
+                        SqlArg::Int(i) => q.bind(i),
+                    };
+                }
+                Ok(q.fetch_one(&self.pool).await?)
+            }
+
+            #[tracing::instrument(level = "debug", skip_all)]
+            async fn datasource_status_counts(
+                &self,
+                user_id: &str,
+                email: &str,
+                query: &$crate::domain::DatasourceQuery,
+            ) -> $crate::error::Result<Vec<($crate::domain::SyncStatus, i64)>> {
+                use $crate::store::common::{self as c, SqlArg};
+                let (filters, args) = c::datasource_filters(query);
+                let sql = format!(
+                    "select {} as status, count(*) as n {} where true{filters} group by 1",
+                    c::SEEN_STATUS,
+                    c::VISIBLE_DATASOURCES
+                );
+                let mut q = sqlx::query_as::<_, (String, i64)>(&sql).bind(user_id).bind(email);
+                for a in args {
+                    q = match a {
+                        SqlArg::Text(t) => q.bind(t),
+                        SqlArg::Int(i) => q.bind(i),
+                    };
+                }
+                q.fetch_all(&self.pool)
+                    .await?
+                    .into_iter()
+                    .map(|(s, n)| Ok(($crate::store::parse_enum(&s)?, n)))
+                    .collect()
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(id = %ds.id))]

@@ -15,7 +15,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 
-use crate::domain::{DatasourceRole, InvitationStatus, SyncStatus};
+use crate::domain::{DatasourceQuery, DatasourceRole, InvitationStatus, SyncStatus};
 use crate::error::{EngineError, Result};
 use crate::model::{
     Datasource, DatasourceView, IndexDoc, Invitation, InvitationView, Job, Known, Member,
@@ -33,6 +33,14 @@ pub struct Credentials {
 pub struct ChildrenPage {
     pub rows: Vec<(i64, Resource)>,
     pub total: i64,
+}
+
+/// A row's place in a sorted listing: its sequence and, when the order is by something else,
+/// that sort value as text (what a cursor carries).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListPosition {
+    pub seq: i64,
+    pub key: Option<String>,
 }
 
 /// A token to store: only the hash of its secret.
@@ -91,16 +99,31 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts a datasource and makes its `owner_id` its owner, in one transaction.
     async fn insert_datasource(&self, ds: &Datasource) -> Result<()>;
     async fn datasource(&self, id: &str) -> Result<Option<Datasource>>;
-    /// The datasources the user has a role on or a pending invitation to (by `email`), after
-    /// keyset position `after`, oldest first, with their keys.
+    /// The datasources the user has a role on or a pending invitation to (by `email`) that
+    /// match `query`, in its order, after the keyset position `after`, with each row's position.
     async fn list_datasources(
         &self,
         user_id: &str,
         email: &str,
-        after: i64,
+        query: &DatasourceQuery,
+        after: Option<&ListPosition>,
         limit: u32,
-    ) -> Result<Vec<(i64, DatasourceView)>>;
-    async fn count_datasources(&self, user_id: &str, email: &str) -> Result<i64>;
+    ) -> Result<Vec<(ListPosition, DatasourceView)>>;
+    /// How many of the user's datasources match `query`.
+    async fn count_datasources(
+        &self,
+        user_id: &str,
+        email: &str,
+        query: &DatasourceQuery,
+    ) -> Result<i64>;
+    /// How many of the user's datasources matching `query` are in each status the user sees
+    /// (`invited` for pending invitations); statuses with none are left out.
+    async fn datasource_status_counts(
+        &self,
+        user_id: &str,
+        email: &str,
+        query: &DatasourceQuery,
+    ) -> Result<Vec<(SyncStatus, i64)>>;
     /// Writes title, type and settings. Status is changed only by [`Store::change_status`].
     async fn update_datasource(&self, ds: &Datasource) -> Result<()>;
     /// Deletes a datasource and everything it owns; `false` when it did not exist.

@@ -62,15 +62,34 @@ pub async fn create(
         .into_response())
 }
 
+/// `GET /api/datasources`: paging plus the listing's filters and order.
+#[derive(Debug, serde::Deserialize)]
+pub struct ListParams {
+    #[serde(flatten)]
+    page: PageParams,
+    status: Option<String>,
+    kind: Option<String>,
+    type_sync: Option<String>,
+    q: Option<String>,
+    sort: Option<String>,
+}
+
 pub async fn list(
     State(s): State<AppState>,
     ApiUser(user): ApiUser,
     base: BaseUrl,
-    Query(p): Query<PageParams>,
+    Query(p): Query<ListParams>,
 ) -> ApiResult<Response> {
+    let query = engine::domain::DatasourceQuery::parse(
+        p.status.as_deref(),
+        p.kind.as_deref(),
+        p.type_sync.as_deref(),
+        p.q.as_deref(),
+        p.sort.as_deref(),
+    )?;
     let page = s
         .engine
-        .list_datasources(&user, p.page_size()?, p.scroll.as_deref())
+        .list_datasources(&user, &query, p.page.page_size()?, p.page.scroll.as_deref())
         .await?;
     let items: Vec<ViewRepr> = page.items.iter().map(|d| repr::view(&base, d)).collect();
     Ok(Json(PageRepr {

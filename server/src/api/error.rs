@@ -22,20 +22,26 @@ impl ApiError {
     }
 }
 
+/// The `{"code", "message", "field"}` object that describes an error; internal details are
+/// logged, not shown.
+pub fn error_json(e: &EngineError) -> serde_json::Value {
+    let message = match e {
+        EngineError::Internal(m) => {
+            tracing::error!(error = %m, "internal error");
+            "internal server error; it has been logged".to_owned()
+        }
+        EngineError::Invalid { message, .. } => message.clone(),
+        other => other.to_string(),
+    };
+    json!({"code": e.code(), "message": message, "field": e.field()})
+}
+
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let e = self.0;
         let status =
             StatusCode::from_u16(e.status_code()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
-        let message = match &e {
-            EngineError::Internal(m) => {
-                tracing::error!(error = %m, "internal error");
-                "internal server error; it has been logged".to_owned()
-            }
-            EngineError::Invalid { message, .. } => message.clone(),
-            other => other.to_string(),
-        };
-        let body = json!({"error": {"code": e.code(), "message": message, "field": e.field()}});
+        let body = json!({"error": error_json(&e)});
         let mut resp = (status, Json(body)).into_response();
         if let EngineError::TooManyAttempts {
             retry_after_secs, ..

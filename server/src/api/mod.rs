@@ -25,6 +25,7 @@ pub fn router() -> Router<AppState> {
             "/datasources",
             get(datasources::list).post(datasources::create),
         )
+        .route("/datasources/@bulk", post(syncing::bulk))
         .route(
             "/datasources/{id}",
             get(datasources::get)

@@ -24,6 +24,31 @@ fn paging_params() -> Value {
     ])
 }
 
+/// The filters and order of `GET /api/datasources`, besides paging.
+fn listing_params() -> Value {
+    let statuses: Vec<&str> = engine::domain::SyncStatus::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let kinds: Vec<&str> = engine::domain::DatasourceKind::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let sorts: Vec<&str> = engine::domain::DatasourceSort::ALL
+        .iter()
+        .map(|s| s.as_str())
+        .collect();
+    let mut params = paging_params().as_array().cloned().unwrap_or_default();
+    params.extend([
+        json!({"name": "status", "in": "query", "schema": {"type": "string", "enum": statuses}, "description": "only datasources in this status (`invited`: pending invitations)"}),
+        json!({"name": "kind", "in": "query", "schema": {"type": "string", "enum": kinds}, "description": "only datasources of this `@type`"}),
+        json!({"name": "type_sync", "in": "query", "schema": {"type": "string", "enum": ["auto", "one", "arch"]}}),
+        json!({"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 200}, "description": "titles containing this text (case-insensitive)"}),
+        json!({"name": "sort", "in": "query", "schema": {"type": "string", "enum": sorts, "default": "oldest"}, "description": "`-` means largest first; `status` puts problems first"}),
+    ]);
+    Value::Array(params)
+}
+
 pub fn spec() -> Value {
     let errors = json!({
         "400": error_response("malformed request"),
@@ -56,11 +81,16 @@ pub fn spec() -> Value {
                 "responses": with_errors(json!({"200": ok("a token", "Token")}))
             }},
             "/api/datasources": {
-                "get": {"summary": "List my datasources", "parameters": paging_params(),
+                "get": {"summary": "List my datasources, filtered and sorted", "parameters": listing_params(),
                         "responses": with_errors(json!({"200": ok("one page", "DatasourcePage")}))},
                 "post": {"summary": "Create a datasource",
                          "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/DatasourceInput"}}}},
                          "responses": with_errors(json!({"201": ok("created", "Datasource")}))}
+            },
+            "/api/datasources/@bulk": {
+                "post": {"summary": "Sync, pause or resume several datasources; each one's outcome",
+                         "requestBody": {"required": true, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/BulkAction"}}}},
+                         "responses": with_errors(json!({"200": ok("one outcome per datasource", "BulkOutcomes")}))}
             },
             "/api/datasources/{id}": {
                 "parameters": [id_param()],
@@ -103,6 +133,13 @@ pub fn spec() -> Value {
                 "Error": {"type": "object", "required": ["error"], "properties": {"error": {"type": "object",
                     "required": ["code", "message"],
                     "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "field": {"type": "string", "nullable": true}}}}},
+                "BulkAction": {"type": "object", "required": ["action", "ids"], "properties": {
+                    "action": {"type": "string", "enum": ["sync", "pause", "resume"]},
+                    "ids": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"type": "string"}}}},
+                "BulkOutcomes": {"type": "object", "properties": {"action": {"type": "string"}, "items": {"type": "array", "items": {"type": "object",
+                    "properties": {"@id": {"type": "string"}, "id": {"type": "string"}, "title": {"type": "string", "nullable": true},
+                                   "ok": {"type": "boolean"}, "sync_status": {"type": "string", "nullable": true},
+                                   "error": {"type": "object", "nullable": true}}}}}},
                 "Login": {"type": "object", "required": ["username", "password"],
                           "properties": {"username": {"type": "string"}, "password": {"type": "string"}}},
                 "User": {"type": "object", "properties": {"@id": {"type": "string"}, "@type": {"type": "string"}, "id": {"type": "string"},

@@ -7,7 +7,10 @@ use axum::response::{IntoResponse, Response};
 use engine::model::{Access, DatasourceView, Job, SyncRun};
 use serde_json::{Value, json};
 
+use engine::domain::SyncAction;
+
 use super::error::ApiResult;
+use super::json::Body;
 use super::repr::{self, BaseUrl};
 use crate::auth::ApiUser;
 use crate::startup::AppState;
@@ -55,6 +58,70 @@ pub async fn send_to_spyder(
     let mut body = job_json(&base, &job);
     body["new"] = json!(new);
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
+}
+
+/// `POST /api/datasources/@bulk` with `{"action": "sync"|"pause"|"resume", "ids": [...]}`:
+/// each datasource's outcome, in the order given. One refusal does not stop the others.
+pub async fn bulk(
+    State(s): State<AppState>,
+    ApiUser(user): ApiUser,
+    base: BaseUrl,
+    Body(body): Body,
+) -> ApiResult<Response> {
+    let obj = body.as_object().ok_or_else(|| {
+        super::error::ApiError::bad_request("send a JSON object with action and ids")
+    })?;
+    if let Some(k) = obj.keys().find(|k| *k != "action" && *k != "ids") {
+        return Err(
+            engine::EngineError::invalid(k.as_str(), "is not a field of a bulk action").into(),
+        );
+    }
+    let action: SyncAction = match obj.get("action") {
+        Some(Value::String(a)) => a.parse()?,
+        _ => {
+            return Err(engine::EngineError::invalid(
+                "action",
+                "is required: sync, pause or resume",
+            )
+            .into());
+        }
+    };
+    let ids: Vec<String> = match obj.get("ids") {
+        Some(Value::Array(items)) => items
+            .iter()
+            .enumerate()
+            .map(|(i, v)| {
+                v.as_str().map(str::to_owned).ok_or_else(|| {
+                    engine::EngineError::invalid(
+                        format!("ids[{i}]"),
+                        "must be a datasource id (a string)",
+                    )
+                })
+            })
+            .collect::<Result<_, _>>()?,
+        _ => {
+            return Err(engine::EngineError::invalid(
+                "ids",
+                "is required: a list of datasource ids",
+            )
+            .into());
+        }
+    };
+    let outcomes = s.engine.bulk_sync_action(&user, action, &ids).await?;
+    let items: Vec<Value> = outcomes
+        .iter()
+        .map(|o| {
+            json!({
+                "@id": base.datasource(&o.id),
+                "id": o.id,
+                "title": o.title,
+                "ok": o.error.is_none(),
+                "sync_status": o.status,
+                "error": o.error.as_ref().map(super::error::error_json),
+            })
+        })
+        .collect();
+    Ok(Json(json!({"action": action, "items": items})).into_response())
 }
 
 fn owned_view(

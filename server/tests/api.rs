@@ -117,7 +117,8 @@ on_both!(
     openapi_matches_routes,
     pages_and_server_functions,
     live_events,
-    search_api
+    search_api,
+    listing_and_bulk_api
 );
 
 async fn auth_is_required(app: &TestApp) {
@@ -1086,4 +1087,152 @@ async fn search_api(app: &TestApp) {
     app.state.pipeline.drain().await.unwrap();
     let (_, got) = app.get(&rid).await;
     assert_eq!(got["processing_status"], "processed");
+}
+
+/// `GET /api/datasources` filtered and sorted (following the cursors as a script would), the
+/// page rendered with the same filters, and `@bulk` with its per-item outcomes.
+async fn listing_and_bulk_api(app: &TestApp) {
+    let mut ids = Vec::new();
+    for title in ["Charlie", "alpha", "Bravo", "delta"] {
+        let (s, v) = app
+            .post(
+                "/api/datasources",
+                json!({"@type": "S3Datasource", "title": title, "bucket": "abc", "type_sync": "arch"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        ids.push(v["id"].as_str().unwrap().to_owned());
+    }
+    app.post(
+        "/api/datasources",
+        json!({"@type": "FolderDatasource", "title": "folder", "path": app.folder("f")}),
+    )
+    .await;
+
+    // Title order, two at a time.
+    let mut titles = Vec::new();
+    let mut url = "/api/datasources?sort=title&kind=S3Datasource&page_size=2".to_owned();
+    loop {
+        let (s, v) = app.get(&url).await;
+        assert_eq!(s, 200, "{v}");
+        assert_eq!(v["total"], 4);
+        titles.extend(
+            v["items"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|i| i["title"].as_str().unwrap().to_owned()),
+        );
+        match v["cursor"].as_str() {
+            Some(c) => {
+                url =
+                    format!("/api/datasources?sort=title&kind=S3Datasource&page_size=2&scroll={c}")
+            }
+            None => break,
+        }
+    }
+    assert_eq!(titles, ["alpha", "Bravo", "Charlie", "delta"]);
+    let (_, first) = app.get("/api/datasources?sort=title&page_size=2").await;
+    let c = first["cursor"].as_str().unwrap();
+    let (s, v) = app
+        .get(&format!(
+            "/api/datasources?sort=newest&page_size=2&scroll={c}"
+        ))
+        .await;
+    assert_eq!(s, 400, "a cursor of another order: {v}");
+    let (_, v) = app.get("/api/datasources?q=LT&type_sync=arch").await;
+    assert_eq!(v["items"][0]["title"], "delta");
+    assert_eq!(v["total"], 1);
+    for (query, field) in [
+        ("status=sunny", "status"),
+        ("kind=FtpDatasource", "kind"),
+        ("type_sync=often", "type_sync"),
+        ("sort=random", "sort"),
+    ] {
+        let (s, v) = app.get(&format!("/api/datasources?{query}")).await;
+        assert_eq!(s, 422, "{query}: {v}");
+        assert_eq!(v["error"]["field"], field, "{query}");
+    }
+
+    // Bulk: pause two and a stranger's id; one answer per datasource.
+    let (s, v) = app
+        .post(
+            "/api/datasources/@bulk",
+            json!({"action": "pause", "ids": [ids[0], "no-such-id", ids[2]]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let items = v["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(
+        (items[0]["ok"].as_bool(), items[0]["sync_status"].as_str()),
+        (Some(true), Some("paused"))
+    );
+    assert_eq!(items[1]["ok"], false);
+    assert_eq!(items[1]["error"]["code"], "not_found");
+    assert_eq!(items[2]["title"], "Bravo");
+    // Pausing again is refused for each, naming the status.
+    let (_, v) = app
+        .post(
+            "/api/datasources/@bulk",
+            json!({"action": "pause", "ids": [ids[0]]}),
+        )
+        .await;
+    assert_eq!(v["items"][0]["ok"], false);
+    assert!(
+        v["items"][0]["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("paused"),
+        "{v}"
+    );
+    let (_, v) = app.get("/api/datasources?status=paused&sort=title").await;
+    let paused: Vec<&str> = v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["title"].as_str().unwrap())
+        .collect();
+    assert_eq!(paused, ["Bravo", "Charlie"]);
+    for (body, field) in [
+        (json!({"action": "explode", "ids": [ids[0]]}), "action"),
+        (json!({"action": "pause", "ids": []}), "ids"),
+        (json!({"action": "pause", "ids": [1]}), "ids[0]"),
+        (json!({"action": "pause"}), "ids"),
+        (
+            json!({"action": "pause", "ids": [ids[0]], "extra": 1}),
+            "extra",
+        ),
+    ] {
+        let (s, v) = app.post("/api/datasources/@bulk", body.clone()).await;
+        assert_eq!(s, 422, "{body}: {v}");
+        assert_eq!(v["error"]["field"], field, "{body}");
+    }
+    let (_, v) = app.get("/api/datasources?status=paused").await;
+    assert_eq!(v["total"], 2, "refused bulk actions changed nothing");
+
+    // The page, rendered with the same filters: counts per status, only the matching rows.
+    let cookie = format!("tributary_session={}", app.token);
+    let html = app
+        .http
+        .get(app.url("/datasources?status=paused&sort=-title"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let charlie = html.find(">Charlie<").expect("Charlie listed");
+    let bravo = html.find(">Bravo<").expect("Bravo listed");
+    assert!(charlie < bravo, "Z–A order");
+    assert!(
+        !html.contains(">alpha<") && !html.contains(">delta<"),
+        "only paused rows"
+    );
+    assert!(
+        html.contains("data-status-count=\"paused\""),
+        "the counts are shown"
+    );
+    assert!(html.contains("2 datasources match"));
 }

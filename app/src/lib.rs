@@ -50,6 +50,9 @@ pub fn App() -> impl IntoView {
     Effect::new(move |_| {
         if let Some(body) = document().body() {
             let _ = body.set_attribute("data-hydrated", "true");
+            // When it happened (ms since the epoch), for the time-to-interactive benchmark.
+            #[cfg(feature = "hydrate")]
+            let _ = body.set_attribute("data-hydrated-at", &js_sys::Date::now().to_string());
         }
     });
 

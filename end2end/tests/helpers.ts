@@ -126,3 +126,57 @@ export function sampleDocx(text: string): Buffer {
     ],
   ]);
 }
+
+/** The S3-compatible server scripts/test starts (moto). */
+export const S3 = process.env.S3_ENDPOINT ?? "http://127.0.0.1:5010";
+
+/** Fills a bucket through plain S3 PUTs (moto accepts them unsigned). `extra` adds named objects. */
+export async function fillBucket(bucket: string, n: number, extra: Record<string, string> = {}) {
+  const put = (key: string, body: string) =>
+    fetch(`${S3}/${bucket}/${key}`, {
+      method: "PUT",
+      body,
+      headers: { "Content-Type": "application/octet-stream" },
+    }).then((r) => {
+      if (!r.ok) throw new Error(`PUT ${key}: ${r.status}`);
+    });
+  const made = await fetch(`${S3}/${bucket}`, { method: "PUT" });
+  expect(made.ok).toBeTruthy();
+  const keys = Array.from({ length: n }, (_, i) => `docs/${String(i % 30).padStart(2, "0")}/item-${String(i).padStart(5, "0")}.txt`);
+  for (let i = 0; i < keys.length; i += 16) {
+    await Promise.all(keys.slice(i, i + 16).map((k) => put(k, `object ${k}\n`)));
+  }
+  for (const [k, body] of Object.entries(extra)) await put(k, body);
+}
+
+/** Logs in as someone else through the form. */
+export async function loginAs(page: Page, email: string, password: string) {
+  await page.goto("/login");
+  await page.getByLabel("E-mail").fill(email);
+  await page.getByLabel("Password").fill(password);
+  await page.getByRole("button", { name: "Log in" }).click();
+  await expect(page).toHaveURL(/\/datasources$/);
+}
+
+/** Where the suite saves screenshots of the main pages (the README shows them). */
+export function screenshotPath(name: string): string {
+  const dir = path.join(__dirname, "..", "..", "docs", "screenshots");
+  fs.mkdirSync(dir, { recursive: true });
+  return path.join(dir, `${name}.png`);
+}
+
+/** Presses Tab until `target` has the focus (at most `max` times), and checks the focus shows. */
+export async function tabTo(page: Page, target: import("@playwright/test").Locator, max = 80) {
+  for (let i = 0; i < max; i++) {
+    if (await target.evaluate((el) => el === document.activeElement).catch(() => false)) {
+      const shown = await target.evaluate((el) => {
+        const s = getComputedStyle(el);
+        return (s.outlineStyle !== "none" && s.outlineWidth !== "0px") || s.boxShadow !== "none";
+      });
+      expect(shown, "the focused control shows its focus").toBe(true);
+      return;
+    }
+    await page.keyboard.press("Tab");
+  }
+  throw new Error(`Tab never reached ${target}`);
+}

@@ -1,31 +1,12 @@
 import { test, expect, Page } from "@playwright/test";
 import * as fs from "fs";
 import * as path from "path";
-import { login, hydrated, folderUnderRoot } from "./helpers";
+import { login, hydrated, folderUnderRoot, fillBucket, S3 } from "./helpers";
 
 // scripts/test starts moto_server (a real S3-compatible server) and the Tributary server with
 // one spyder worker and small batches (TRIBUTARY_WORKERS=1, TRIBUTARY_SYNC_BATCH=50), so a
 // sync of a few thousand objects takes long enough to pause half-way.
-const S3 = process.env.S3_ENDPOINT ?? "http://127.0.0.1:5010";
 const OBJECTS = 3000;
-
-/** Fills a bucket through plain S3 PUTs (moto accepts them unsigned). */
-async function fillBucket(bucket: string, n: number) {
-  const put = (key: string, body: string) =>
-    fetch(`${S3}/${bucket}/${key}`, {
-      method: "PUT",
-      body,
-      headers: { "Content-Type": "application/octet-stream" },
-    }).then((r) => {
-      if (!r.ok) throw new Error(`PUT ${key}: ${r.status}`);
-    });
-  const made = await fetch(`${S3}/${bucket}`, { method: "PUT" });
-  expect(made.ok).toBeTruthy();
-  const keys = Array.from({ length: n }, (_, i) => `docs/${String(i % 30).padStart(2, "0")}/item-${String(i).padStart(5, "0")}.txt`);
-  for (let i = 0; i < keys.length; i += 16) {
-    await Promise.all(keys.slice(i, i + 16).map((k) => put(k, `object ${k}\n`)));
-  }
-}
 
 /** Records every status the page's badge shows, from now on (a MutationObserver in the page). */
 async function recordBadge(page: Page) {

@@ -105,6 +105,10 @@ test("personal tokens: created on the account page, shown once, work for the API
   await expect(page.getByTestId("new-token-secret")).toHaveCount(0);
   await hydrated(page);
   await page.getByRole("button", { name: "Revoke e2e script" }).click();
+  // A confirmation first: revoking cannot be undone.
+  const dialog = page.getByRole("dialog", { name: "Revoke this token?" });
+  await expect(dialog).toBeVisible();
+  await dialog.getByRole("button", { name: "Revoke token" }).click();
   await expect(page.getByTestId("no-tokens")).toBeVisible();
   const gone = await request.get("/api/datasources", { headers: { Authorization: `Bearer ${secret}` } });
   expect(gone.status()).toBe(401);

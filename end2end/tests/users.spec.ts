@@ -30,6 +30,7 @@ test("an admin adds a user, who can log in, then deactivates them", async ({ pag
 
   // Deactivated, her session ends and she can no longer log in.
   await row.getByRole("button", { name: "Deactivate" }).click();
+  await page.getByRole("dialog", { name: "Deactivate this account?" }).getByRole("button", { name: "Deactivate" }).click();
   await expect(row).toContainText("deactivated");
   await erin.goto("/datasources");
   await expect(erin).toHaveURL(/\/login/);

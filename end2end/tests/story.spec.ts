@@ -1,0 +1,148 @@
+import { test, expect, Page } from "@playwright/test";
+import * as fs from "fs";
+import * as path from "path";
+import { login, loginAs, hydrated, folderUnderRoot, fillBucket, samplePdf, screenshotPath, S3 } from "./helpers";
+
+/** The badge of a datasource's row on the list page. */
+const rowBadge = (page: Page, title: string) => page.getByRole("row", { name: new RegExp(title) }).locator("[data-status]");
+
+// The whole story in one browser session per person, from the server's fresh database:
+// the admin adds a colleague, creates a Folder and an S3 datasource and watches them sync
+// live, browses and searches, pauses and resumes, shares one; the colleague accepts and
+// searches inside it; the admin deletes a datasource. Screenshots of the main pages are saved
+// for the README on the way.
+test("the whole story: users, datasources syncing live, search, pause and resume, sharing, delete", async ({ page, browser }) => {
+  test.setTimeout(240_000);
+  const stamp = Date.now();
+  const colleague = `colleague-${stamp}@example.com`;
+
+  // The admin logs in and adds a colleague.
+  await login(page);
+  await page.goto("/users");
+  await hydrated(page);
+  await page.getByLabel("E-mail").fill(colleague);
+  await page.getByLabel("Display name").fill("Colleague");
+  await page.getByLabel("Initial password").fill("colleague-password");
+  await page.getByRole("button", { name: "Add user" }).click();
+  await expect(page.getByTestId("toasts")).toContainText(`Added ${colleague}`);
+  await expect(page.locator(`[data-testid=user-row][data-email='${colleague}']`)).toContainText("active");
+  await page.screenshot({ path: screenshotPath("users") });
+
+  // A Folder datasource of notes and a PDF.
+  const folder = folderUnderRoot(`story-${stamp}`);
+  for (let i = 0; i < 40; i++) {
+    const f = path.join(folder, `notes/${i % 4}`, `note-${i}.txt`);
+    fs.mkdirSync(path.dirname(f), { recursive: true });
+    fs.writeFileSync(f, `Harbour note ${i} about the ferry timetable.`);
+  }
+  fs.writeFileSync(path.join(folder, "kingfisher.pdf"), samplePdf("A kingfisher was seen near the harbour"));
+  await page.goto("/datasources/new?kind=FolderDatasource");
+  await hydrated(page);
+  await page.getByLabel("Title").fill(`Harbour notes ${stamp}`);
+  await page.getByLabel(/Folder path/).fill(folder);
+  await page.screenshot({ path: screenshotPath("new-datasource") });
+  await page.getByRole("button", { name: "Create datasource" }).click();
+  await expect(page).toHaveURL(/\/datasources\/[0-9a-f]{32}$/);
+  const folderUrl = page.url();
+
+  // An S3 bucket, big enough to pause half-way (one worker, batches of 50).
+  const bucket = `story-${stamp}`;
+  await fillBucket(bucket, 1500, { "reports/heron.txt": "The grey heron report for the estuary." });
+  await page.goto("/datasources/new?kind=S3Datasource");
+  await hydrated(page);
+  await page.getByLabel("Title").fill(`Estuary bucket ${stamp}`);
+  await page.getByLabel(/Bucket/).fill(bucket);
+  await page.getByLabel(/Endpoint/).fill(S3);
+  await page.getByLabel(/Region/).fill("us-east-1");
+  await page.getByLabel("Access key ID").fill("test-key");
+  await page.getByLabel("Secret access key").fill("test-secret");
+  await page.getByRole("button", { name: "Create datasource" }).click();
+  await expect(page).toHaveURL(/\/datasources\/[0-9a-f]{32}$/);
+  const bucketUrl = page.url();
+  const bucketId = bucketUrl.split("/").pop()!;
+
+  // The list follows both live, without a reload.
+  await page.goto(`/datasources?q=${stamp}`);
+  await hydrated(page);
+  await page.evaluate(() => ((window as any).__noReload = true));
+  await expect(rowBadge(page, "Harbour notes")).toHaveAttribute("data-status", "synced", { timeout: 60_000 });
+  await expect(rowBadge(page, "Estuary bucket")).toHaveAttribute("data-status", /pending|syncing/);
+
+  // Pause the bucket from the list (a bulk action of one), then resume it.
+  await expect(rowBadge(page, "Estuary bucket")).toHaveAttribute("data-status", "syncing", { timeout: 60_000 });
+  await page.getByRole("checkbox", { name: `Select Estuary bucket ${stamp}` }).check();
+  await page.getByRole("button", { name: "Pause" }).click();
+  await expect(page.getByTestId("bulk-result")).toContainText("now paused");
+  await expect(rowBadge(page, "Estuary bucket")).toHaveAttribute("data-status", "paused");
+  await page.screenshot({ path: screenshotPath("datasources") });
+  await page.getByRole("checkbox", { name: `Select Estuary bucket ${stamp}` }).check();
+  await page.getByRole("button", { name: "Resume" }).click();
+  await expect(page.getByTestId("toasts")).toContainText("Resumed 1 of 1");
+  await expect(rowBadge(page, "Estuary bucket")).toHaveAttribute("data-status", "synced", { timeout: 90_000 });
+  await expect(page.getByRole("row", { name: /Estuary bucket/ })).toContainText("1501");
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+
+  // Browse the folder's resources, then search everything for a word only the PDF holds.
+  await page.goto(folderUrl);
+  await hydrated(page);
+  await page.screenshot({ path: screenshotPath("datasource") });
+  await page.getByRole("link", { name: "Resources" }).click();
+  await expect(page.getByTestId("resource-row")).toHaveCount(20);
+  await expect(async () => {
+    await page.goto(`/search?q=kingfisher`);
+    await expect(page.getByTestId("hit")).toHaveCount(1, { timeout: 1000 });
+  }).toPass({ timeout: 30_000 });
+  await expect(page.getByTestId("hit").getByTestId("snippet").locator("mark")).toHaveText("kingfisher");
+  await page.screenshot({ path: screenshotPath("search") });
+  await page.getByTestId("hit").getByRole("link", { name: "kingfisher.pdf" }).click();
+  await expect(page.getByTestId("extracted-text")).toContainText("kingfisher was seen");
+
+  // Share the bucket with the colleague as a viewer.
+  await page.goto(`${bucketUrl}?tab=sharing`);
+  await hydrated(page);
+  await page.getByLabel("E-mail").fill(colleague);
+  await page.getByLabel("Role", { exact: true }).selectOption("viewer");
+  await page.getByRole("button", { name: "Send invitation" }).click();
+  await expect(page.getByTestId("toasts")).toContainText(`Invitation sent to ${colleague}`);
+  await page.screenshot({ path: screenshotPath("sharing") });
+
+  // The colleague logs in, accepts, and searches inside the bucket.
+  const ctx = await browser.newContext({ baseURL: test.info().project.use.baseURL });
+  const other = await ctx.newPage();
+  await loginAs(other, colleague, "colleague-password");
+  await hydrated(other);
+  await expect(other.getByTestId("invitation-count")).toHaveText("1");
+  await other.getByRole("link", { name: /Invitations/ }).click();
+  await hydrated(other);
+  await other.getByRole("button", { name: "Accept" }).click();
+  await expect(other.getByTestId("toasts")).toContainText("Invitation accepted");
+  await other.goto(`/datasources/${bucketId}?tab=search`);
+  await hydrated(other);
+  await expect(async () => {
+    await other.getByLabel("Search for").fill("heron");
+    await other.getByRole("button", { name: "Search", exact: true }).click();
+    await expect(other.getByTestId("hit")).toHaveCount(1, { timeout: 1000 });
+  }).toPass({ timeout: 30_000 });
+  await expect(other.getByTestId("hit").getByRole("link")).toHaveText("heron.txt");
+  // The folder was not shared: the colleague's search never shows it.
+  await other.goto(`/search?q=kingfisher`);
+  await expect(other.getByTestId("no-hits")).toBeVisible();
+  await ctx.close();
+
+  // The admin deletes the folder datasource, confirming with its title.
+  await page.goto(`${folderUrl}?tab=delete`);
+  await hydrated(page);
+  await page.getByLabel("Title of the datasource").fill(`Harbour notes ${stamp}`);
+  await page.getByRole("button", { name: "Delete datasource" }).click();
+  await expect(page).toHaveURL(/\/datasources$/);
+  await expect(page.getByTestId("toasts")).toContainText(`Deleted “Harbour notes ${stamp}”`);
+  await expect(page.getByRole("link", { name: `Harbour notes ${stamp}` })).toHaveCount(0);
+  await page.goto(`/search?q=kingfisher`);
+  await expect(page.getByTestId("no-hits")).toBeVisible();
+
+  // The list in dark mode, which follows the system.
+  await page.emulateMedia({ colorScheme: "dark" });
+  await page.goto("/datasources");
+  await page.screenshot({ path: screenshotPath("datasources-dark") });
+  await page.emulateMedia({ colorScheme: "light" });
+});

@@ -164,7 +164,7 @@ pub fn DatasourceList() -> impl IntoView {
                             );
                             view! {
                                 <p class="mb-2 text-sm text-slate-600 dark:text-slate-400" data-testid="total">{showing}</p>
-                                <BulkBar selected results refresh />
+                                <BulkBar order=l.items.iter().map(|d| d.id.clone()).collect() selected results refresh />
                                 <DatasourceTable items=l.items selected />
                                 <nav class="mt-4 flex gap-3" aria-label="Pages">
                                     {p.scroll.is_some().then(|| view! {
@@ -298,6 +298,8 @@ fn Filters(params: ListParams) -> impl IntoView {
 /// The bulk actions for the selected rows.
 #[component]
 fn BulkBar(
+    /// The ids in the order of the rows, so results come back in the order people see.
+    order: Vec<String>,
     selected: RwSignal<BTreeSet<String>>,
     results: RwSignal<Option<(String, Vec<BulkResult>)>>,
     refresh: RwSignal<u32>,
@@ -336,6 +338,7 @@ fn BulkBar(
         }
     });
     let count = move || selected.with(|s| s.len());
+    let order = StoredValue::new(order);
     let button = move |action: &'static str, label: &'static str| {
         view! {
             <button
@@ -343,7 +346,8 @@ fn BulkBar(
                 class="btn-secondary"
                 disabled=move || count() == 0 || run.pending().get()
                 on:click=move |_| {
-                    let ids: Vec<String> = selected.get_untracked().into_iter().collect();
+                    let chosen = selected.get_untracked();
+                    let ids: Vec<String> = order.with_value(|o| o.iter().filter(|id| chosen.contains(*id)).cloned().collect());
                     run.dispatch((action.to_owned(), ids));
                 }
             >

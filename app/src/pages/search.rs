@@ -177,8 +177,8 @@ fn HitRow(h: SearchHitView) -> impl IntoView {
         <li class="card" data-testid="hit">
             <div class="flex flex-wrap items-baseline gap-x-3">
                 <a class="link font-medium" href=href>{h.resource.name.clone()}</a>
-                <span class="text-sm text-slate-500 break-all">{h.resource.path.clone()}</span>
-                <span class="ml-auto text-xs text-slate-500">
+                <span class="text-sm text-slate-500 dark:text-slate-400 break-all">{h.resource.path.clone()}</span>
+                <span class="ml-auto text-xs text-slate-500 dark:text-slate-400">
                     {h.resource.media_type.clone().unwrap_or_default()}" · "{format_bytes(h.resource.size)}
                 </span>
             </div>

@@ -67,7 +67,7 @@ test("an S3 sync paused half-way resumes from its checkpoint, live; a Folder syn
   // Meanwhile a Folder datasource is created; it waits while the worker is busy with the bucket
   // (one worker), then syncs. A second tab watches its badge move without a reload.
   const folder = folderUnderRoot("e2e-live-folder");
-  for (let i = 0; i < 600; i++) {
+  for (let i = 0; i < 2400; i++) {
     const f = path.join(folder, `dir-${i % 10}`, `note-${i}.txt`);
     fs.mkdirSync(path.dirname(f), { recursive: true });
     fs.writeFileSync(f, `note ${i}`);
@@ -88,7 +88,7 @@ test("an S3 sync paused half-way resumes from its checkpoint, live; a Folder syn
   await expect(folderBadge).toHaveAttribute("data-status", "synced", { timeout: 60_000 });
   const folderSeen = await recorded(watcher);
   expect(folderSeen.slice(-3)).toEqual(["pending", "syncing", "synced"]);
-  await expect(watcher.locator("[data-field=Resources]")).toHaveText("600");
+  await expect(watcher.locator("[data-field=Resources]")).toHaveText("2400");
 
   // The bucket finished from its checkpoint: every object once.
   await expect(badge).toHaveAttribute("data-status", "synced", { timeout: 60_000 });

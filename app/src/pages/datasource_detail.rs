@@ -63,7 +63,14 @@ pub fn DatasourceDetail() -> impl IntoView {
         sync: ServerAction::<SyncNow>::new(),
         pause: ServerAction::<PauseDatasource>::new(),
         resume: ServerAction::<ResumeDatasource>::new(),
+        process: ServerAction::<SendToProcessing>::new(),
     };
+    toast_outcome(ops.process.value(), |n: &i64| {
+        format!(
+            "{n} resource{} queued for processing",
+            if *n == 1 { "" } else { "s" }
+        )
+    });
     toast_outcome(update.value(), |_| "Changes saved".to_owned());
     toast_outcome(accept.value(), |_| "Invitation accepted".to_owned());
     toast_outcome(ops.sync.value(), |state: &String| {
@@ -579,6 +586,7 @@ struct Ops {
     sync: ServerAction<SyncNow>,
     pause: ServerAction<PauseDatasource>,
     resume: ServerAction<ResumeDatasource>,
+    process: ServerAction<SendToProcessing>,
 }
 
 impl Ops {
@@ -605,13 +613,7 @@ fn SyncControls(d: DatasourceView, ops: Ops) -> impl IntoView {
             </button>
         }
     };
-    let process = ServerAction::<SendToProcessing>::new();
-    toast_outcome(process.value(), |n: &i64| {
-        format!(
-            "{n} resource{} queued for processing",
-            if *n == 1 { "" } else { "s" }
-        )
-    });
+    let process = ops.process;
     let process_pending = Memo::new(move |_| process.pending().get());
     let (sync_pending, pause_pending, resume_pending) = (
         Memo::new(move |_| ops.sync.pending().get()),

@@ -100,6 +100,9 @@ pub fn DatasourceList() -> impl IntoView {
     );
     let selected = RwSignal::new(BTreeSet::<String>::new());
     let results = RwSignal::new(None::<(String, Vec<BulkResult>)>);
+    // The bulk action lives here, above the list that live updates re-render, so its result
+    // is not lost when a row changes while it runs.
+    let run = bulk_run(selected, results, refresh);
     let legend_open = RwSignal::new(false);
 
     view! {
@@ -164,7 +167,7 @@ pub fn DatasourceList() -> impl IntoView {
                             );
                             view! {
                                 <p class="mb-2 text-sm text-slate-600 dark:text-slate-400" data-testid="total">{showing}</p>
-                                <BulkBar order=l.items.iter().map(|d| d.id.clone()).collect() selected results refresh />
+                                <BulkBar order=l.items.iter().map(|d| d.id.clone()).collect() selected run />
                                 <DatasourceTable items=l.items selected />
                                 <nav class="mt-4 flex gap-3" aria-label="Pages">
                                     {p.scroll.is_some().then(|| view! {
@@ -295,15 +298,15 @@ fn Filters(params: ListParams) -> impl IntoView {
     }
 }
 
-/// The bulk actions for the selected rows.
-#[component]
-fn BulkBar(
-    /// The ids in the order of the rows, so results come back in the order people see.
-    order: Vec<String>,
+/// The bulk action and what follows it: results, a toast, a cleared selection, a refetch.
+type BulkRun =
+    Action<(String, Vec<String>), (String, Result<Vec<BulkResult>, crate::error::AppError>)>;
+
+fn bulk_run(
     selected: RwSignal<BTreeSet<String>>,
     results: RwSignal<Option<(String, Vec<BulkResult>)>>,
     refresh: RwSignal<u32>,
-) -> impl IntoView {
+) -> BulkRun {
     let toasts = use_toasts();
     let run = Action::new(move |(action, ids): &(String, Vec<String>)| {
         let (action, ids) = (action.clone(), ids.clone());
@@ -337,6 +340,17 @@ fn BulkBar(
             refresh.update(|n| *n += 1);
         }
     });
+    run
+}
+
+/// The bulk actions for the selected rows.
+#[component]
+fn BulkBar(
+    /// The ids in the order of the rows, so results come back in the order people see.
+    order: Vec<String>,
+    selected: RwSignal<BTreeSet<String>>,
+    run: BulkRun,
+) -> impl IntoView {
     let count = move || selected.with(|s| s.len());
     let order = StoredValue::new(order);
     let button = move |action: &'static str, label: &'static str| {

@@ -66,9 +66,8 @@ impl Engine {
         if !has_spyder(ds.kind) {
             return Ok(());
         }
-        self.store
-            .enqueue_job(&new_job(&ds.id, false, now()))
-            .await?;
+        // Pending first, then the job: an idle worker may claim the job the moment it exists,
+        // and its run must find the datasource already pending.
         self.transition(
             &ds.id,
             SyncStatus::Pending,
@@ -76,6 +75,9 @@ impl Engine {
             Some(SyncStatus::Pending.explanation().into()),
         )
         .await?;
+        self.store
+            .enqueue_job(&new_job(&ds.id, false, now()))
+            .await?;
         Ok(())
     }
 

@@ -1038,23 +1038,30 @@ macro_rules! store_impl {
 
             #[tracing::instrument(level = "debug", skip_all, fields(id = %job.id))]
             async fn enqueue_job(&self, job: &$crate::model::Job) -> $crate::error::Result<($crate::model::Job, bool)> {
-                let inserted = sqlx::query(
-                    "insert into jobs (id, datasource_id, state, force, run_after, attempts, checkpoint, created_at, updated_at) \
-                     values ($1, $2, 'queued', $3, $4, 0, $5, $6, $6) on conflict do nothing",
-                )
-                .bind(&job.id)
-                .bind(&job.datasource_id)
-                .bind(job.force)
-                .bind(job.run_after)
-                .bind(&job.checkpoint)
-                .bind(job.created_at)
-                .execute(&self.pool)
-                .await?
-                .rows_affected() == 1;
-                let live = self.live_job(&job.datasource_id).await?.ok_or_else(|| {
-                    $crate::error::EngineError::Conflict("the datasource's job finished while queueing; try again".into())
-                })?;
-                Ok((live, inserted))
+                // A datasource has at most one live job. If one is there, it is the answer; if
+                // it finishes between the insert and the read, try again; and a job of ours that
+                // an idle worker has already run to its end is still the job we queued.
+                for _ in 0..3 {
+                    let inserted = sqlx::query(
+                        "insert into jobs (id, datasource_id, state, force, run_after, attempts, checkpoint, created_at, updated_at) \
+                         values ($1, $2, 'queued', $3, $4, 0, $5, $6, $6) on conflict do nothing",
+                    )
+                    .bind(&job.id)
+                    .bind(&job.datasource_id)
+                    .bind(job.force)
+                    .bind(job.run_after)
+                    .bind(&job.checkpoint)
+                    .bind(job.created_at)
+                    .execute(&self.pool)
+                    .await?
+                    .rows_affected() == 1;
+                    match self.live_job(&job.datasource_id).await? {
+                        Some(live) => return Ok((live, inserted)),
+                        None if inserted => return Ok((job.clone(), true)),
+                        None => continue,
+                    }
+                }
+                Err($crate::error::EngineError::Conflict("the datasource's job kept changing while queueing; try again".into()))
             }
 
             #[tracing::instrument(level = "debug", skip_all)]

@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { login, hydrated, folderUnderRoot, seedChildren, apiToken } from "./helpers";
+import { login, hydrated, folderUnderRoot, seedChildren, apiToken, S3 } from "./helpers";
 
 test("a Folder datasource: created, auto/arch refused, edited, resources paged, deleted", async ({ page, request }) => {
   const folder = folderUnderRoot("e2e-docs");
@@ -87,6 +87,7 @@ test.describe("without JavaScript", () => {
     await page.goto("/datasources/new?kind=S3Datasource");
     await page.getByLabel("Title").fill("No-JS bucket");
     await page.getByLabel(/Bucket/).fill("nojs-archive");
+    await page.getByLabel(/Endpoint/).fill(S3);
     await page.getByLabel(/Archive/).check();
     await page.getByRole("button", { name: "Create datasource" }).click();
     await expect(page).toHaveURL(/\/datasources\/[0-9a-f]{32}$/);

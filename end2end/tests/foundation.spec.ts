@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { login, hydrated, apiToken } from "./helpers";
+import { login, hydrated, apiToken, S3 } from "./helpers";
 
 test.describe("the datasources page", () => {
   test("asks for a login, then shows the list rendered on the server", async ({ page }) => {
@@ -38,7 +38,7 @@ test.describe("without JavaScript", () => {
     const token = await apiToken(request);
     const r = await request.post("/api/datasources", {
       headers: { Authorization: `Bearer ${token}` },
-      data: { "@type": "S3Datasource", title: "Rendered without JS", bucket: "nojs-bucket" },
+      data: { "@type": "S3Datasource", title: "Rendered without JS", bucket: "nojs-bucket", endpoint: S3 },
     });
     expect(r.status()).toBe(201);
     await login(page);

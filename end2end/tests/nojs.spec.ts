@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { login, loginAs, apiToken } from "./helpers";
+import { login, loginAs, apiToken, S3 } from "./helpers";
 
 // The forms-only flows work with JavaScript off: every page is rendered on the server and
 // every form posts to its server function, which answers with a redirect back. (Login and
@@ -14,7 +14,7 @@ test.describe("without JavaScript", () => {
     expect((await request.post("/api/users", { headers: auth, data: { email, password: "nojs-password" } })).status()).toBe(201);
     const ds = await request.post("/api/datasources", {
       headers: auth,
-      data: { "@type": "S3Datasource", title: `No-JS shared ${email}`, bucket: "nojs-shared", type_sync: "arch" },
+      data: { "@type": "S3Datasource", title: `No-JS shared ${email}`, bucket: "nojs-shared", type_sync: "arch", endpoint: S3 },
     });
     const id = (await ds.json()).id as string;
 

@@ -1,5 +1,5 @@
 import { test, expect } from "@playwright/test";
-import { login, hydrated, apiToken, seedChildren } from "./helpers";
+import { login, hydrated, apiToken, seedChildren, S3 } from "./helpers";
 
 test("an owner shares a datasource; the invitee sees it as invited, accepts, then browses as a viewer", async ({
   page,
@@ -15,7 +15,7 @@ test("an owner shares a datasource; the invitee sees it as invited, accepts, the
   expect(created.status()).toBe(201);
   const ds = await request.post("/api/datasources", {
     headers: auth,
-    data: { "@type": "S3Datasource", title: "Shared bucket", bucket: "shared-bucket" },
+    data: { "@type": "S3Datasource", title: "Shared bucket", bucket: "shared-bucket", endpoint: S3 },
   });
   expect(ds.status()).toBe(201);
   const id = (await ds.json()).id as string;

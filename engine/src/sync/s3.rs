@@ -69,7 +69,15 @@ fn classify(e: object_store::Error) -> SyncError {
 
 impl S3Source {
     pub fn new(s: &S3Settings, after: &str) -> Result<Self, SyncError> {
+        // Few retries inside one request: an unreachable endpoint fails the run in seconds and
+        // frees the worker; the spyder manager retries the run later with its own backoff.
+        let retry = object_store::RetryConfig {
+            backoff: object_store::BackoffConfig::default(),
+            max_retries: 3,
+            retry_timeout: std::time::Duration::from_secs(30),
+        };
         let mut b = AmazonS3Builder::new()
+            .with_retry(retry)
             .with_bucket_name(&s.bucket)
             .with_region(s.region.clone().unwrap_or_else(|| "us-east-1".into()));
         if let Some(ep) = &s.endpoint {

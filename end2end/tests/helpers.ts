@@ -180,3 +180,18 @@ export async function tabTo(page: Page, target: import("@playwright/test").Locat
   }
   throw new Error(`Tab never reached ${target}`);
 }
+
+/** Creates an S3 datasource of `bucket` on the moto server through the New datasource form, with
+ * access keys, and waits for its page. */
+export async function createS3ThroughForm(page: Page, title: string, bucket: string) {
+  await page.goto("/datasources/new?kind=S3Datasource");
+  await hydrated(page);
+  await page.getByLabel("Title").fill(title);
+  await page.getByLabel(/Bucket/).fill(bucket);
+  await page.getByLabel(/Endpoint/).fill(S3);
+  await page.getByLabel(/Region/).fill("us-east-1");
+  await page.getByLabel("Access key ID").fill("test-key");
+  await page.getByLabel("Secret access key").fill("test-secret");
+  await page.getByRole("button", { name: "Create datasource" }).click();
+  await expect(page).toHaveURL(/\/datasources\/[0-9a-f]{32}$/);
+}

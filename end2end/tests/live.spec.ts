@@ -1,7 +1,7 @@
 import { test, expect, Page } from "@playwright/test";
 import * as fs from "fs";
 import * as path from "path";
-import { login, hydrated, folderUnderRoot, fillBucket, S3 } from "./helpers";
+import { login, hydrated, folderUnderRoot, fillBucket, createS3ThroughForm } from "./helpers";
 
 // scripts/test starts moto_server (a real S3-compatible server) and the Tributary server with
 // one spyder worker and small batches (TRIBUTARY_WORKERS=1, TRIBUTARY_SYNC_BATCH=50), so a
@@ -34,16 +34,7 @@ test("an S3 sync paused half-way resumes from its checkpoint, live; a Folder syn
   await fillBucket(bucket, OBJECTS);
 
   await login(page);
-  await page.goto("/datasources/new?kind=S3Datasource");
-  await hydrated(page);
-  await page.getByLabel("Title").fill("Bucket, live");
-  await page.getByLabel(/Bucket/).fill(bucket);
-  await page.getByLabel(/Endpoint/).fill(S3);
-  await page.getByLabel(/Region/).fill("us-east-1");
-  await page.getByLabel("Access key ID").fill("test-key");
-  await page.getByLabel("Secret access key").fill("test-secret");
-  await page.getByRole("button", { name: "Create datasource" }).click();
-  await expect(page).toHaveURL(/\/datasources\/[0-9a-f]{32}$/);
+  await createS3ThroughForm(page, "Bucket, live", bucket);
   await hydrated(page);
   await recordBadge(page);
   const badge = page.locator("h1 + [data-status]");

@@ -1,7 +1,7 @@
 import { test, expect, Page } from "@playwright/test";
 import * as fs from "fs";
 import * as path from "path";
-import { login, loginAs, hydrated, folderUnderRoot, fillBucket, samplePdf, screenshotPath, S3 } from "./helpers";
+import { login, loginAs, hydrated, folderUnderRoot, fillBucket, samplePdf, screenshotPath, createS3ThroughForm } from "./helpers";
 
 /** The badge of a datasource's row on the list page. */
 const rowBadge = (page: Page, title: string) => page.getByRole("row", { name: new RegExp(title) }).locator("[data-status]");
@@ -48,16 +48,7 @@ test("the whole story: users, datasources syncing live, search, pause and resume
   // An S3 bucket, big enough to pause half-way (one worker, batches of 50).
   const bucket = `story-${stamp}`;
   await fillBucket(bucket, 1500, { "reports/heron.txt": "The grey heron report for the estuary." });
-  await page.goto("/datasources/new?kind=S3Datasource");
-  await hydrated(page);
-  await page.getByLabel("Title").fill(`Estuary bucket ${stamp}`);
-  await page.getByLabel(/Bucket/).fill(bucket);
-  await page.getByLabel(/Endpoint/).fill(S3);
-  await page.getByLabel(/Region/).fill("us-east-1");
-  await page.getByLabel("Access key ID").fill("test-key");
-  await page.getByLabel("Secret access key").fill("test-secret");
-  await page.getByRole("button", { name: "Create datasource" }).click();
-  await expect(page).toHaveURL(/\/datasources\/[0-9a-f]{32}$/);
+  await createS3ThroughForm(page, `Estuary bucket ${stamp}`, bucket);
   const bucketUrl = page.url();
   const bucketId = bucketUrl.split("/").pop()!;
 

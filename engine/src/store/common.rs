@@ -149,6 +149,20 @@ pub(crate) fn datasource_keyset(
     Ok((cond, order))
 }
 
+/// Binds dynamically built arguments, in order, onto any sqlx query.
+macro_rules! bind_all {
+    ($q:expr, $args:expr) => {{
+        let mut q = $q;
+        for a in $args {
+            q = match a {
+                $crate::store::common::SqlArg::Text(t) => q.bind(t),
+                $crate::store::common::SqlArg::Int(i) => q.bind(i),
+            };
+        }
+        q
+    }};
+}
+
 macro_rules! store_impl {
     ($ty:ty, $row:ty) => {
         fn user_from_row(row: &$row) -> $crate::error::Result<$crate::model::User> {
@@ -526,13 +540,7 @@ macro_rules! store_impl {
                     c::VISIBLE_DATASOURCES,
                     args.len() + 2,
                 );
-                let mut q = sqlx::query(&sql).bind(user_id).bind(email);
-                for a in args {
-                    q = match a {
-                        SqlArg::Text(t) => q.bind(t),
-                        SqlArg::Int(i) => q.bind(i),
-                    };
-                }
+                let q = $crate::store::common::bind_all!(sqlx::query(&sql).bind(user_id).bind(email), args);
                 let rows = q.fetch_all(&self.pool).await?;
                 rows.iter()
                     .map(|r| {
@@ -562,16 +570,10 @@ macro_rules! store_impl {
                 email: &str,
                 query: &$crate::domain::DatasourceQuery,
             ) -> $crate::error::Result<i64> {
-                use $crate::store::common::{self as c, SqlArg};
+                use $crate::store::common as c;
                 let (filters, args) = c::datasource_filters(query);
                 let sql = format!("select count(*) {} where true{filters}", c::VISIBLE_DATASOURCES);
-                let mut q = sqlx::query_scalar(&sql).bind(user_id).bind(email);
-                for a in args {
-                    q = match a {
-                        SqlArg::Text(t) => q.bind(t),
-                        SqlArg::Int(i) => q.bind(i),
-                    };
-                }
+                let q = $crate::store::common::bind_all!(sqlx::query_scalar(&sql).bind(user_id).bind(email), args);
                 Ok(q.fetch_one(&self.pool).await?)
             }
 
@@ -582,20 +584,14 @@ macro_rules! store_impl {
                 email: &str,
                 query: &$crate::domain::DatasourceQuery,
             ) -> $crate::error::Result<Vec<($crate::domain::SyncStatus, i64)>> {
-                use $crate::store::common::{self as c, SqlArg};
+                use $crate::store::common as c;
                 let (filters, args) = c::datasource_filters(query);
                 let sql = format!(
                     "select {} as status, count(*) as n {} where true{filters} group by 1",
                     c::SEEN_STATUS,
                     c::VISIBLE_DATASOURCES
                 );
-                let mut q = sqlx::query_as::<_, (String, i64)>(&sql).bind(user_id).bind(email);
-                for a in args {
-                    q = match a {
-                        SqlArg::Text(t) => q.bind(t),
-                        SqlArg::Int(i) => q.bind(i),
-                    };
-                }
+                let q = $crate::store::common::bind_all!(sqlx::query_as::<_, (String, i64)>(&sql).bind(user_id).bind(email), args);
                 q.fetch_all(&self.pool)
                     .await?
                     .into_iter()
@@ -1576,4 +1572,4 @@ macro_rules! store_impl {
     };
 }
 
-pub(crate) use store_impl;
+pub(crate) use {bind_all, store_impl};

@@ -1372,6 +1372,15 @@ async fn bulk_actions_report_each_item(e: Engine, db: TestDb) -> TestDb {
             .unwrap();
         ids.push(ds.id);
     }
+    // A new datasource's first sync is queued, and due now.
+    let first = e.get_datasource(&u, &ids[0]).await.unwrap().datasource;
+    assert_eq!(first.sync_status, SyncStatus::Pending);
+    assert!(
+        first
+            .next_sync_due_at
+            .is_some_and(|t| t <= chrono::Utc::now()),
+        "{first:?}"
+    );
     let foreign = e
         .create_datasource(
             &other,

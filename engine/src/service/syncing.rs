@@ -75,9 +75,12 @@ impl Engine {
             Some(SyncStatus::Pending.explanation().into()),
         )
         .await?;
+        // Due now; set before the job exists, so the run's own scheduling has the last word.
+        let job = new_job(&ds.id, false, now());
         self.store
-            .enqueue_job(&new_job(&ds.id, false, now()))
+            .set_next_sync_due(&ds.id, Some(job.run_after))
             .await?;
+        self.store.enqueue_job(&job).await?;
         Ok(())
     }
 

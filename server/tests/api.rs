@@ -83,6 +83,18 @@ impl TestApp {
     async fn post(&self, path: &str, body: Value) -> (StatusCode, Value) {
         self.send(reqwest::Method::POST, path, Some(body)).await
     }
+    /// A page as the browser gets it, signed in with the admin's session cookie.
+    async fn page_html(&self, path: &str) -> String {
+        self.http
+            .get(self.url(path))
+            .header("cookie", format!("tributary_session={}", self.token))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap()
+    }
     async fn count(&self) -> i64 {
         self.get("/api/datasources").await.1["total"]
             .as_i64()
@@ -615,16 +627,7 @@ async fn pages_and_server_functions(app: &TestApp) {
         json!({"@type": "S3Datasource", "title": "Listed on the page", "bucket": "abc"}),
     )
     .await;
-    let html = app
-        .http
-        .get(app.url("/datasources"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let html = app.page_html("/datasources").await;
     assert!(html.contains("Listed on the page"));
     assert!(!html.contains("empty-state"));
 
@@ -1212,17 +1215,9 @@ async fn listing_and_bulk_api(app: &TestApp) {
     assert_eq!(v["total"], 2, "refused bulk actions changed nothing");
 
     // The page, rendered with the same filters: counts per status, only the matching rows.
-    let cookie = format!("tributary_session={}", app.token);
     let html = app
-        .http
-        .get(app.url("/datasources?status=paused&sort=-title"))
-        .header("cookie", &cookie)
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+        .page_html("/datasources?status=paused&sort=-title")
+        .await;
     let charlie = html.find(">Charlie<").expect("Charlie listed");
     let bravo = html.find(">Bravo<").expect("Bravo listed");
     assert!(charlie < bravo, "Z–A order");

@@ -36,6 +36,7 @@ on_both!(
     account_administration,
     login_throttling,
     writes_from_another_process_are_counted,
+    access_read_on_a_cold_cache,
     sharing_roles_and_last_owner,
     invitations_lifecycle,
     invitation_waits_for_an_account,
@@ -438,6 +439,11 @@ async fn children_keyset_paging(e: Engine, db: TestDb) -> TestDb {
         e.children(&u, &ds.id, &too_big).await.unwrap_err().field(),
         Some("page_size")
     );
+    let empty = e
+        .children(&u, &other.id, &ChildrenQuery::default())
+        .await
+        .unwrap();
+    assert_eq!((empty.items.len(), empty.total, empty.cursor), (0, 0, None));
     let stored = e.get_datasource(&u, &ds.id).await.unwrap().datasource;
     assert_eq!(stored.resource_count, 45);
     assert_eq!(
@@ -711,6 +717,62 @@ async fn writes_from_another_process_are_counted(e: Engine, db: TestDb) -> TestD
     assert_eq!(
         e.get_datasource(&u, &ds.id).await.unwrap().datasource.title,
         "renamed"
+    );
+    db
+}
+
+/// A server that has not read a datasource yet gets it and the caller's role in one query;
+/// every kind of access must come out of that read as it does from the separate ones.
+async fn access_read_on_a_cold_cache(e: Engine, db: TestDb) -> TestDb {
+    let owner = user(&e, "cold-owner@example.com").await;
+    let viewer = user(&e, "cold-viewer@example.com").await;
+    let invitee = user(&e, "cold-invitee@example.com").await;
+    let stranger = user(&e, "cold-stranger@example.com").await;
+    let ds = s3(&e, &owner, "cold").await;
+    let inv = e
+        .invite(
+            &owner,
+            &ds.id,
+            &json!({"email": viewer.email, "role": "viewer"}),
+        )
+        .await
+        .unwrap();
+    e.accept_invitation(&viewer, &inv.id).await.unwrap();
+    e.invite(&owner, &ds.id, &json!({"email": invitee.email}))
+        .await
+        .unwrap();
+    for (who, expected) in [
+        (&owner, Some(Access::Member(DatasourceRole::Owner))),
+        (&viewer, Some(Access::Member(DatasourceRole::Viewer))),
+        (&invitee, None),
+        (&stranger, None),
+    ] {
+        // A new engine each time: nothing cached.
+        let cold = db.engine().await.unwrap();
+        let got = cold.get_datasource(who, &ds.id).await;
+        match expected {
+            Some(access) => assert_eq!(got.unwrap().access, access, "{}", who.email),
+            // An invitee sees that it exists (as invited) and may not browse it yet.
+            None if who.id == invitee.id => {
+                assert!(matches!(got.unwrap().access, Access::Invited(_)));
+                let browse = db.engine().await.unwrap();
+                let children = browse
+                    .children(who, &ds.id, &ChildrenQuery::default())
+                    .await;
+                assert_eq!(status(children), 403);
+            }
+            None => assert_eq!(status(got), 404, "{}", who.email),
+        }
+        // The warm path agrees.
+        assert_eq!(
+            status(cold.get_datasource(who, &ds.id).await),
+            status(e.get_datasource(who, &ds.id).await)
+        );
+    }
+    let cold = db.engine().await.unwrap();
+    assert_eq!(
+        status(cold.get_datasource(&owner, "no-such-datasource").await),
+        404
     );
     db
 }

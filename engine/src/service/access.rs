@@ -83,9 +83,15 @@ pub fn authorize(user: &User, id: &str, access: Option<&Access>, action: Action)
 }
 
 impl Engine {
-    /// What `user` has on datasource `id`: a role, else a pending invitation, else nothing.
-    async fn access_of(&self, user: &User, id: &str) -> Result<Option<Access>> {
-        if let Some(role) = self.store.role_of(id, &user.id).await? {
+    /// What `user` has on datasource `id`, given their `role` on it: the role, else a pending
+    /// invitation (read only when there is no role), else nothing.
+    async fn access_from(
+        &self,
+        user: &User,
+        id: &str,
+        role: Option<crate::domain::DatasourceRole>,
+    ) -> Result<Option<Access>> {
+        if let Some(role) = role {
             return Ok(Some(Access::Member(role)));
         }
         Ok(self
@@ -103,10 +109,10 @@ impl Engine {
         id: &str,
         action: Action,
     ) -> Result<DatasourceView> {
-        let Some(datasource) = self.store.datasource(id).await? else {
+        let Some((datasource, role)) = self.store.datasource_with_role(id, &user.id).await? else {
             return Err(EngineError::NotFound(format!("datasource '{id}'")));
         };
-        let access = self.access_of(user, id).await?;
+        let access = self.access_from(user, id, role).await?;
         authorize(user, id, access.as_ref(), action)?;
         let access = access.ok_or_else(|| EngineError::NotFound(format!("datasource '{id}'")))?;
         Ok(DatasourceView { datasource, access })

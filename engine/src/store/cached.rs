@@ -1,11 +1,15 @@
-//! A read-through cache of datasource rows in front of the SQLite store. A datasource is read
-//! on every request that touches it (to check who may see it), and through sqlx each SQLite
-//! read costs tens of microseconds of thread hand-over; this serves repeat reads from memory.
+//! A read-through cache of datasource rows and callers' roles in front of the store. A
+//! datasource and the caller's role on it are read on every request that touches it (to check
+//! who may see it): through sqlx each SQLite read costs tens of microseconds of thread
+//! hand-over, and each PostgreSQL read a network round trip; this serves repeat reads from
+//! memory.
 //!
-//! Coherence: every write to a datasource in this process goes through this wrapper and drops
-//! the entry. The only other writer a SQLite file can have is another process on the same
-//! machine (the `seed-children` command); entries live [`TTL`], which bounds how long such a
-//! write stays unseen. PostgreSQL is not wrapped: several servers may share it.
+//! Coherence: every write to a datasource or a membership in this process goes through this
+//! wrapper and drops the entry, so one server always reads its own writes. Other writers (the
+//! `seed-children` command on the same file, or a second server on the same PostgreSQL
+//! database) are seen within [`TTL`], which bounds how long such a write stays unseen here.
+//! Nothing decides a write on a cached row alone: status changes are compare-and-set in SQL
+//! (`change_status` names the status it expects), so a stale read is refused, never applied.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -49,6 +53,37 @@ impl CachedStore {
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .remove(id);
+    }
+
+    fn cached_datasource(&self, id: &str) -> Option<Datasource> {
+        let map = self.datasources.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(id)
+            .filter(|(_, at)| at.elapsed() < TTL)
+            .map(|(ds, _)| ds.clone())
+    }
+
+    fn keep_datasource(&self, ds: &Datasource) {
+        let mut map = self.datasources.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(ds.id.clone(), (ds.clone(), Instant::now()));
+    }
+
+    /// `Some(role)` when cached (the role itself may be `None`: no role).
+    fn cached_role(&self, key: &RoleKey) -> Option<Option<DatasourceRole>> {
+        let map = self.roles.lock().unwrap_or_else(|p| p.into_inner());
+        map.get(key)
+            .filter(|(_, at)| at.elapsed() < TTL)
+            .map(|(role, _)| *role)
+    }
+
+    fn keep_role(&self, key: RoleKey, role: Option<DatasourceRole>) {
+        let mut map = self.roles.lock().unwrap_or_else(|p| p.into_inner());
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(key, (role, Instant::now()));
     }
 
     /// Role changes are rare; dropping every cached role keeps the rule simple.
@@ -117,23 +152,35 @@ impl Store for CachedStore {
     }
 
     async fn datasource(&self, id: &str) -> Result<Option<Datasource>> {
-        {
-            let map = self.datasources.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((ds, at)) = map.get(id)
-                && at.elapsed() < TTL
-            {
-                return Ok(Some(ds.clone()));
-            }
+        if let Some(ds) = self.cached_datasource(id) {
+            return Ok(Some(ds));
         }
         let found = self.inner.datasource(id).await?;
         if let Some(ds) = &found {
-            let mut map = self.datasources.lock().unwrap_or_else(|p| p.into_inner());
-            if map.len() >= MAX_ENTRIES {
-                map.clear();
-            }
-            map.insert(id.to_owned(), (ds.clone(), Instant::now()));
+            self.keep_datasource(ds);
         }
         Ok(found)
+    }
+
+    async fn datasource_with_role(
+        &self,
+        id: &str,
+        user_id: &str,
+    ) -> Result<Option<(Datasource, Option<DatasourceRole>)>> {
+        let key = (id.to_owned(), user_id.to_owned());
+        match (self.cached_datasource(id), self.cached_role(&key)) {
+            (Some(ds), Some(role)) => Ok(Some((ds, role))),
+            (Some(ds), None) => Ok(Some((ds, self.role_of(id, user_id).await?))),
+            // Neither or only the role: one query for both.
+            (None, _) => {
+                let found = self.inner.datasource_with_role(id, user_id).await?;
+                if let Some((ds, role)) = &found {
+                    self.keep_datasource(ds);
+                    self.keep_role(key, *role);
+                }
+                Ok(found)
+            }
+        }
     }
 
     async fn list_datasources(
@@ -202,20 +249,11 @@ impl Store for CachedStore {
     }
     async fn role_of(&self, datasource_id: &str, user_id: &str) -> Result<Option<DatasourceRole>> {
         let key = (datasource_id.to_owned(), user_id.to_owned());
-        {
-            let map = self.roles.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((role, at)) = map.get(&key)
-                && at.elapsed() < TTL
-            {
-                return Ok(*role);
-            }
+        if let Some(role) = self.cached_role(&key) {
+            return Ok(role);
         }
         let role = self.inner.role_of(datasource_id, user_id).await?;
-        let mut map = self.roles.lock().unwrap_or_else(|p| p.into_inner());
-        if map.len() >= MAX_ENTRIES {
-            map.clear();
-        }
-        map.insert(key, (role, Instant::now()));
+        self.keep_role(key, role);
         Ok(role)
     }
     async fn members(&self, datasource_id: &str) -> Result<Vec<Member>> {

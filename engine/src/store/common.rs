@@ -510,6 +510,26 @@ macro_rules! store_impl {
                 row.as_ref().map(|r| datasource_from_row(r).map(|(_, d)| d)).transpose()
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(id))]
+            async fn datasource_with_role(
+                &self,
+                id: &str,
+                user_id: &str,
+            ) -> $crate::error::Result<Option<($crate::model::Datasource, Option<$crate::domain::DatasourceRole>)>> {
+                use sqlx::Row;
+                let sql = format!(
+                    "select {}, (select m.role from memberships m where m.datasource_id = d.id and m.user_id = $2) as caller_role \
+                     from datasources d where d.id = $1",
+                    $crate::store::common::DATASOURCE_COLUMNS
+                );
+                let Some(row) = sqlx::query(&sql).bind(id).bind(user_id).fetch_optional(&self.pool).await? else {
+                    return Ok(None);
+                };
+                let (_, ds) = datasource_from_row(&row)?;
+                let role: Option<String> = row.try_get("caller_role")?;
+                Ok(Some((ds, role.as_deref().map($crate::store::parse_enum).transpose()?)))
+            }
+
             #[tracing::instrument(level = "debug", skip_all)]
             async fn list_datasources(
                 &self,

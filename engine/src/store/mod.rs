@@ -99,6 +99,18 @@ pub trait Store: Send + Sync + 'static {
     /// Inserts a datasource and makes its `owner_id` its owner, in one transaction.
     async fn insert_datasource(&self, ds: &Datasource) -> Result<()>;
     async fn datasource(&self, id: &str) -> Result<Option<Datasource>>;
+    /// The datasource and `user_id`'s role on it, read together: every request that touches a
+    /// datasource needs both, and on PostgreSQL one round trip is a third of such a request.
+    async fn datasource_with_role(
+        &self,
+        id: &str,
+        user_id: &str,
+    ) -> Result<Option<(Datasource, Option<DatasourceRole>)>> {
+        let Some(ds) = self.datasource(id).await? else {
+            return Ok(None);
+        };
+        Ok(Some((ds, self.role_of(id, user_id).await?)))
+    }
     /// The datasources the user has a role on or a pending invitation to (by `email`) that
     /// match `query`, in its order, after the keyset position `after`, with each row's position.
     async fn list_datasources(
@@ -305,7 +317,9 @@ pub async fn connect(url: &str) -> Result<Arc<dyn Store>> {
             sqlite::SqliteStore::connect(url).await?,
         )))
     } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
-        Arc::new(postgres::PgStore::connect(url).await?)
+        Arc::new(cached::CachedStore::new(Arc::new(
+            postgres::PgStore::connect(url).await?,
+        )))
     } else {
         return Err(EngineError::invalid(
             "DATABASE_URL",

@@ -2,8 +2,11 @@
 
 use std::time::Duration;
 
-use sqlx::Connection;
+/// A pooled connection idle longer than this is pinged before use.
+const IDLE_CHECK: Duration = Duration::from_secs(10);
+
 use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use sqlx::{Connection, Row};
 
 use super::common::store_impl;
 use crate::error::{EngineError, Result};
@@ -31,6 +34,18 @@ impl PgStore {
         let pool = PgPoolOptions::new()
             .max_connections(16)
             .acquire_timeout(Duration::from_secs(10))
+            // sqlx pings every connection before handing it out: a second round trip for every
+            // query. A connection in steady use is known alive; one idle for a while (the
+            // server may have restarted or dropped it) is still checked.
+            .test_before_acquire(false)
+            .before_acquire(|conn, meta| {
+                Box::pin(async move {
+                    if meta.idle_for > IDLE_CHECK {
+                        conn.ping().await?;
+                    }
+                    Ok(true)
+                })
+            })
             .connect(url)
             .await
             .map_err(|e| EngineError::Internal(format!("cannot connect to PostgreSQL: {e}")))?;
@@ -52,8 +67,12 @@ impl PgStore {
         after: i64,
         limit: u32,
     ) -> Result<super::ChildrenPage> {
+        // One round trip: the count rides along on every row (or on one row of nulls when the
+        // page is empty).
         let sql = format!(
-            "select {} from resources where datasource_id = $1 and seq > $2 order by seq limit $3",
+            "select d.resource_count as page_total, r.* from datasources d left join lateral \
+             (select {} from resources where datasource_id = d.id and seq > $2 order by seq limit $3) r \
+             on true where d.id = $1",
             super::common::RESOURCE_COLUMNS
         );
         let rows = sqlx::query(&sql)
@@ -62,19 +81,17 @@ impl PgStore {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        let rows = rows
-            .iter()
-            .map(resource_from_row)
-            .collect::<Result<Vec<_>>>()?;
-        let total: Option<i64> =
-            sqlx::query_scalar("select resource_count from datasources where id = $1")
-                .bind(datasource_id)
-                .fetch_optional(&self.pool)
-                .await?;
-        Ok(super::ChildrenPage {
-            rows,
-            total: total.unwrap_or(0),
-        })
+        let total: i64 = match rows.first() {
+            Some(r) => r.try_get("page_total")?,
+            None => 0,
+        };
+        let mut page = Vec::with_capacity(rows.len());
+        for row in &rows {
+            if row.try_get::<Option<i64>, _>("seq")?.is_some() {
+                page.push(resource_from_row(row)?);
+            }
+        }
+        Ok(super::ChildrenPage { rows: page, total })
     }
 
     pub fn pool(&self) -> &PgPool {

@@ -18,9 +18,19 @@ use tokio::net::TcpListener;
 
 use crate::config::Config;
 
-/// Everything a request handler needs; cheap to clone.
+/// Everything a request handler needs. Extractors and layers clone it several times per
+/// request, so it is one shared pointer (a clone is one atomic increment, not one per part).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<AppStateInner>);
+
+impl std::ops::Deref for AppState {
+    type Target = AppStateInner;
+    fn deref(&self) -> &AppStateInner {
+        &self.0
+    }
+}
+
+pub struct AppStateInner {
     pub engine: Engine,
     pub leptos_options: LeptosOptions,
     /// The first admin's generated password, when this start created it (printed once).
@@ -120,14 +130,14 @@ impl Application {
             index,
             engine::process::PipelineConfig::default(),
         );
-        let state = AppState {
+        let state = AppState(Arc::new(AppStateInner {
             manager,
             workers,
             pipeline,
             engine,
             leptos_options: leptos_options(&config, bound),
             first_admin: first_admin.map(Arc::new),
-        };
+        }));
         let router = router(state.clone());
         Ok(Self {
             listener,

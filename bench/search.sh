@@ -3,6 +3,7 @@
 # files beside recollindex, and query latency over HTTP on 100,000 files beside recollq.
 # Generates the corpora once under /tmp; installs recoll if missing.
 #   bench/search.sh                  # RUNS=3, QUERY_FILES=100000
+#   RUNS=0 QUERY_WORK=/tmp/q bench/search.sh   # queries only, keeping the ingested corpus
 set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/lib.sh

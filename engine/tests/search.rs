@@ -303,6 +303,9 @@ async fn search_rules_and_errors(c: Ctx) -> TestDb {
     c.p.drain().await.unwrap();
     let q = json!({"query": "sharedword"});
     assert_eq!(c.find(&c.u, None, q.clone()).await, ["a.txt"]);
+    // The count, too, is of what I may see.
+    let r = c.e.search(&c.u, None, &q).await.unwrap();
+    assert_eq!((r.items.len(), r.total, r.cursor), (1, 1, None));
     assert_eq!(c.find(&other, None, q.clone()).await, ["b.txt"]);
     let e = c.e.search(&c.u, Some(&theirs.id), &q).await.unwrap_err();
     assert_eq!(e.status_code(), 404, "a stranger cannot probe");
@@ -323,6 +326,20 @@ async fn search_rules_and_errors(c: Ctx) -> TestDb {
     let mut both = c.find(&c.u, None, q.clone()).await;
     both.sort();
     assert_eq!(both, ["a.txt", "b.txt"]);
+    // Seeing every datasource in the index, the search runs unrestricted; the same answers.
+    let r =
+        c.e.search(&c.u, None, &json!({"query": "sharedword OR nosuchword"}))
+            .await
+            .unwrap();
+    assert_eq!(r.total, 2);
+    let r =
+        c.e.search(&c.u, None, &json!({"query": "sharedword -theirs"}))
+            .await
+            .unwrap();
+    assert_eq!((r.items.len(), r.total), (1, 1));
+    // ... while the owner of one still sees only theirs.
+    let r = c.e.search(&other, None, &q).await.unwrap();
+    assert_eq!((r.items.len(), r.total), (1, 1));
     let e =
         c.e.send_to_compute(&c.u, &theirs.id, None)
             .await
@@ -362,6 +379,27 @@ async fn search_rules_and_errors(c: Ctx) -> TestDb {
     seen.sort();
     seen.dedup();
     assert_eq!(seen.len(), 25, "every hit once");
+    // The same over everything I see (every datasource in the index: ranked by pruning).
+    let mut everywhere = Vec::new();
+    let mut scroll = Value::Null;
+    loop {
+        let page =
+            c.e.search(
+                &c.u,
+                None,
+                &json!({"query": "pagedword", "size": 7, "scroll": scroll}),
+            )
+            .await
+            .unwrap();
+        assert_eq!(page.total, 25);
+        everywhere.extend(page.items.iter().map(|h| h.resource.id.clone()));
+        match page.cursor {
+            Some(c) => scroll = Value::String(c),
+            None => break,
+        }
+    }
+    everywhere.sort();
+    assert_eq!(everywhere, seen, "every hit once, the same hits");
     let e =
         c.e.search(
             &c.u,

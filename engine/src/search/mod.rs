@@ -14,7 +14,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 
 use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{BooleanQuery, Occur, Query, RangeQuery, RegexQuery, TermQuery, TermSetQuery};
+use tantivy::query::{
+    BooleanQuery, ConstScoreQuery, Occur, Query, RangeQuery, RegexQuery, TermQuery, TermSetQuery,
+};
 use tantivy::schema::{
     DateOptions, Field, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
     Value,
@@ -132,7 +134,13 @@ impl SearchIndex {
         Self::from_index(Index::create_in_ram(schema), f)
     }
 
-    fn from_index(index: Index, f: Fields) -> Result<Arc<Self>> {
+    fn from_index(mut index: Index, f: Fields) -> Result<Arc<Self>> {
+        // Segments are searched in parallel: a query that must visit every match (a phrase of
+        // common words) finishes in about half the time on two cores.
+        let threads = std::thread::available_parallelism().map_or(1, |n| n.get().min(4));
+        if threads > 1 {
+            index.set_multithread_executor(threads).map_err(index_err)?;
+        }
         let writer = index
             .writer_with_num_threads(1, WRITER_MEMORY)
             .map_err(|e| {
@@ -279,7 +287,7 @@ impl SearchIndex {
     /// match in all.
     pub fn search(
         &self,
-        text: &dyn Query,
+        text: &query::TextQuery,
         datasources: &[String],
         filters: &Filters,
         offset: usize,
@@ -288,17 +296,88 @@ impl SearchIndex {
         if datasources.is_empty() {
             return Ok((Vec::new(), 0));
         }
-        let mut clauses: Vec<(Occur, Box<dyn Query>)> = vec![
-            (Occur::Must, text.box_clone()),
-            (
-                Occur::Must,
-                Box::new(TermSetQuery::new(
-                    datasources
-                        .iter()
-                        .map(|d| Term::from_field_text(self.f.datasource, d)),
-                )),
-            ),
-        ];
+        let searcher = self.reader.searcher();
+        let mut restrictions = self.filter_clauses(filters)?;
+        if !self.covers_every_document(&searcher, datasources) {
+            restrictions.push((Occur::Must, self.datasource_clause(datasources)));
+        }
+        let top = TopDocs::with_limit(limit.max(1)).and_offset(offset);
+        let (top, total) = if restrictions.is_empty() && text.term_union {
+            // Ranked by block-max WAND, which skips most of a common word's postings, and
+            // counted apart (a union of terms counts from its postings without scoring). Both
+            // need the bare union: any other clause would make tantivy score every match.
+            let hits = searcher.search(&*text.query, &top).map_err(index_err)?;
+            (hits, text.query.count(&searcher).map_err(index_err)?)
+        } else {
+            let query: Box<dyn Query> = if restrictions.is_empty() {
+                text.query.box_clone()
+            } else {
+                restrictions.insert(0, (Occur::Must, text.query.box_clone()));
+                Box::new(BooleanQuery::new(restrictions))
+            };
+            searcher.search(&*query, &(top, Count)).map_err(index_err)?
+        };
+        let mut snippets =
+            SnippetGenerator::create(&searcher, &*text.query, self.f.body).map_err(index_err)?;
+        snippets.set_max_num_chars(200);
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr).map_err(index_err)?;
+            let get = |f: Field| {
+                doc.get_first(f)
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned()
+            };
+            let snippet = snippets
+                .snippet_from_doc(&doc)
+                .to_html()
+                .replace("<b>", "<mark>")
+                .replace("</b>", "</mark>");
+            hits.push(Hit {
+                resource_id: get(self.f.id),
+                datasource_id: get(self.f.datasource),
+                score,
+                snippet,
+            });
+        }
+        Ok((hits, total))
+    }
+
+    /// Whether every document in the index (deleted ones included) belongs to one of
+    /// `datasources`, so that restricting to them would keep everything: each document has
+    /// exactly one datasource term, so their document frequencies add up to the whole index.
+    fn covers_every_document(&self, searcher: &tantivy::Searcher, datasources: &[String]) -> bool {
+        let all: u64 = searcher
+            .segment_readers()
+            .iter()
+            .map(|r| u64::from(r.max_doc()))
+            .sum();
+        let mut covered = 0u64;
+        let distinct: std::collections::BTreeSet<&String> = datasources.iter().collect();
+        for d in distinct {
+            match searcher.doc_freq(&Term::from_field_text(self.f.datasource, d)) {
+                Ok(n) => covered += n,
+                Err(_) => return false,
+            }
+        }
+        covered == all
+    }
+
+    /// Only documents of `datasources`, without changing scores. One datasource is a posting
+    /// list to intersect with; several are a set.
+    fn datasource_clause(&self, datasources: &[String]) -> Box<dyn Query> {
+        let term = |d: &String| Term::from_field_text(self.f.datasource, d);
+        let q: Box<dyn Query> = match datasources {
+            [one] => Box::new(TermQuery::new(term(one), IndexRecordOption::Basic)),
+            many => Box::new(TermSetQuery::new(many.iter().map(term))),
+        };
+        Box::new(ConstScoreQuery::new(q, 0.0))
+    }
+
+    /// The clauses of the media type, path prefix and modification time filters.
+    fn filter_clauses(&self, filters: &Filters) -> Result<Vec<(Occur, Box<dyn Query>)>> {
+        let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         if let Some(m) = &filters.media_type {
             let q: Box<dyn Query> = if m.ends_with('/') {
                 Box::new(
@@ -346,39 +425,7 @@ impl SearchIndex {
                 )),
             ));
         }
-        let query = BooleanQuery::new(clauses);
-        let searcher = self.reader.searcher();
-        let (top, total) = searcher
-            .search(
-                &query,
-                &(TopDocs::with_limit(limit.max(1)).and_offset(offset), Count),
-            )
-            .map_err(index_err)?;
-        let mut snippets =
-            SnippetGenerator::create(&searcher, text, self.f.body).map_err(index_err)?;
-        snippets.set_max_num_chars(200);
-        let mut hits = Vec::with_capacity(top.len());
-        for (score, addr) in top {
-            let doc: TantivyDocument = searcher.doc(addr).map_err(index_err)?;
-            let get = |f: Field| {
-                doc.get_first(f)
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default()
-                    .to_owned()
-            };
-            let snippet = snippets
-                .snippet_from_doc(&doc)
-                .to_html()
-                .replace("<b>", "<mark>")
-                .replace("</b>", "</mark>");
-            hits.push(Hit {
-                resource_id: get(self.f.id),
-                datasource_id: get(self.f.datasource),
-                score,
-                snippet,
-            });
-        }
-        Ok((hits, total))
+        Ok(clauses)
     }
 
     /// Documents in the index.

@@ -26,6 +26,14 @@ pub struct TextFields {
     pub analyzer: TextAnalyzer,
 }
 
+/// A parsed text query. `term_union` marks a plain OR of single terms (one word, or words
+/// joined by OR): tantivy ranks those top-k without scoring every match (block-max WAND) and
+/// counts their matches cheaply, so the index searches them differently.
+pub struct TextQuery {
+    pub query: Box<dyn Query>,
+    pub term_union: bool,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 enum Part {
     Words(String),
@@ -34,7 +42,7 @@ enum Part {
 }
 
 /// Parses the simple form. `field` names the request field in errors.
-pub fn parse_simple(text: &str, fields: &TextFields, field: &str) -> Result<Box<dyn Query>> {
+pub fn parse_simple(text: &str, fields: &TextFields, field: &str) -> Result<TextQuery> {
     let bad = |m: &str| EngineError::invalid(field.to_owned(), m.to_owned());
     // (negated, part) groups; an OR joins the previous group with the next part.
     let mut groups: Vec<(bool, Vec<Part>)> = Vec::new();
@@ -110,23 +118,33 @@ pub fn parse_simple(text: &str, fields: &TextFields, field: &str) -> Result<Box<
     if groups.iter().all(|(neg, _)| *neg) {
         return Err(bad("needs at least one part that is not excluded (-)"));
     }
+    // One positive group is the query itself, its alternatives' clauses side by side (no
+    // wrapper, which would hide a plain union of terms from tantivy's pruning).
+    if let [(false, parts)] = groups.as_slice() {
+        let term_union = parts.iter().all(|p| single_term(p, fields));
+        let clauses = parts.iter().flat_map(|p| part_clauses(p, fields)).collect();
+        return Ok(TextQuery {
+            query: Box::new(BooleanQuery::new(clauses)),
+            term_union,
+        });
+    }
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     for (negated, parts) in groups {
-        let mut alternatives = Vec::new();
-        for p in parts {
-            alternatives.push((Occur::Should, part_query(&p, fields)));
-        }
-        let q: Box<dyn Query> = if alternatives.len() == 1 {
-            alternatives
-                .pop()
-                .map(|(_, q)| q)
-                .unwrap_or_else(|| Box::new(EmptyQuery))
-        } else {
-            Box::new(BooleanQuery::new(alternatives))
-        };
-        clauses.push((if negated { Occur::MustNot } else { Occur::Must }, q));
+        let alternatives = parts.iter().flat_map(|p| part_clauses(p, fields)).collect();
+        clauses.push((
+            if negated { Occur::MustNot } else { Occur::Must },
+            Box::new(BooleanQuery::new(alternatives)),
+        ));
     }
-    Ok(Box::new(BooleanQuery::new(clauses)))
+    Ok(TextQuery {
+        query: Box::new(BooleanQuery::new(clauses)),
+        term_union: false,
+    })
+}
+
+/// Whether `p` is one word that the analyzer keeps as exactly one token.
+fn single_term(p: &Part, f: &TextFields) -> bool {
+    matches!(p, Part::Words(w) if tokens(w, &f.analyzer).len() == 1)
 }
 
 /// The tokens of `text` as the index tokenized them.
@@ -140,8 +158,8 @@ fn tokens(text: &str, analyzer: &TextAnalyzer) -> Vec<String> {
     out
 }
 
-/// One part, in the body or (boosted) the name.
-fn part_query(p: &Part, f: &TextFields) -> Box<dyn Query> {
+/// One part as alternatives (`Should` clauses): in the body, or (boosted) in the name.
+fn part_clauses(p: &Part, f: &TextFields) -> [(Occur, Box<dyn Query>); 2] {
     let in_field = |field: Field| -> Box<dyn Query> {
         match p {
             Part::Words(w) | Part::Phrase(w) => {
@@ -168,13 +186,13 @@ fn part_query(p: &Part, f: &TextFields) -> Box<dyn Query> {
             }
         }
     };
-    Box::new(BooleanQuery::new(vec![
+    [
         (Occur::Should, in_field(f.body)),
         (
             Occur::Should,
             Box::new(BoostQuery::new(in_field(f.name), 2.0)),
         ),
-    ]))
+    ]
 }
 
 /// Parses Onna's advanced form (the value of `"advanced"`).
@@ -215,7 +233,8 @@ pub fn parse_advanced(v: &Value, fields: &TextFields, path: &str) -> Result<Box<
                 "the second item must be text",
             )
         })?;
-        return parse_simple(text, &field_fields, &format!("{path}.text_contains"));
+        return parse_simple(text, &field_fields, &format!("{path}.text_contains"))
+            .map(|t| t.query);
     }
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
     let mut positive = false;

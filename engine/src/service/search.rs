@@ -60,7 +60,10 @@ impl Engine {
             }
             (Some(Value::String(q)), None) => query::parse_simple(q, index.text_fields(), "query")?,
             (Some(_), None) => return Err(EngineError::invalid("query", "must be text")),
-            (None, Some(a)) => query::parse_advanced(a, index.text_fields(), "advanced")?,
+            (None, Some(a)) => query::TextQuery {
+                query: query::parse_advanced(a, index.text_fields(), "advanced")?,
+                term_union: false,
+            },
             (None, None) => return Err(EngineError::invalid("query", "is required")),
         };
         let size = match obj.get("size") {
@@ -108,7 +111,7 @@ impl Engine {
             Some(Value::String(s)) => Cursor::decode(s, &scope)?.after.max(0) as usize,
             Some(_) => return Err(EngineError::invalid("scroll", "must be the cursor text")),
         };
-        let (hits, total) = index.search(text.as_ref(), &datasources, &filters, offset, size)?;
+        let (hits, total) = index.search(&text, &datasources, &filters, offset, size)?;
         // The database decides: a hit whose resource is gone is left out.
         let ids: Vec<String> = hits.iter().map(|h| h.resource_id.clone()).collect();
         let mut present: std::collections::HashMap<String, crate::model::Resource> = self

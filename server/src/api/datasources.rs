@@ -9,7 +9,7 @@ use serde_json::Value;
 
 use super::error::{ApiError, ApiResult};
 use super::json::Body;
-use super::repr::{self, BaseUrl, PageRepr, ResourceRepr, ViewRepr};
+use super::repr::{self, BaseUrl, PageRepr, ViewRepr};
 use crate::auth::ApiUser;
 use crate::startup::AppState;
 
@@ -147,17 +147,15 @@ async fn children(
 ) -> ApiResult<Response> {
     let page = s.engine.children(user, id, &q).await?;
     let parent = base.datasource(id);
-    let items: Vec<ResourceRepr> = page
-        .items
-        .iter()
-        .map(|r| repr::resource(&parent, r))
-        .collect();
-    Ok(Json(PageRepr {
-        items,
-        cursor: page.cursor,
-        total: page.total,
-    })
-    .into_response())
+    let body = repr::children_page(&parent, &page.items, page.cursor.as_deref(), page.total);
+    Ok((
+        [(
+            axum::http::header::CONTENT_TYPE,
+            axum::http::HeaderValue::from_static("application/json"),
+        )],
+        body,
+    )
+        .into_response())
 }
 
 /// `GET {datasource}/@getAllChildren?page_size=7&scroll=...`

@@ -308,14 +308,14 @@ impl SearchIndex {
             // need the bare union: any other clause would make tantivy score every match.
             let hits = searcher.search(&*text.query, &top).map_err(index_err)?;
             (hits, text.query.count(&searcher).map_err(index_err)?)
+        } else if restrictions.is_empty() {
+            searcher
+                .search(&*text.query, &(top, Count))
+                .map_err(index_err)?
         } else {
-            let query: Box<dyn Query> = if restrictions.is_empty() {
-                text.query.box_clone()
-            } else {
-                restrictions.insert(0, (Occur::Must, text.query.box_clone()));
-                Box::new(BooleanQuery::new(restrictions))
-            };
-            searcher.search(&*query, &(top, Count)).map_err(index_err)?
+            restrictions.insert(0, (Occur::Must, text.query.box_clone()));
+            let query = BooleanQuery::new(restrictions);
+            searcher.search(&query, &(top, Count)).map_err(index_err)?
         };
         let mut snippets =
             SnippetGenerator::create(&searcher, &*text.query, self.f.body).map_err(index_err)?;

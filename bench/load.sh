@@ -2,14 +2,14 @@
 # Load run with wrk on loopback: GET one datasource and @getAllChildren (page of 20) beside the
 # same server's static /health route, server and client pinned to different cores. Prints the
 # median requests/s of RUNS runs per route and the ratios to /health. Needs a release build
-# (scripts/run or `cargo leptos build --release`) and Debian's wrk.
+# (scripts/run or `cargo leptos build --release`; BIN=path picks another binary) and Debian's wrk.
 #   bench/load.sh                     # SQLite
 #   DATABASE_URL=postgres://... bench/load.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)"; exit 1; }
 RUNS="${RUNS:-3}"; DURATION="${DURATION:-8s}"; CONNS="${CONNS:-32}"; PORT="${PORT:-3030}"
-bin=target/release/tributary
+bin="${BIN:-target/release/tributary}"
 data=$(mktemp -d)
 export TRIBUTARY_DATA_DIR="$data" TRIBUTARY_LISTEN="127.0.0.1:$PORT" RUST_LOG=warn
 export TRIBUTARY_ADMIN_EMAIL=bench@example.com TRIBUTARY_ADMIN_PASSWORD=bench-password

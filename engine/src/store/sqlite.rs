@@ -5,10 +5,9 @@ use std::str::FromStr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use sqlx::Connection;
 use sqlx::sqlite::{
-    SqliteConnectOptions, SqliteConnection, SqliteJournalMode, SqlitePool, SqlitePoolOptions,
-    SqliteRow, SqliteSynchronous,
+    SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteRow,
+    SqliteSynchronous,
 };
 
 use super::common::store_impl;
@@ -21,42 +20,129 @@ pub struct SqliteStore {
     readers: Arc<Readers>,
 }
 
-/// Connections kept outside the pool for the read scripts repeat most, a page of children.
-/// sqlx's pool pings every connection it takes back (one more hand-over to SQLite's thread per
-/// query, a fifth of a page's cost); a connection to a local file cannot go stale, so these
-/// go without. A connection whose query failed or was cancelled is closed, not reused.
+/// Connections for the read scripts repeat most, a page of children, used on the calling thread
+/// through SQLite's C API (rusqlite, over the same libsqlite3 that sqlx links). sqlx runs each
+/// SQLite connection on a worker thread of its own and its pool pings every connection it takes
+/// back: two thread hand-overs per query, which cost more than reading the page itself. A page
+/// of up to [`Readers::INLINE_MAX`] rows takes tens of microseconds, less than a hand-over.
+///
+/// Readers never wait: they are opened read-only with no busy timeout, so a read that would
+/// have to wait (`SQLITE_BUSY`, rare under WAL) or fails in any way is answered through the
+/// pool instead, which waits and reports errors as every other query does.
 struct Readers {
-    opts: SqliteConnectOptions,
-    idle: Mutex<Vec<SqliteConnection>>,
-    /// At most this many open (as the pool's own limit).
-    permits: tokio::sync::Semaphore,
+    /// The database file; `None` for an in-memory database, which only the pool can reach.
+    path: Option<std::path::PathBuf>,
+    idle: Mutex<Vec<rusqlite::Connection>>,
 }
 
-const READERS: usize = 8;
-
 impl Readers {
-    /// Runs `f` on a reader connection, opening one if none is idle.
-    async fn with<T>(
-        &self,
-        f: impl AsyncFnOnce(&mut SqliteConnection) -> sqlx::Result<T>,
-    ) -> Result<T> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|e| EngineError::Internal(format!("SQLite readers closed: {e}")))?;
-        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
-        let mut conn = match idle {
-            Some(c) => c,
-            None => SqliteConnection::connect_with(&self.opts).await?,
+    /// Larger pages go through the pool, so no request holds its thread for long.
+    const INLINE_MAX: u32 = 200;
+    /// Idle connections kept; more are closed after use.
+    const KEEP: usize = 8;
+
+    fn open(&self) -> rusqlite::Result<Option<rusqlite::Connection>> {
+        use rusqlite::OpenFlags;
+        let Some(path) = &self.path else {
+            return Ok(None);
         };
-        let out = f(&mut conn).await?;
-        self.idle
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .push(conn);
-        Ok(out)
+        let conn = rusqlite::Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // rusqlite waits up to 5 s by default; a reader never waits (the pool does).
+        conn.busy_timeout(Duration::ZERO)?;
+        Ok(Some(conn))
     }
+
+    /// One page of children read on this thread, or `None` when it must go through the pool.
+    fn page(&self, datasource_id: &str, after: i64, limit: u32) -> Option<super::ChildrenPage> {
+        if limit > Self::INLINE_MAX {
+            return None;
+        }
+        let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
+        let conn = match idle {
+            Some(c) => c,
+            None => match self.open() {
+                Ok(Some(c)) => c,
+                Ok(None) => return None,
+                Err(e) => {
+                    tracing::debug!("SQLite reader not opened, using the pool: {e}");
+                    return None;
+                }
+            },
+        };
+        match read_children(&conn, datasource_id, after, limit) {
+            Ok(page) => {
+                let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+                if idle.len() < Self::KEEP {
+                    idle.push(conn);
+                }
+                Some(page)
+            }
+            // The connection is dropped: a failed read leaves nothing worth reusing.
+            Err(e) => {
+                tracing::debug!("SQLite reader failed, using the pool: {e}");
+                None
+            }
+        }
+    }
+}
+
+/// The page's rows and, in the same statement (one snapshot), the datasource's count; a page
+/// past the end has no rows to carry it, so the count is read on its own then.
+fn read_children(
+    conn: &rusqlite::Connection,
+    datasource_id: &str,
+    after: i64,
+    limit: u32,
+) -> std::result::Result<super::ChildrenPage, Box<dyn std::error::Error>> {
+    let mut stmt = conn.prepare_cached(
+        "select (select resource_count from datasources where id = ?1), \
+         seq, id, source_id, path, name, kind, size, media_type, content_hash, \
+         source_modified_at, collected_at, processing_status, processing_error \
+         from resources where datasource_id = ?1 and seq > ?2 order by seq limit ?3",
+    )?;
+    let mut rows = stmt.query(rusqlite::params![datasource_id, after, i64::from(limit)])?;
+    let mut out = Vec::with_capacity(limit as usize);
+    let mut total = None;
+    while let Some(r) = rows.next()? {
+        total = r.get::<_, Option<i64>>(0)?;
+        let modified: Option<String> = r.get(10)?;
+        let collected: String = r.get(11)?;
+        out.push((
+            r.get(1)?,
+            Resource {
+                id: r.get(2)?,
+                datasource_id: datasource_id.to_owned(),
+                source_id: r.get(3)?,
+                path: r.get(4)?,
+                name: r.get(5)?,
+                kind: r.get(6)?,
+                size: r.get(7)?,
+                media_type: r.get(8)?,
+                content_hash: r.get(9)?,
+                source_modified_at: modified.as_deref().map(parse_ts).transpose()?,
+                collected_at: parse_ts(&collected)?,
+                processing_status: r.get(12)?,
+                processing_error: r.get(13)?,
+            },
+        ));
+    }
+    if out.is_empty() {
+        total = conn
+            .prepare_cached("select resource_count from datasources where id = ?1")?
+            .query_row([datasource_id], |r| r.get(0))
+            .map(Some)
+            .or_else(|e| match e {
+                rusqlite::Error::QueryReturnedNoRows => Ok(None),
+                e => Err(e),
+            })?;
+    }
+    Ok(super::ChildrenPage {
+        rows: out,
+        total: total.unwrap_or(0),
+    })
 }
 
 impl SqliteStore {
@@ -98,10 +184,11 @@ impl SqliteStore {
             .map_err(|e| {
                 EngineError::Internal(format!("cannot open SQLite database {url}: {e}"))
             })?;
+        // A file sqlx opened exists now; an in-memory database has no file to open again.
+        let file = opts.get_filename();
         let readers = Arc::new(Readers {
-            opts,
+            path: file.is_file().then(|| file.to_path_buf()),
             idle: Mutex::new(Vec::new()),
-            permits: tokio::sync::Semaphore::new(READERS),
         });
         Ok(Self { pool, readers })
     }
@@ -113,31 +200,39 @@ impl SqliteStore {
         Ok(())
     }
 
-    /// One page of children, aggregated into a single JSON row by SQLite. sqlx runs SQLite on a
-    /// worker thread and hands rows over one by one; a page as one row costs one hand-over
-    /// instead of `limit`.
+    /// One page of children: on this thread through a reader when it can (see [`Readers`]),
+    /// else through the pool.
     async fn list_children_page(
         &self,
         datasource_id: &str,
         after: i64,
         limit: u32,
     ) -> Result<super::ChildrenPage> {
-        let (total, json): (Option<i64>, String) = self
-            .readers
-            .with(async |conn| {
-                sqlx::query_as(
-                    "select (select resource_count from datasources where id = $1), \
-                     coalesce(json_group_array(json_array(seq, id, source_id, path, name, kind, size, \
-                     media_type, content_hash, source_modified_at, collected_at, processing_status, processing_error)), '[]') \
-                     from (select * from resources where datasource_id = $1 and seq > $2 order by seq limit $3)",
-                )
-                .bind(datasource_id)
-                .bind(after)
-                .bind(i64::from(limit))
-                .fetch_one(&mut *conn)
-                .await
-            })
-            .await?;
+        match self.readers.page(datasource_id, after, limit) {
+            Some(page) => Ok(page),
+            None => self.pooled_children_page(datasource_id, after, limit).await,
+        }
+    }
+
+    /// A page through the pool, aggregated into a single JSON row by SQLite: sqlx hands rows
+    /// over from its worker thread one by one, and a page as one row costs one hand-over.
+    async fn pooled_children_page(
+        &self,
+        datasource_id: &str,
+        after: i64,
+        limit: u32,
+    ) -> Result<super::ChildrenPage> {
+        let (total, json): (Option<i64>, String) = sqlx::query_as(
+            "select (select resource_count from datasources where id = $1), \
+             coalesce(json_group_array(json_array(seq, id, source_id, path, name, kind, size, \
+             media_type, content_hash, source_modified_at, collected_at, processing_status, processing_error)), '[]') \
+             from (select * from resources where datasource_id = $1 and seq > $2 order by seq limit $3)",
+        )
+        .bind(datasource_id)
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_one(&self.pool)
+        .await?;
         // The datasource's id is the one asked for; it is not sent back row by row.
         type Row = (
             i64,
@@ -283,5 +378,85 @@ mod tests {
             parse_ts("2026-11-27T01:44:20Z").unwrap()
         );
         assert!(parse_ts("2026-13-27T01:44:20Z").is_err());
+    }
+
+    #[tokio::test]
+    async fn readers_read_the_pages_the_pool_reads() {
+        use crate::domain::AccountRole;
+        let db = crate::testing::TestDb::sqlite().await.unwrap();
+        let e = db.engine().await.unwrap();
+        let u = e
+            .create_user("r@example.com", "", "password123", AccountRole::Member)
+            .await
+            .unwrap();
+        let ds = e
+            .create_datasource(
+                &u,
+                &serde_json::json!({"@type": "S3Datasource", "title": "r", "bucket": "abc"}),
+            )
+            .await
+            .unwrap();
+        let mut resources: Vec<_> = (0..250)
+            .map(|i| crate::service::sample_resource(&ds.id, i))
+            .collect();
+        resources[3].name = "quote \" back\\slash ünï\n".into();
+        resources[4].media_type = None;
+        resources[4].source_modified_at = None;
+        resources[5].processing_error = Some("corrupt".into());
+        e.add_resources(&ds.id, &resources).await.unwrap();
+
+        let store = SqliteStore::connect(&db.url).await.unwrap();
+        assert!(store.readers.path.is_some(), "a file database has readers");
+        for (after, limit) in [
+            (0, 1),
+            (0, 7),
+            (0, 200),
+            (3, 3),
+            (120, 200),
+            (245, 20),
+            (9_999, 20),
+        ] {
+            let read = store
+                .readers
+                .page(&ds.id, after, limit)
+                .expect("read on this thread");
+            let pooled = store
+                .pooled_children_page(&ds.id, after, limit)
+                .await
+                .unwrap();
+            assert_eq!(read.total, 250);
+            assert_eq!(
+                format!("{read:?}"),
+                format!("{pooled:?}"),
+                "after {after}, limit {limit}"
+            );
+        }
+        let first = store.readers.page(&ds.id, 0, 10).unwrap();
+        let names: Vec<_> = first.rows.iter().map(|(_, r)| r.name.clone()).collect();
+        let want: Vec<_> = resources[..10].iter().map(|r| r.name.clone()).collect();
+        assert_eq!(names, want);
+        assert_eq!(first.rows[4].1.source_modified_at, None);
+
+        let missing = store.readers.page("no-such-datasource", 0, 20).unwrap();
+        assert_eq!((missing.total, missing.rows.len()), (0, 0));
+
+        // Large pages go through the pool; the store answers either way.
+        assert!(
+            store
+                .readers
+                .page(&ds.id, 0, Readers::INLINE_MAX + 1)
+                .is_none()
+        );
+        let all = store.list_children_page(&ds.id, 0, 1000).await.unwrap();
+        assert_eq!(all.rows.len(), 250);
+
+        // An in-memory database has no file to open again: the pool serves its pages.
+        let mem = SqliteStore::connect("sqlite::memory:").await.unwrap();
+        mem.run_migrations().await.unwrap();
+        assert!(mem.readers.path.is_none());
+        assert!(mem.readers.page("x", 0, 20).is_none());
+        assert_eq!(mem.list_children_page("x", 0, 20).await.unwrap().total, 0);
+        drop(e);
+        db.cleanup().await.unwrap();
     }
 }

@@ -437,6 +437,24 @@ mod tests {
         assert_eq!(names, want);
         assert_eq!(first.rows[4].1.source_modified_at, None);
 
+        // Readers never wait for a lock (the pool does), and any failure gives way to the pool.
+        let reader = store.readers.open().unwrap().unwrap();
+        let wait: i64 = reader
+            .query_row("pragma busy_timeout", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(wait, 0);
+        let not_a_db = db.dir.path().join("not-a-database");
+        std::fs::write(&not_a_db, "plain text, not SQLite ".repeat(100)).unwrap();
+        let broken = Readers {
+            path: Some(not_a_db),
+            idle: Mutex::new(Vec::new()),
+        };
+        assert!(broken.page(&ds.id, 0, 20).is_none());
+        assert!(
+            broken.idle.lock().unwrap().is_empty(),
+            "a failed reader is not kept"
+        );
+
         let missing = store.readers.page("no-such-datasource", 0, 20).unwrap();
         assert_eq!((missing.total, missing.rows.len()), (0, 0));
 

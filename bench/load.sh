@@ -4,7 +4,7 @@
 # median requests/s of RUNS runs per route and the ratios to /health. Needs a release build
 # (scripts/run or `cargo leptos build --release`; BIN=path picks another binary) and Debian's wrk.
 #   bench/load.sh                     # SQLite
-#   DATABASE_URL=postgres://... bench/load.sh
+#   DATABASE_URL=postgres://... bench/load.sh   # a throwaway database on that server, dropped after
 set -euo pipefail
 cd "$(dirname "$0")/.."
 command -v wrk >/dev/null || { echo "install wrk (apt-get install wrk)"; exit 1; }
@@ -13,9 +13,15 @@ bin="${BIN:-target/release/tributary}"
 data=$(mktemp -d)
 export TRIBUTARY_DATA_DIR="$data" TRIBUTARY_LISTEN="127.0.0.1:$PORT" RUST_LOG=warn
 export TRIBUTARY_ADMIN_EMAIL=bench@example.com TRIBUTARY_ADMIN_PASSWORD=bench-password
+pg_admin="" pg_db=""
+case "${DATABASE_URL:-}" in postgres*)
+  pg_admin=$DATABASE_URL pg_db="tributary_load_$$"
+  psql -q "$pg_admin" -c "create database $pg_db"
+  export DATABASE_URL="${pg_admin%/*}/$pg_db";;
+esac
 taskset -c 0 "$bin" >"$data/log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"' EXIT
+trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null; rm -rf "$data"; [ -z "$pg_db" ] || psql -q "$pg_admin" -c "drop database if exists $pg_db"' EXIT
 base="http://127.0.0.1:$PORT"
 for _ in $(seq 50); do curl -fs "$base/health" >/dev/null && break; sleep 0.2; done
 token=$(curl -fs "$base/api/@login" -d '{"username":"bench@example.com","password":"bench-password"}' | python3 -c 'import json,sys; print(json.load(sys.stdin)["token"])')

@@ -2,7 +2,7 @@
 //! bind. Tests use the same builder with port 0.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use app::api::ssr::Ctx;
 use app::{App, shell};
@@ -13,7 +13,9 @@ use axum::response::IntoResponse;
 use axum::routing::get;
 use engine::{Engine, EngineConfig};
 use leptos::prelude::*;
-use leptos_axum::{LeptosRoutes, generate_route_list, handle_server_fns_with_context};
+use leptos_axum::{
+    AxumRouteListing, LeptosRoutes, generate_route_list, handle_server_fns_with_context,
+};
 use tokio::net::TcpListener;
 
 use crate::config::Config;
@@ -201,10 +203,22 @@ async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) ->
     .await
 }
 
+/// The app's page routes, generated once per process.
+///
+/// Generating them renders the app with resource loading suppressed by a process-wide flag
+/// (leptos_server's `SuppressResourceLoad`); a resource first polled on another thread while
+/// that flag is up never resolves, and its page never finishes (leptos issue #4773). A server
+/// builds its router before it serves, but a process that builds several (the tests do, in
+/// parallel) would race; after the first, no router generates them again.
+fn page_routes() -> &'static [AxumRouteListing] {
+    static ROUTES: OnceLock<Vec<AxumRouteListing>> = OnceLock::new();
+    ROUTES.get_or_init(|| generate_route_list(App))
+}
+
 /// The whole HTTP surface: pages, server functions under `/rpc`, the REST API under `/api`,
 /// `/health`, and static files.
 pub fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = page_routes().to_vec();
     let engine = state.engine.clone();
     let options = state.leptos_options.clone();
     Router::new()
@@ -235,4 +249,26 @@ pub fn router(state: AppState) -> Router {
         ))
         .layer(axum::middleware::from_fn(crate::csrf::protect))
         .with_state(state)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn page_routes_are_generated_once_per_process() {
+        let first = page_routes();
+        let again = std::thread::spawn(|| page_routes().as_ptr() as usize)
+            .join()
+            .unwrap();
+        assert_eq!(
+            first.as_ptr() as usize,
+            again,
+            "one list, not a second generation"
+        );
+        assert!(
+            first.iter().any(|r| r.path() == "/datasources"),
+            "the list has the app's pages"
+        );
+    }
 }

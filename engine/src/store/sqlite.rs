@@ -89,9 +89,22 @@ impl Readers {
     }
 }
 
-/// The page's rows and, in the same statement (one snapshot), the datasource's count; a page
-/// past the end has no rows to carry it, so the count is read on its own then.
+/// The page's rows and the datasource's count, in one read transaction so both come from one
+/// snapshot (an empty page reads the count with a second statement). A failed read leaves the
+/// transaction open, but such a connection is never reused.
 fn read_children(
+    conn: &rusqlite::Connection,
+    datasource_id: &str,
+    after: i64,
+    limit: u32,
+) -> std::result::Result<super::ChildrenPage, Box<dyn std::error::Error>> {
+    conn.prepare_cached("begin")?.execute([])?;
+    let page = read_children_in_transaction(conn, datasource_id, after, limit)?;
+    conn.prepare_cached("commit")?.execute([])?;
+    Ok(page)
+}
+
+fn read_children_in_transaction(
     conn: &rusqlite::Connection,
     datasource_id: &str,
     after: i64,

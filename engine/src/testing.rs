@@ -98,6 +98,7 @@ impl TestDb {
             EngineConfig {
                 folder_roots: vec![root],
                 wallet: crate::wallet::Wallet::load_or_create(&self.dir.path().join("wallet.key"))?,
+                db_pool: None,
             },
         )
         .await

@@ -64,6 +64,10 @@ pub struct Config {
     #[arg(long, env = "DATABASE_URL")]
     pub database_url: Option<String>,
 
+    /// Most PostgreSQL connections open at once. Default: twice the cores, at least 4.
+    #[arg(long, env = "TRIBUTARY_DB_POOL", value_parser = clap::value_parser!(u32).range(1..))]
+    pub db_pool: Option<u32>,
+
     /// Address to listen on.
     #[arg(long, env = "TRIBUTARY_LISTEN")]
     pub listen: Option<SocketAddr>,
@@ -163,6 +167,7 @@ impl Config {
         Self {
             data_dir: data_dir.to_owned(),
             database_url: Some(database_url.to_owned()),
+            db_pool: None,
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             folder_roots: None,
             site_root: PathBuf::from("target/site"),
@@ -207,5 +212,25 @@ impl Config {
         m.schedule_min = std::time::Duration::from_secs_f64(lo * 60.0);
         m.schedule_max = std::time::Duration::from_secs_f64(hi * 60.0);
         Ok(m)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_database_pool_is_a_positive_number() {
+        let cli = Cli::try_parse_from(["tributary", "--db-pool", "3"]).unwrap();
+        assert_eq!(cli.config.db_pool, Some(3));
+        assert_eq!(
+            Cli::try_parse_from(["tributary"]).unwrap().config.db_pool,
+            None
+        );
+        for bad in ["0", "-1", "many"] {
+            let flag = format!("--db-pool={bad}");
+            let e = Cli::try_parse_from(["tributary", flag.as_str()]).unwrap_err();
+            assert!(e.to_string().contains("--db-pool"), "{bad}: {e}");
+        }
     }
 }

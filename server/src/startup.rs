@@ -81,6 +81,7 @@ pub async fn open_engine(config: &Config) -> Result<Engine, String> {
         EngineConfig {
             folder_roots: roots,
             wallet: config.wallet()?,
+            db_pool: config.db_pool,
         },
     )
     .await

@@ -19,6 +19,7 @@ pub async fn setup(work: &Path, root: &Path) -> (Engine, SpyderManager, engine::
         EngineConfig {
             folder_roots: vec![std::fs::canonicalize(root).unwrap()],
             wallet: engine::wallet::Wallet::from_key(&[1u8; 32]),
+            db_pool: None,
         },
     )
     .await

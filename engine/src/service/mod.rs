@@ -29,6 +29,8 @@ pub struct EngineConfig {
     pub folder_roots: Vec<PathBuf>,
     /// Encrypts connector credentials at rest.
     pub wallet: crate::wallet::Wallet,
+    /// Most PostgreSQL connections open at once; `None`: [`crate::store::default_pg_pool`].
+    pub db_pool: Option<u32>,
 }
 
 /// The engine: cheap to clone, shared by every request.
@@ -56,7 +58,10 @@ impl Engine {
 
     /// Opens (and migrates) the database at `url` and builds an engine over it.
     pub async fn open(url: &str, config: EngineConfig) -> crate::Result<Self> {
-        Ok(Self::new(crate::store::connect(url).await?, config))
+        Ok(Self::new(
+            crate::store::connect_with(url, config.db_pool).await?,
+            config,
+        ))
     }
 
     pub fn store(&self) -> &Arc<dyn Store> {

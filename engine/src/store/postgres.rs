@@ -23,7 +23,13 @@ impl PgStore {
     /// Added after `source_id` in comparisons and ordering: byte order, as sources list.
     const BYTE_ORDER: &'static str = " collate \"C\"";
 
-    pub async fn connect(url: &str) -> Result<Self> {
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        if max_connections == 0 {
+            return Err(EngineError::invalid(
+                "TRIBUTARY_DB_POOL",
+                "must be at least 1 connection",
+            ));
+        }
         // One plain connection first: the pool would retry a refused connection until its
         // timeout and then report only "timed out"; this reports the real cause at once.
         sqlx::PgConnection::connect(url)
@@ -32,7 +38,7 @@ impl PgStore {
             .close()
             .await?;
         let pool = PgPoolOptions::new()
-            .max_connections(16)
+            .max_connections(max_connections)
             .acquire_timeout(Duration::from_secs(10))
             // sqlx pings every connection before handing it out: a second round trip for every
             // query. A connection in steady use is known alive; one idle for a while (the
@@ -100,3 +106,31 @@ impl PgStore {
 }
 
 store_impl!(PgStore, PgRow);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn the_pool_opens_at_most_the_configured_connections() {
+        let db = crate::testing::TestDb::postgres().await.unwrap();
+        let store = PgStore::connect(&db.url, 3).await.unwrap();
+        assert_eq!(store.pool().options().get_max_connections(), 3);
+        let held: Vec<_> =
+            futures_util::future::try_join_all((0..3).map(|_| store.pool().acquire()))
+                .await
+                .unwrap();
+        assert!(
+            tokio::time::timeout(Duration::from_millis(300), store.pool().acquire())
+                .await
+                .is_err(),
+            "a fourth waits"
+        );
+        drop(held);
+        let zero = PgStore::connect(&db.url, 0).await.err().unwrap();
+        assert_eq!(zero.field(), Some("TRIBUTARY_DB_POOL"));
+        assert!(crate::store::default_pg_pool() >= 4);
+        store.pool().close().await;
+        db.cleanup().await.unwrap();
+    }
+}

@@ -20,11 +20,11 @@ pub struct SqliteStore {
     readers: Arc<Readers>,
 }
 
-/// Connections for the read scripts repeat most, a page of children, used on the calling thread
-/// through SQLite's C API (rusqlite, over the same libsqlite3 that sqlx links). sqlx runs each
-/// SQLite connection on a worker thread of its own and its pool pings every connection it takes
-/// back: two thread hand-overs per query, which cost more than reading the page itself. A page
-/// of up to [`Readers::INLINE_MAX`] rows takes tens of microseconds, less than a hand-over.
+/// Connections for the read that scripts repeat most, a page of children, used on the calling
+/// thread through SQLite's C API (rusqlite, over the same libsqlite3 that sqlx links). sqlx runs
+/// each SQLite connection on a worker thread of its own and its pool pings every connection it
+/// takes back: thread hand-overs that cost more than reading a page of 20 itself. Pages of up
+/// to [`Readers::INLINE_MAX`] rows are read here.
 ///
 /// Readers never wait: they are opened read-only with no busy timeout, so a read that would
 /// have to wait (`SQLITE_BUSY`, rare under WAL) or fails in any way is answered through the

@@ -393,13 +393,21 @@ mod tests {
         assert!(parse_ts("2026-13-27T01:44:20Z").is_err());
     }
 
-    #[tokio::test]
-    async fn readers_read_the_pages_the_pool_reads() {
-        use crate::domain::AccountRole;
+    /// A fresh SQLite database, an engine over it, and one datasource of a member's.
+    async fn engine_with_a_datasource() -> (
+        crate::testing::TestDb,
+        crate::Engine,
+        crate::model::Datasource,
+    ) {
         let db = crate::testing::TestDb::sqlite().await.unwrap();
         let e = db.engine().await.unwrap();
         let u = e
-            .create_user("r@example.com", "", "password123", AccountRole::Member)
+            .create_user(
+                "r@example.com",
+                "",
+                "password123",
+                crate::domain::AccountRole::Member,
+            )
             .await
             .unwrap();
         let ds = e
@@ -409,6 +417,12 @@ mod tests {
             )
             .await
             .unwrap();
+        (db, e, ds)
+    }
+
+    #[tokio::test]
+    async fn readers_read_the_pages_the_pool_reads() {
+        let (db, e, ds) = engine_with_a_datasource().await;
         let mut resources: Vec<_> = (0..250)
             .map(|i| crate::service::sample_resource(&ds.id, i))
             .collect();
@@ -495,20 +509,7 @@ mod tests {
     /// order, and the count it carries covers them), and the reader sees each commit.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn readers_read_while_a_sync_writes() {
-        use crate::domain::AccountRole;
-        let db = crate::testing::TestDb::sqlite().await.unwrap();
-        let e = db.engine().await.unwrap();
-        let u = e
-            .create_user("w@example.com", "", "password123", AccountRole::Member)
-            .await
-            .unwrap();
-        let ds = e
-            .create_datasource(
-                &u,
-                &serde_json::json!({"@type": "S3Datasource", "title": "w", "bucket": "abc"}),
-            )
-            .await
-            .unwrap();
+        let (db, e, ds) = engine_with_a_datasource().await;
         let store = SqliteStore::connect(&db.url).await.unwrap();
         let writer = {
             let (e, id) = (e.clone(), ds.id.clone());

@@ -99,17 +99,6 @@ fn read_children(
     limit: u32,
 ) -> std::result::Result<super::ChildrenPage, Box<dyn std::error::Error>> {
     conn.prepare_cached("begin")?.execute([])?;
-    let page = read_children_in_transaction(conn, datasource_id, after, limit)?;
-    conn.prepare_cached("commit")?.execute([])?;
-    Ok(page)
-}
-
-fn read_children_in_transaction(
-    conn: &rusqlite::Connection,
-    datasource_id: &str,
-    after: i64,
-    limit: u32,
-) -> std::result::Result<super::ChildrenPage, Box<dyn std::error::Error>> {
     let mut stmt = conn.prepare_cached(
         "select (select resource_count from datasources where id = ?1), \
          seq, id, source_id, path, name, kind, size, media_type, content_hash, \
@@ -152,6 +141,9 @@ fn read_children_in_transaction(
                 e => Err(e),
             })?;
     }
+    drop(rows);
+    drop(stmt);
+    conn.prepare_cached("commit")?.execute([])?;
     Ok(super::ChildrenPage {
         rows: out,
         total: total.unwrap_or(0),

@@ -1,15 +1,24 @@
 //! Content-addressed blob store: each collected file's bytes under the sha256 of its content,
-//! in `<root>/ab/cd/<hash>`. A blob is written to a temporary name and renamed into place once
-//! complete, so no cut-off file ever carries a final name; equal contents are stored once.
-//! Durability is per batch, not per file: a sync calls [`BlobStore::flush`] (one `syncfs`)
-//! before it commits the metadata that refers to the batch's blobs, so a committed reference
-//! never points at data still only in memory, without paying an fsync for every file.
+//! in `<root>/ab/<hash>` (one level of 256 folders, as git keeps its objects). A blob is
+//! written under a temporary name and renamed into place once complete, so no cut-off file ever
+//! carries a final name; equal contents are stored once. Durability is per batch, not per file:
+//! a sync calls [`BlobStore::flush`] (one `syncfs`) before it commits the metadata that refers
+//! to the batch's blobs, so a committed reference never points at data still only in memory,
+//! without paying an fsync for every file.
+//!
+//! Stores written before 2026-11-27 used two levels (`<root>/ab/cd/<hash>`): creating a folder
+//! for nearly every blob cost more than writing the blob. Those blobs are still found where
+//! they are; new ones go to the one-level place.
 
 use std::fs::{self, File};
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
 use sha2::{Digest, Sha256};
+
+/// Files up to this size are read whole and hashed before anything is written: a blob that is
+/// already stored then costs no write at all.
+const IN_MEMORY_MAX: u64 = 1024 * 1024;
 
 #[derive(Debug, Clone)]
 pub struct BlobStore {
@@ -42,13 +51,20 @@ impl BlobStore {
         &self.root
     }
 
-    /// Where the blob with `hash` lives.
+    /// Where the blob with `hash` is written.
+    fn place_of(&self, hash: &str) -> PathBuf {
+        self.root.join(&hash[..2.min(hash.len())]).join(hash)
+    }
+
+    /// Where the blob with `hash` lives: its one-level place, or the two-level place of an older
+    /// store when it is there.
     pub fn path_of(&self, hash: &str) -> PathBuf {
-        let (a, b) = (
-            &hash[..2.min(hash.len())],
-            &hash[2.min(hash.len())..4.min(hash.len())],
-        );
-        self.root.join(a).join(b).join(hash)
+        let place = self.place_of(hash);
+        if place.is_file() || hash.len() < 4 {
+            return place;
+        }
+        let legacy = self.root.join(&hash[..2]).join(&hash[2..4]).join(hash);
+        if legacy.is_file() { legacy } else { place }
     }
 
     pub fn contains(&self, hash: &str) -> bool {
@@ -57,9 +73,7 @@ impl BlobStore {
 
     /// Copies everything `reader` yields into the store. Blocking: call from a blocking thread.
     pub fn put_reader(&self, mut reader: impl Read) -> io::Result<Blob> {
-        let tmp_dir = self.root.join("tmp");
-        fs::create_dir_all(&tmp_dir)?;
-        let tmp = tmp_dir.join(format!("{}.part", uuid::Uuid::new_v4().simple()));
+        let tmp = self.temporary()?;
         let result = (|| {
             let mut out = File::create(&tmp)?;
             let mut hasher = Sha256::new();
@@ -75,15 +89,11 @@ impl BlobStore {
                 size += n as u64;
             }
             let hash = hex(&hasher.finalize());
-            let dest = self.path_of(&hash);
-            if dest.is_file() {
+            if self.contains(&hash) {
                 // Same content already stored: nothing to keep.
                 fs::remove_file(&tmp)?;
             } else {
-                if let Some(dir) = dest.parent() {
-                    fs::create_dir_all(dir)?;
-                }
-                fs::rename(&tmp, &dest)?;
+                self.settle(&tmp, &hash)?;
             }
             Ok(Blob { hash, size })
         })();
@@ -91,6 +101,51 @@ impl BlobStore {
             let _ = fs::remove_file(&tmp);
         }
         result
+    }
+
+    /// Stores `bytes`: hashed first, written only when not stored yet.
+    pub fn put_bytes(&self, bytes: &[u8]) -> io::Result<Blob> {
+        let hash = hex(&Sha256::digest(bytes));
+        let blob = Blob {
+            size: bytes.len() as u64,
+            hash,
+        };
+        if self.contains(&blob.hash) {
+            return Ok(blob);
+        }
+        let tmp = self.temporary()?;
+        let result = File::create(&tmp)
+            .and_then(|mut out| out.write_all(bytes))
+            .and_then(|()| self.settle(&tmp, &blob.hash));
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result.map(|()| blob)
+    }
+
+    /// A fresh temporary name in `<root>/tmp`.
+    fn temporary(&self) -> io::Result<PathBuf> {
+        let tmp_dir = self.root.join("tmp");
+        if !tmp_dir.is_dir() {
+            fs::create_dir_all(&tmp_dir)?;
+        }
+        Ok(tmp_dir.join(format!("{}.part", uuid::Uuid::new_v4().simple())))
+    }
+
+    /// Moves the complete temporary `tmp` to the place of `hash` (two writers of the same
+    /// content both succeed: the second replaces the first with equal bytes). Its folder is
+    /// created on first use only.
+    fn settle(&self, tmp: &Path, hash: &str) -> io::Result<()> {
+        let dest = self.place_of(hash);
+        match fs::rename(tmp, &dest) {
+            Err(e) if e.kind() == io::ErrorKind::NotFound && tmp.exists() => {
+                if let Some(dir) = dest.parent() {
+                    fs::create_dir_all(dir)?;
+                }
+                fs::rename(tmp, &dest)
+            }
+            other => other,
+        }
     }
 
     /// Makes every blob written so far durable (one `syncfs` of the store's file system).
@@ -111,9 +166,20 @@ impl BlobStore {
         Ok(())
     }
 
-    /// Stores the file at `path`.
+    /// Stores the file at `path`; a small one is read whole first (see [`Self::put_bytes`]).
     pub fn put_file(&self, path: &Path) -> io::Result<Blob> {
-        self.put_reader(File::open(path)?)
+        let mut file = File::open(path)?;
+        let len = file.metadata()?.len();
+        if len > IN_MEMORY_MAX {
+            return self.put_reader(file);
+        }
+        let mut bytes = Vec::with_capacity(len as usize + 1);
+        // Read to the end: the file may have grown since its size was taken.
+        file.read_to_end(&mut bytes)?;
+        if bytes.len() as u64 > IN_MEMORY_MAX {
+            return self.put_reader(io::Cursor::new(bytes));
+        }
+        self.put_bytes(&bytes)
     }
 
     /// Removes temporary files a crash left behind (their content was never referenced).
@@ -154,6 +220,60 @@ mod tests {
             0,
             "no temporaries left"
         );
+    }
+
+    #[test]
+    fn blobs_live_one_folder_deep_and_files_of_any_size_hash_alike() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(dir.path().join("blobs"));
+        let small = dir.path().join("small");
+        fs::write(&small, b"hello").unwrap();
+        let a = store.put_file(&small).unwrap();
+        let place = store.root().join(&a.hash[..2]).join(&a.hash);
+        assert_eq!(store.path_of(&a.hash), place);
+        assert_eq!(fs::read(&place).unwrap(), b"hello");
+        assert_eq!(
+            fs::read_dir(store.root().join(&a.hash[..2]))
+                .unwrap()
+                .count(),
+            1,
+            "no second level of folders"
+        );
+        // A file over the in-memory limit is streamed; the same bytes give the same blob.
+        let big_bytes: Vec<u8> = (0..IN_MEMORY_MAX + 10).map(|i| (i % 251) as u8).collect();
+        let big = dir.path().join("big");
+        fs::write(&big, &big_bytes).unwrap();
+        let streamed = store.put_file(&big).unwrap();
+        assert_eq!(streamed, store.put_bytes(&big_bytes).unwrap());
+        assert_eq!(streamed.hash, hex(&Sha256::digest(&big_bytes)));
+        assert_eq!(streamed.size, IN_MEMORY_MAX + 10);
+        assert_eq!(fs::read(store.path_of(&streamed.hash)).unwrap(), big_bytes);
+        assert_eq!(fs::read_dir(store.root().join("tmp")).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn blobs_of_an_older_two_level_store_are_still_found_and_not_stored_twice() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(dir.path());
+        let hash = hex(&Sha256::digest(b"kept from before"));
+        let legacy = dir.path().join(&hash[..2]).join(&hash[2..4]).join(&hash);
+        fs::create_dir_all(legacy.parent().unwrap()).unwrap();
+        fs::write(&legacy, b"kept from before").unwrap();
+        assert!(store.contains(&hash));
+        assert_eq!(store.path_of(&hash), legacy);
+        let again = store.put_bytes(b"kept from before").unwrap();
+        assert_eq!(again.hash, hash);
+        assert!(
+            !dir.path().join(&hash[..2]).join(&hash).exists(),
+            "not written again in the new place"
+        );
+        let file = dir.path().join("same");
+        fs::write(&file, b"kept from before").unwrap();
+        assert_eq!(
+            store.put_reader(File::open(&file).unwrap()).unwrap().hash,
+            hash
+        );
+        assert!(!dir.path().join(&hash[..2]).join(&hash).exists());
     }
 
     #[test]

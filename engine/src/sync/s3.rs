@@ -174,7 +174,7 @@ impl Source for S3Source {
         };
         let bytes = got.bytes().await.map_err(classify)?;
         let blobs = blobs.clone();
-        tokio::task::spawn_blocking(move || blobs.put_reader(std::io::Cursor::new(bytes)))
+        tokio::task::spawn_blocking(move || blobs.put_bytes(&bytes))
             .await
             .map_err(|e| SyncError::Transient(format!("storing an object stopped: {e}")))?
             .map(Some)

@@ -10,6 +10,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
+use futures_util::StreamExt;
+
 use crate::blobs::BlobStore;
 use crate::error::{EngineError, Result};
 use crate::model::{Processed, Resource};
@@ -82,12 +84,13 @@ impl Pipeline {
         let claimed = store
             .claim_processing(self.cfg.batch, now(), now() + lease)
             .await?;
-        let mut done = Vec::with_capacity(claimed.len());
-        for chunk in claimed.chunks(self.cfg.concurrency.max(1)) {
-            let outcomes =
-                futures_util::future::join_all(chunk.iter().map(|r| self.process(r))).await;
-            done.extend(outcomes);
-        }
+        // `concurrency` extractions in flight at all times (a slow file holds up only its own
+        // slot), outcomes kept in claim order.
+        let jobs: Vec<_> = claimed.iter().map(|r| self.process(r)).collect();
+        let done: Vec<Processed> = futures_util::stream::iter(jobs)
+            .buffered(self.cfg.concurrency.max(1))
+            .collect()
+            .await;
         if !done.is_empty() {
             store.finish_processing(&done, now()).await?;
         }

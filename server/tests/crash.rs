@@ -100,11 +100,9 @@ fn sha256_hex(text: &str) -> String {
         .collect()
 }
 
+/// Where a blob lives: `blobs/ab/<hash>`, one folder level.
 fn blob_path(data: &Path, hash: &str) -> PathBuf {
-    data.join("blobs")
-        .join(&hash[..2])
-        .join(&hash[2..4])
-        .join(hash)
+    data.join("blobs").join(&hash[..2]).join(hash)
 }
 
 async fn crash_and_restart(backend: &str) {

@@ -56,19 +56,28 @@ impl BlobStore {
         self.root.join(&hash[..2.min(hash.len())]).join(hash)
     }
 
-    /// Where the blob with `hash` lives: its one-level place, or the two-level place of an older
-    /// store when it is there.
-    pub fn path_of(&self, hash: &str) -> PathBuf {
+    /// Where the stored blob with `hash` is: its one-level place, or the two-level place of an
+    /// older store. `None` when it is not stored.
+    fn find(&self, hash: &str) -> Option<PathBuf> {
         let place = self.place_of(hash);
-        if place.is_file() || hash.len() < 4 {
-            return place;
+        if place.is_file() {
+            return Some(place);
         }
-        let legacy = self.root.join(&hash[..2]).join(&hash[2..4]).join(hash);
-        if legacy.is_file() { legacy } else { place }
+        let legacy = self
+            .root
+            .join(hash.get(..2)?)
+            .join(hash.get(2..4)?)
+            .join(hash);
+        legacy.is_file().then_some(legacy)
+    }
+
+    /// Where the blob with `hash` lives (where it would be written, when it is not stored).
+    pub fn path_of(&self, hash: &str) -> PathBuf {
+        self.find(hash).unwrap_or_else(|| self.place_of(hash))
     }
 
     pub fn contains(&self, hash: &str) -> bool {
-        self.path_of(hash).is_file()
+        self.find(hash).is_some()
     }
 
     /// Copies everything `reader` yields into the store. Blocking: call from a blocking thread.

@@ -114,6 +114,17 @@ impl StopSignal for Stop<'_> {
     }
 }
 
+/// How a run's end landed on its datasource's status.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Ended {
+    /// The status the run ended with.
+    As,
+    /// A person paused it meanwhile; it stays paused.
+    Paused,
+    /// The datasource was deleted meanwhile.
+    Gone,
+}
+
 /// Whether the manager has a spyder for this kind yet.
 pub fn has_spyder(kind: DatasourceKind) -> bool {
     matches!(kind, DatasourceKind::Folder | DatasourceKind::S3)
@@ -154,7 +165,8 @@ impl SpyderManager {
         };
         if let Err(e) = self.run_job(worker, job.clone(), lease).await {
             tracing::error!(job = %job.id, error = %e, "a sync job failed to run");
-            let mut j = job;
+            // The run may have written checkpoints since the claim: keep them.
+            let mut j = store.job(&job.id).await?.unwrap_or(job);
             j.state = "queued".into();
             j.run_after = now() + chrono::Duration::seconds(30);
             j.last_error = Some(e.to_string());
@@ -173,23 +185,32 @@ impl SpyderManager {
         };
         // Paused while queued: the job waits for resume.
         if ds.sync_status == SyncStatus::Paused {
-            job.state = "paused".into();
-            return store.update_job(&job).await;
+            return self.park(job).await;
         }
         if ds.sync_status == SyncStatus::Error && !job.force {
             job.state = "failed".into();
             return store.update_job(&job).await;
         }
         for step in sync::start_path(ds.sync_status) {
-            engine
+            let started = engine
                 .transition(
                     &ds.id,
                     *step,
                     Actor::System,
                     Some(step.explanation().into()),
                 )
-                .await?;
+                .await;
+            // Paused between the read above and here: the job waits for resume.
+            if let Err(EngineError::Transition {
+                current: SyncStatus::Paused,
+                ..
+            }) = started
+            {
+                return self.park(job).await;
+            }
+            started?;
         }
+        tracing::info!(job = %job.id, datasource = %ds.id, kind = %ds.kind, "sync run started");
         let cp = Checkpoint::parse(job.checkpoint.as_deref());
         let first_run = ds.last_sync_finished_at.is_none();
         let mut run = SyncRun {
@@ -271,10 +292,11 @@ impl SpyderManager {
                 if let Some(n) = note {
                     reason.push_str(&format!("; {n}"));
                 }
-                engine
-                    .transition(&ds.id, SyncStatus::Synced, Actor::System, Some(reason))
-                    .await?;
-                self.schedule_next(&ds).await?;
+                // Paused after the run's last checkpoint: what it collected stays, and so does
+                // the pause (no next run is scheduled; resume queues one).
+                if self.end_status(&ds.id, SyncStatus::Synced, reason).await? == Ended::As {
+                    self.schedule_next(&ds).await?;
+                }
             }
             RunEnd::Stopped(cp) => {
                 let shutting_down = self.shutting_down.load(Ordering::Relaxed);
@@ -284,19 +306,12 @@ impl SpyderManager {
                 job.checkpoint = serde_json::to_string(&cp).ok();
                 // On shutdown the job goes back to the queue and picks up at the checkpoint on
                 // the next start; a pause waits for resume.
-                job.state = if shutting_down { "queued" } else { "paused" }.into();
-                job.run_after = now();
-                store.update_job(&job).await?;
-                // Resumed while this run was stopping: `resume` found it running and left it
-                // to carry on, so queue it again here.
-                if !shutting_down
-                    && store
-                        .datasource(&ds.id)
-                        .await?
-                        .is_some_and(|d| d.sync_status == SyncStatus::Resuming)
-                {
+                if shutting_down {
                     job.state = "queued".into();
+                    job.run_after = now();
                     store.update_job(&job).await?;
+                } else {
+                    self.park(job).await?;
                 }
             }
             RunEnd::HeldDeletions(cp, n, total) => {
@@ -311,9 +326,8 @@ impl SpyderManager {
                 job.checkpoint = serde_json::to_string(&cp).ok();
                 job.state = "paused".into();
                 store.update_job(&job).await?;
-                engine
-                    .transition(&ds.id, SyncStatus::Paused, Actor::System, Some(reason))
-                    .await?;
+                // A person who paused meanwhile already has it paused: that is the same end.
+                self.end_status(&ds.id, SyncStatus::Paused, reason).await?;
             }
             RunEnd::LostLease => {
                 tracing::warn!(job = %job.id, "lost the job's lease; another worker has it");
@@ -344,19 +358,18 @@ impl SpyderManager {
                             .unwrap_or(chrono::Duration::seconds(60));
                     store.update_job(&job).await?;
                     store.set_next_sync_due(&ds.id, Some(job.run_after)).await?;
-                    engine
-                        .transition(
-                            &ds.id,
-                            SyncStatus::Failed,
-                            Actor::System,
-                            Some(format!(
-                                "{err}; retrying at {} (attempt {} of {})",
-                                job.run_after.format("%H:%M:%S UTC"),
-                                job.attempts + 1,
-                                self.cfg.retry_budget
-                            )),
-                        )
-                        .await?;
+                    let reason = format!(
+                        "{err}; retrying at {} (attempt {} of {})",
+                        job.run_after.format("%H:%M:%S UTC"),
+                        job.attempts + 1,
+                        self.cfg.retry_budget
+                    );
+                    // Paused while this run was failing: no retry on its own; resume continues
+                    // from the checkpoint.
+                    if self.end_status(&ds.id, SyncStatus::Failed, reason).await? == Ended::Paused {
+                        store.set_next_sync_due(&ds.id, None).await?;
+                        self.park(job).await?;
+                    }
                 } else {
                     run.outcome = "error".into();
                     store.finish_sync_run(&run).await?;
@@ -367,11 +380,86 @@ impl SpyderManager {
                         SyncError::Permanent(m) => m,
                         other => format!("gave up after {} attempts: {other}", job.attempts),
                     };
-                    engine
-                        .transition(&ds.id, SyncStatus::Error, Actor::System, Some(reason))
-                        .await?;
+                    // Paused meanwhile: it stays paused, and the run's error is in its history.
+                    self.end_status(&ds.id, SyncStatus::Error, reason).await?;
                 }
             }
+        }
+        tracing::info!(
+            datasource = %ds.id,
+            outcome = %run.outcome,
+            added = run.added,
+            updated = run.updated,
+            deleted = run.deleted,
+            seconds = (now() - run.started_at).num_milliseconds() as f64 / 1000.0,
+            "sync run ended"
+        );
+        Ok(())
+    }
+
+    /// Ends a run's status with `to`. A resume that came before the run saw the pause goes
+    /// through `syncing` first; a pause that came after the run's last look wins, and the
+    /// datasource stays paused.
+    async fn end_status(&self, id: &str, to: SyncStatus, reason: String) -> Result<Ended> {
+        let mut tries = 0;
+        loop {
+            let refused = match self
+                .engine
+                .transition(id, to, Actor::System, Some(reason.clone()))
+                .await
+            {
+                Ok(_) => return Ok(Ended::As),
+                Err(EngineError::NotFound(_)) => return Ok(Ended::Gone),
+                Err(EngineError::Transition { current, .. }) => current,
+                Err(e) => return Err(e),
+            };
+            match refused {
+                SyncStatus::Paused => {
+                    tracing::info!(datasource = %id, ended = %to, "the run ended after a pause; the datasource stays paused");
+                    return Ok(Ended::Paused);
+                }
+                SyncStatus::Resuming if tries < 2 => {
+                    tries += 1;
+                    let start = self
+                        .engine
+                        .transition(
+                            id,
+                            SyncStatus::Syncing,
+                            Actor::System,
+                            Some(SyncStatus::Syncing.explanation().into()),
+                        )
+                        .await;
+                    match start {
+                        Ok(_) | Err(EngineError::Transition { .. }) => continue,
+                        Err(e) => return Err(e),
+                    }
+                }
+                current => {
+                    return Err(EngineError::Transition {
+                        action: format!("end a run as {to} for"),
+                        current,
+                    });
+                }
+            }
+        }
+    }
+
+    /// A run stopped for a pause: its job waits for resume, keeping its checkpoint. A resume
+    /// that landed while the run was stopping found it running and left it to carry on, so the
+    /// job is queued again here. (The status is read after the job is written; `resume` writes
+    /// the status before it reads the job: one of the two always sees the other.)
+    async fn park(&self, mut job: Job) -> Result<()> {
+        let store = self.engine.store();
+        job.state = "paused".into();
+        job.run_after = now();
+        store.update_job(&job).await?;
+        if store
+            .datasource(&job.datasource_id)
+            .await?
+            .is_some_and(|d| d.sync_status == SyncStatus::Resuming)
+        {
+            job.state = "queued".into();
+            store.update_job(&job).await?;
         }
         Ok(())
     }

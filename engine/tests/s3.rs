@@ -233,3 +233,132 @@ async fn sqlite_s3_mirror() {
 async fn postgres_s3_mirror() {
     s3_mirror("postgres").await;
 }
+
+/// A TCP relay in front of moto_server. At the first connection it lets `on_first` run (the
+/// test pauses the datasource there, while the spyder's request is in flight), then it either
+/// relays every connection to moto or drops them all, like a network that went away.
+async fn relay<F, Fut>(target: String, forward: bool, on_first: F) -> String
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send,
+{
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    let target = target.trim_start_matches("http://").to_owned();
+    tokio::spawn(async move {
+        let mut on_first = Some(on_first);
+        loop {
+            let Ok((mut inbound, _)) = listener.accept().await else {
+                return;
+            };
+            if let Some(f) = on_first.take() {
+                f().await;
+            }
+            if !forward {
+                drop(inbound);
+                continue;
+            }
+            let target = target.clone();
+            tokio::spawn(async move {
+                if let Ok(mut outbound) = tokio::net::TcpStream::connect(target).await {
+                    let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
+                }
+            });
+        }
+    });
+    url
+}
+
+/// A pause that lands while a run is between its last look at the status and its end wins:
+/// a run that fails then, or finishes then, leaves the datasource paused and its job where
+/// resume finds it, never holding a worker or waiting out a retry delay.
+async fn a_pause_during_the_last_request_wins(backend: &str) {
+    let s3 = moto().await;
+    s3.bucket("full").await;
+    for i in 0..5 {
+        s3.put("full", &format!("doc{i}.txt"), &format!("document {i}"))
+            .await;
+    }
+    s3.bucket("empty").await;
+    let db = TestDb::new(backend).await.unwrap();
+    let e = db.engine().await.unwrap();
+    let m = SpyderManager::new(e.clone(), ManagerConfig::new(db.dir.path().join("blobs")));
+    let u = e
+        .create_user("pause@example.com", "", "password123", AccountRole::Member)
+        .await
+        .unwrap();
+    let create = |title: &str, bucket: &str, endpoint: &str| {
+        let (e, u) = (e.clone(), u.clone());
+        let body = json!({"@type": "S3Datasource", "title": title, "bucket": bucket,
+                          "endpoint": endpoint, "type_sync": "auto",
+                          "access_key_id": "AKIDTESTING", "secret_access_key": "very-secret-key-123"});
+        async move { e.create_datasource(&u, &body).await.unwrap().id }
+    };
+    let status = |id: String| {
+        let e = e.clone();
+        async move {
+            e.store()
+                .datasource(&id)
+                .await
+                .unwrap()
+                .unwrap()
+                .sync_status
+        }
+    };
+    let pauser = |id: std::sync::Arc<std::sync::OnceLock<String>>| {
+        let (e, u) = (e.clone(), u.clone());
+        move || async move {
+            e.pause(&u, id.get().expect("the datasource exists"))
+                .await
+                .unwrap();
+        }
+    };
+
+    // 1. The listing fails (the connection drops) after the pause landed.
+    let slot = std::sync::Arc::new(std::sync::OnceLock::new());
+    let dead = relay(s3.url.clone(), false, pauser(slot.clone())).await;
+    let failing = create("fails while pausing", "full", &dead).await;
+    slot.set(failing.clone()).unwrap();
+    assert_eq!(m.run_due_now().await.unwrap(), 1);
+    assert_eq!(status(failing.clone()).await, SyncStatus::Paused);
+    let job = e.store().paused_job(&failing).await.unwrap();
+    let job = job.expect("the job waits for resume");
+    assert!(job.last_error.is_some(), "{job:?}");
+    let runs = e.sync_history(&u, &failing, 5).await.unwrap();
+    assert_eq!(runs[0].outcome, "failed", "{:?}", runs[0]);
+    // Resumed against a reachable endpoint, it runs at once and finishes.
+    let mut ds = e.store().datasource(&failing).await.unwrap().unwrap();
+    ds.settings["endpoint"] = json!(s3.url);
+    e.store().update_datasource(&ds).await.unwrap();
+    e.resume(&u, &failing).await.unwrap();
+    assert_eq!(m.run_due_now().await.unwrap(), 1, "queued now, not in 30 s");
+    assert_eq!(status(failing.clone()).await, SyncStatus::Synced);
+    assert_eq!(contents(&e, &m, &failing).await.len(), 5);
+
+    // 2. The listing succeeds (an empty bucket: the run ends with it) after the pause landed.
+    let slot = std::sync::Arc::new(std::sync::OnceLock::new());
+    let live = relay(s3.url.clone(), true, pauser(slot.clone())).await;
+    let ending = create("ends while pausing", "empty", &live).await;
+    slot.set(ending.clone()).unwrap();
+    assert_eq!(m.run_due_now().await.unwrap(), 1);
+    assert_eq!(status(ending.clone()).await, SyncStatus::Paused);
+    let runs = e.sync_history(&u, &ending, 5).await.unwrap();
+    assert_eq!(runs[0].outcome, "synced", "{:?}", runs[0]);
+    let ds = e.store().datasource(&ending).await.unwrap().unwrap();
+    assert_eq!(ds.next_sync_due_at, None, "a pause stops the schedule");
+    assert!(e.store().live_job(&ending).await.unwrap().is_none());
+    e.resume(&u, &ending).await.unwrap();
+    assert_eq!(m.run_due_now().await.unwrap(), 1, "resume queues a run");
+    assert_eq!(status(ending.clone()).await, SyncStatus::Synced);
+    db.cleanup().await.unwrap();
+}
+
+#[tokio::test]
+async fn sqlite_a_pause_during_the_last_request_wins() {
+    a_pause_during_the_last_request_wins("sqlite").await;
+}
+
+#[tokio::test]
+async fn postgres_a_pause_during_the_last_request_wins() {
+    a_pause_during_the_last_request_wins("postgres").await;
+}

@@ -22,7 +22,11 @@ macro_rules! on_both {
     };
 }
 
-on_both!(mixed_documents_are_searchable, search_rules_and_errors);
+on_both!(
+    mixed_documents_are_searchable,
+    search_rules_and_errors,
+    an_outcome_for_content_that_changed_meanwhile_is_left_out,
+);
 
 struct Ctx {
     e: Engine,
@@ -436,5 +440,105 @@ async fn search_rules_and_errors(c: Ctx) -> TestDb {
         assert_eq!(e.status_code(), 422, "{body}");
         assert!(e.to_string().contains(field), "{body}: {e}");
     }
+    c.db
+}
+
+/// Outcomes are committed a chunk at a time; one for a resource whose content changed while it
+/// was being extracted writes nothing (no text, no outbox entry, no status): the resource is
+/// pending again and its new content is what ends up searchable.
+async fn an_outcome_for_content_that_changed_meanwhile_is_left_out(c: Ctx) -> TestDb {
+    let root = c.folder("meanwhile");
+    for (name, text) in [
+        ("a.txt", "oldword one"),
+        ("b.txt", "oldword two"),
+        ("c.txt", "oldword three"),
+    ] {
+        fs::write(root.join(name), text).unwrap();
+    }
+    let ds =
+        c.e.create_datasource(
+            &c.u,
+            &json!({"@type": "FolderDatasource", "title": "m", "path": root.display().to_string()}),
+        )
+        .await
+        .unwrap();
+    c.m.run_due_now().await.unwrap();
+    let store = c.e.store().clone();
+    let now = engine::service::now();
+    let claimed = store
+        .claim_processing(10, now, now + chrono::Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    let head = store.outbox_head().await.unwrap();
+
+    // b.txt changes while the batch is being extracted; the next sync collects it.
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    fs::write(root.join("b.txt"), "newword two, changed").unwrap();
+    c.e.send_to_spyder(&c.u, &ds.id, true).await.unwrap();
+    c.m.run_due_now().await.unwrap();
+
+    let done: Vec<engine::model::Processed> = claimed
+        .iter()
+        .map(|r| engine::model::Processed {
+            resource_id: r.id.clone(),
+            content_hash: r.content_hash.clone(),
+            status: "processed",
+            error: None,
+            media_type: Some("text/plain".into()),
+            body: Some(format!("oldword of {}", r.name)),
+        })
+        .collect();
+    store
+        .finish_processing(&done, engine::service::now())
+        .await
+        .unwrap();
+    let by_name = |n: &str| claimed.iter().find(|r| r.name == n).unwrap().id.clone();
+    let (a, b) = (by_name("a.txt"), by_name("b.txt"));
+    let status = |id: String| {
+        let store = store.clone();
+        async move {
+            store
+                .resource(&id)
+                .await
+                .unwrap()
+                .unwrap()
+                .processing_status
+        }
+    };
+    assert_eq!(status(a.clone()).await, "processed");
+    assert_eq!(
+        status(b.clone()).await,
+        "pending",
+        "changed: to be processed anew"
+    );
+    assert_eq!(
+        store.extract_body(&a).await.unwrap().as_deref(),
+        Some("oldword of a.txt")
+    );
+    assert_eq!(store.extract_body(&b).await.unwrap(), None);
+    let mut queued: Vec<String> = store
+        .outbox_after(head, 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter_map(|o| o.resource_id)
+        .collect();
+    queued.sort();
+    let mut expected = vec![a, by_name("c.txt")];
+    expected.sort();
+    assert_eq!(
+        queued, expected,
+        "outbox entries for the two that applied only"
+    );
+
+    // The pipeline then processes b.txt's new content; the index has what the database has.
+    c.p.drain().await.unwrap();
+    assert_eq!(status(b).await, "processed");
+    let q = |w: &str| json!({"query": w});
+    assert_eq!(c.find(&c.u, None, q("newword")).await, vec!["b.txt"]);
+    let mut old = c.find(&c.u, None, q("oldword")).await;
+    old.sort();
+    assert_eq!(old, vec!["a.txt", "c.txt"]);
     c.db
 }

@@ -54,6 +54,8 @@ pub struct Pipeline {
     /// When the index last caught up: it commits at most about once a second while a backlog
     /// is being worked through (a tantivy commit per batch would dominate the work).
     caught_up: Arc<std::sync::Mutex<std::time::Instant>>,
+    /// A catch-up is running beside the pipeline (at most one at a time).
+    indexing: Arc<AtomicBool>,
 }
 
 /// How stale the index may be while the pipeline works through a backlog.
@@ -73,6 +75,7 @@ impl Pipeline {
             cfg: Arc::new(cfg),
             stopping: Arc::new(AtomicBool::new(false)),
             caught_up: Arc::new(std::sync::Mutex::new(std::time::Instant::now())),
+            indexing: Arc::new(AtomicBool::new(false)),
         }
     }
 
@@ -94,14 +97,31 @@ impl Pipeline {
         if !done.is_empty() {
             store.finish_processing(&done, now()).await?;
         }
-        // The queue ran dry (or a second passed): bring the index up to date.
-        let due = {
-            let last = self.caught_up.lock().unwrap_or_else(|p| p.into_inner());
-            claimed.len() < self.cfg.batch as usize || last.elapsed() >= INDEX_EVERY
-        };
+        // The queue ran dry: bring the index up to date before answering, so what was processed
+        // is searchable. While a backlog is worked through, the index catches up about once a
+        // second beside the pipeline: extraction goes on while tantivy indexes and commits.
+        let dry = claimed.len() < self.cfg.batch as usize;
+        let due = dry
+            || self
+                .caught_up
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .elapsed()
+                >= INDEX_EVERY;
         if due {
-            self.index.catch_up(store.as_ref()).await?;
             *self.caught_up.lock().unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
+        }
+        if dry {
+            self.index.catch_up(store.as_ref()).await?;
+        } else if due && !self.indexing.swap(true, Ordering::AcqRel) {
+            let (index, store, indexing) =
+                (self.index.clone(), store.clone(), self.indexing.clone());
+            tokio::spawn(async move {
+                if let Err(e) = index.catch_up(store.as_ref()).await {
+                    tracing::error!(error = %e, "the search index could not catch up");
+                }
+                indexing.store(false, Ordering::Release);
+            });
         }
         Ok(done.len())
     }

@@ -32,6 +32,7 @@ use query::TextFields;
 /// Bumped when the schema changes; an index of another version is rebuilt.
 const SCHEMA_VERSION: &str = "1";
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
+const INDEX_THREADS: usize = 2;
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -142,7 +143,7 @@ impl SearchIndex {
             index.set_multithread_executor(threads).map_err(index_err)?;
         }
         let writer = index
-            .writer_with_num_threads(1, WRITER_MEMORY)
+            .writer_with_num_threads(INDEX_THREADS, WRITER_MEMORY)
             .map_err(|e| {
                 index_err(format!(
                     "{e} (is another Tributary using this data directory?)"

@@ -122,6 +122,10 @@ impl BlobStore {
         if self.contains(&blob.hash) {
             return Ok(blob);
         }
+        #[cfg(target_os = "linux")]
+        if let Some(done) = self.put_unnamed(bytes, &blob.hash) {
+            return done.map(|()| blob);
+        }
         let tmp = self.temporary()?;
         let result = File::create(&tmp)
             .and_then(|mut out| out.write_all(bytes))
@@ -130,6 +134,64 @@ impl BlobStore {
             let _ = fs::remove_file(&tmp);
         }
         result.map(|()| blob)
+    }
+
+    /// Writes `bytes` as an unnamed file in the blob's own folder (`O_TMPFILE`) and links it to
+    /// its name once complete: no temporary name that a crash could leave behind, and no
+    /// rename between folders (those take a lock for the whole file system, and many spyders
+    /// writing at once spent their time waiting on it). `None` when the file system cannot
+    /// do this; the caller then writes through a named temporary.
+    #[cfg(target_os = "linux")]
+    fn put_unnamed(&self, bytes: &[u8], hash: &str) -> Option<io::Result<()>> {
+        use std::ffi::CString;
+        use std::os::fd::AsRawFd;
+        use std::os::unix::ffi::OsStrExt;
+        use std::os::unix::fs::OpenOptionsExt;
+        let dest = self.place_of(hash);
+        let dir = dest.parent()?;
+        let open = || {
+            fs::OpenOptions::new()
+                .write(true)
+                .mode(0o644)
+                .custom_flags(libc::O_TMPFILE)
+                .open(dir)
+        };
+        let mut file = match open() {
+            Ok(f) => f,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                if let Err(e) = fs::create_dir_all(dir) {
+                    return Some(Err(e));
+                }
+                open().ok()?
+            }
+            // Not supported here (an older kernel, another file system): the named way.
+            Err(_) => return None,
+        };
+        if let Err(e) = file.write_all(bytes) {
+            return Some(Err(e));
+        }
+        let from = CString::new(format!("/proc/self/fd/{}", file.as_raw_fd())).ok()?;
+        let to = CString::new(dest.as_os_str().as_bytes()).ok()?;
+        // SAFETY: both are valid NUL-terminated paths, and `file` stays open during the call.
+        let linked = unsafe {
+            libc::linkat(
+                libc::AT_FDCWD,
+                from.as_ptr(),
+                libc::AT_FDCWD,
+                to.as_ptr(),
+                libc::AT_SYMLINK_FOLLOW,
+            )
+        };
+        if linked == 0 {
+            return Some(Ok(()));
+        }
+        match io::Error::last_os_error() {
+            // Another writer stored the same content first.
+            e if e.kind() == io::ErrorKind::AlreadyExists => Some(Ok(())),
+            // No /proc to link through: the named way.
+            e if e.kind() == io::ErrorKind::NotFound => None,
+            e => Some(Err(e)),
+        }
     }
 
     /// A fresh temporary name in `<root>/tmp`.
@@ -258,6 +320,37 @@ mod tests {
         assert_eq!(streamed.size, IN_MEMORY_MAX + 10);
         assert_eq!(fs::read(store.path_of(&streamed.hash)).unwrap(), big_bytes);
         assert_eq!(fs::read_dir(store.root().join("tmp")).unwrap().count(), 0);
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn small_blobs_are_linked_into_place_without_a_temporary_name() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = BlobStore::new(dir.path().join("blobs"));
+        let a = store.put_bytes(b"written unnamed").unwrap();
+        assert_eq!(
+            fs::read(store.path_of(&a.hash)).unwrap(),
+            b"written unnamed"
+        );
+        assert!(
+            !store.root().join("tmp").exists(),
+            "no named temporary was needed"
+        );
+        // Two writers of the same content at once: the second finds the name taken and is done.
+        assert!(matches!(
+            store.put_unnamed(b"written unnamed", &a.hash),
+            Some(Ok(()))
+        ));
+        assert_eq!(
+            fs::read(store.path_of(&a.hash)).unwrap(),
+            b"written unnamed"
+        );
+        assert_eq!(
+            fs::read_dir(store.root().join(&a.hash[..2]))
+                .unwrap()
+                .count(),
+            1
+        );
     }
 
     #[test]

@@ -165,8 +165,15 @@ async fn mixed_documents_are_searchable(c: Ctx) -> TestDb {
             .into_iter()
             .map(|k| k.id)
             .collect();
-    let all = c.e.store().resources_by_ids(&ids).await.unwrap();
-    let by_name = |n: &str| all.iter().find(|r| r.name == n).unwrap().clone();
+    let all = c.e.store().resources_with_text(&ids).await.unwrap();
+    let text_of = |n: &str| all.iter().find(|(r, _)| r.name == n).unwrap().1.clone();
+    assert!(text_of("report.pdf").unwrap().contains("pdfonlyword"));
+    assert_eq!(
+        text_of("blob.bin").unwrap_or_default(),
+        "",
+        "metadata only: no text"
+    );
+    let by_name = |n: &str| all.iter().find(|(r, _)| r.name == n).unwrap().0.clone();
     let broken = by_name("broken.pdf");
     assert_eq!(broken.processing_status, "failed");
     assert!(

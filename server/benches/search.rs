@@ -5,6 +5,7 @@
 //!   RUNS           indexing runs (default 3; 0 measures only the queries)
 //!   SKIP_QUERIES=1 measure only the indexing part
 //!   SKIP_RECOLL=1  time only Tributary's indexing (a quick check; prints no ratio)
+//!   KEEP_SCRATCH=1 leave the runs' files in the temporary folder (for back-to-back checks)
 //!   QUERY_WORK     keep the queried Tributary and recoll index in this folder, and reuse
 //!                  them when it already holds them (ingesting 100,000 files takes minutes)
 //!
@@ -237,11 +238,11 @@ async fn main() {
         let docs = r.state.engine.search_index().map_or(0, |i| i.len());
         r._server.abort();
         drop(r);
-        // Our files go before recollindex starts, and recoll's (a few dozen) before our next
-        // run: on ext4 without a journal (this machine), a new file skips the inodes freed in
-        // the last 35 s, which made a run right after deleting 20,000 blobs spend a tenth of
-        // its time searching for free inodes.
-        let _ = std::fs::remove_dir_all(&work);
+        // Nothing is deleted until every run is done: on ext4 without a journal (this
+        // machine), creating a file skips over every inode freed in the last minute (longer
+        // while its inode table block is not yet written back), one buffer lookup each, so a
+        // run after deleting another's 20,000 blobs spent a fifth of its CPU time in the
+        // kernel's inode allocator. Each tool runs on a file system at rest.
         // SKIP_RECOLL=1: our figure alone (a quick check while working; no ratio is claimed).
         if std::env::var("SKIP_RECOLL").is_ok_and(|v| v == "1") {
             println!("run {run}: sync + extract + index {t:.2} s ({docs} documents)");
@@ -249,7 +250,6 @@ async fn main() {
         }
         let recoll_dir = scratch.join(format!("recoll-{run}"));
         let recoll = recollindex(&recoll_conf(&recoll_dir, &index_corpus)).as_secs_f64();
-        let _ = std::fs::remove_dir_all(&recoll_dir);
         println!(
             "run {run}: sync + extract + index {t:.2} s ({docs} documents); recollindex {recoll:.2} s ({:.3}x)",
             t / recoll
@@ -266,6 +266,7 @@ async fn main() {
     }
 
     if std::env::var("SKIP_QUERIES").is_ok_and(|v| v == "1") {
+        remove_scratch(&scratch);
         return;
     }
     // 2. Query latency on the large corpus.
@@ -344,5 +345,15 @@ async fn main() {
         med / rmed
     );
     r._server.abort();
-    let _ = std::fs::remove_dir_all(&scratch);
+    remove_scratch(&scratch);
+}
+
+/// Deletes the runs' files, unless KEEP_SCRATCH=1 (then the caller deletes them later, so that
+/// the next invocation does not start on a file system still busy with 20,000 freed inodes).
+fn remove_scratch(scratch: &Path) {
+    if std::env::var("KEEP_SCRATCH").is_ok_and(|v| v == "1") {
+        println!("kept {}", scratch.display());
+    } else {
+        let _ = std::fs::remove_dir_all(scratch);
+    }
 }

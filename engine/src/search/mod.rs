@@ -30,7 +30,7 @@ use crate::store::Store;
 use query::TextFields;
 
 /// Bumped when the schema changes; an index of another version is rebuilt.
-const SCHEMA_VERSION: &str = "1";
+const SCHEMA_VERSION: &str = "2";
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 const INDEX_THREADS: usize = 2;
 
@@ -47,13 +47,14 @@ struct Fields {
 
 fn schema() -> (Schema, Fields) {
     let mut b = Schema::builder();
-    let text = TextOptions::default()
-        .set_indexing_options(
-            TextFieldIndexing::default()
-                .set_tokenizer("default")
-                .set_index_option(IndexRecordOption::WithFreqsAndPositions),
-        )
-        .set_stored();
+    // The text is indexed, not stored: the database holds it (extracts), and snippets are
+    // made from there. Storing it here too compressed and wrote all of it a second time, and
+    // again at every segment merge.
+    let text = TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer("default")
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    );
     let f = Fields {
         id: b.add_text_field("id", STRING | STORED),
         datasource: b.add_text_field("datasource", STRING | STORED),
@@ -89,8 +90,21 @@ pub struct Hit {
     pub resource_id: String,
     pub datasource_id: String,
     pub score: f32,
-    /// HTML: the text around the match, escaped, with matches in `<mark>`.
-    pub snippet: String,
+}
+
+/// Makes the snippets of one query's hits from their text.
+pub struct Snippets(SnippetGenerator);
+
+impl Snippets {
+    /// HTML: the part of `text` around the best match (at most 200 characters), escaped, with
+    /// the matches in `<mark>`; empty when `text` has no match (a hit on the name only).
+    pub fn html(&self, text: &str) -> String {
+        self.0
+            .snippet(text)
+            .to_html()
+            .replace("<b>", "<mark>")
+            .replace("</b>", "</mark>")
+    }
 }
 
 pub struct SearchIndex {
@@ -318,9 +332,6 @@ impl SearchIndex {
             let query = BooleanQuery::new(restrictions);
             searcher.search(&query, &(top, Count)).map_err(index_err)?
         };
-        let mut snippets =
-            SnippetGenerator::create(&searcher, &*text.query, self.f.body).map_err(index_err)?;
-        snippets.set_max_num_chars(200);
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top {
             let doc: TantivyDocument = searcher.doc(addr).map_err(index_err)?;
@@ -330,19 +341,22 @@ impl SearchIndex {
                     .unwrap_or_default()
                     .to_owned()
             };
-            let snippet = snippets
-                .snippet_from_doc(&doc)
-                .to_html()
-                .replace("<b>", "<mark>")
-                .replace("</b>", "</mark>");
             hits.push(Hit {
                 resource_id: get(self.f.id),
                 datasource_id: get(self.f.datasource),
                 score,
-                snippet,
             });
         }
         Ok((hits, total))
+    }
+
+    /// The snippet maker of `text`'s matches in the body.
+    pub fn snippets(&self, text: &query::TextQuery) -> Result<Snippets> {
+        let searcher = self.reader.searcher();
+        let mut g =
+            SnippetGenerator::create(&searcher, &*text.query, self.f.body).map_err(index_err)?;
+        g.set_max_num_chars(200);
+        Ok(Snippets(g))
     }
 
     /// Whether every document in the index (deleted ones included) belongs to one of

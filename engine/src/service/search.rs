@@ -112,25 +112,30 @@ impl Engine {
             Some(_) => return Err(EngineError::invalid("scroll", "must be the cursor text")),
         };
         let (hits, total) = index.search(&text, &datasources, &filters, offset, size)?;
-        // The database decides: a hit whose resource is gone is left out.
+        // The database decides: a hit whose resource is gone is left out. It also holds the
+        // text the snippets are made from.
         let ids: Vec<String> = hits.iter().map(|h| h.resource_id.clone()).collect();
-        let mut present: std::collections::HashMap<String, crate::model::Resource> = self
+        let mut present: std::collections::HashMap<
+            String,
+            (crate::model::Resource, Option<String>),
+        > = self
             .store
-            .resources_by_ids(&ids)
+            .resources_with_text(&ids)
             .await?
             .into_iter()
-            .map(|r| (r.id.clone(), r))
+            .map(|(r, text)| (r.id.clone(), (r, text)))
             .collect();
+        let snippets = index.snippets(&text)?;
         let items: Vec<SearchHit> = hits
             .into_iter()
             .filter_map(|h| {
-                let resource = present.remove(&h.resource_id)?;
+                let (resource, body) = present.remove(&h.resource_id)?;
                 datasources
                     .contains(&resource.datasource_id)
-                    .then_some(SearchHit {
+                    .then(|| SearchHit {
+                        snippet: body.map(|b| snippets.html(&b)).unwrap_or_default(),
                         resource,
                         score: h.score,
-                        snippet: h.snippet,
                     })
             })
             .collect();

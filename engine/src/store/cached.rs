@@ -421,8 +421,8 @@ impl Store for CachedStore {
     async fn index_docs_after(&self, after: i64, limit: u32) -> Result<Vec<(i64, IndexDoc)>> {
         self.inner.index_docs_after(after, limit).await
     }
-    async fn resources_by_ids(&self, ids: &[String]) -> Result<Vec<Resource>> {
-        self.inner.resources_by_ids(ids).await
+    async fn resources_with_text(&self, ids: &[String]) -> Result<Vec<(Resource, Option<String>)>> {
+        self.inner.resources_with_text(ids).await
     }
     async fn member_datasource_ids(&self, user_id: &str) -> Result<Vec<String>> {
         self.inner.member_datasource_ids(user_id).await

@@ -1520,14 +1520,23 @@ macro_rules! store_impl {
                     .collect()
             }
 
-            async fn resources_by_ids(&self, ids: &[String]) -> $crate::error::Result<Vec<$crate::model::Resource>> {
+            async fn resources_with_text(
+                &self,
+                ids: &[String],
+            ) -> $crate::error::Result<Vec<($crate::model::Resource, Option<String>)>> {
+                use sqlx::Row;
                 if ids.is_empty() {
                     return Ok(Vec::new());
                 }
                 let marks = (1..=ids.len()).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ");
+                let columns = $crate::store::common::RESOURCE_COLUMNS
+                    .split(", ")
+                    .map(|c| format!("r.{}", c.trim()))
+                    .collect::<Vec<_>>()
+                    .join(", ");
                 let sql = format!(
-                    "select {} from resources where id in ({marks})",
-                    $crate::store::common::RESOURCE_COLUMNS
+                    "select {columns}, e.body as extracted_text from resources r \
+                     left join extracts e on e.resource_id = r.id where r.id in ({marks})"
                 );
                 let mut q = sqlx::query(&sql);
                 for id in ids {
@@ -1536,7 +1545,10 @@ macro_rules! store_impl {
                 q.fetch_all(&self.pool)
                     .await?
                     .iter()
-                    .map(|r| resource_from_row(r).map(|(_, r)| r))
+                    .map(|row| {
+                        let (_, r) = resource_from_row(row)?;
+                        Ok((r, row.try_get("extracted_text")?))
+                    })
                     .collect()
             }
 

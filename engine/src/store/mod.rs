@@ -285,8 +285,8 @@ pub trait Store: Send + Sync + 'static {
     async fn outbox_head(&self) -> Result<i64>;
     /// Every indexable document after resource `seq` `after`, at most `limit` (for a rebuild).
     async fn index_docs_after(&self, after: i64, limit: u32) -> Result<Vec<(i64, IndexDoc)>>;
-    /// The resources among `ids` that still exist.
-    async fn resources_by_ids(&self, ids: &[String]) -> Result<Vec<Resource>>;
+    /// The resources among `ids` that still exist, each with its extracted text if it has any.
+    async fn resources_with_text(&self, ids: &[String]) -> Result<Vec<(Resource, Option<String>)>>;
     /// Ids of the datasources `user_id` has a role on.
     async fn member_datasource_ids(&self, user_id: &str) -> Result<Vec<String>>;
     /// How many resources are waiting for processing or being processed.

@@ -283,6 +283,25 @@ async fn mixed_documents_are_searchable(c: Ctx) -> TestDb {
     let e2 = c.e.clone().with_search(fresh);
     let r = e2.search(&c.u, Some(&id), &q("pdfonlyword")).await.unwrap();
     assert_eq!(r.items[0].resource.name, "report.pdf");
+    assert!(r.items[0].snippet.contains("<mark>pdfonlyword</mark>"));
+
+    // An index on disk from an older schema is recreated empty when opened (start-up then
+    // rebuilds it from the database).
+    let dir = c.db.dir.path().join("index");
+    let on_disk = SearchIndex::open(&dir).unwrap();
+    assert_eq!(on_disk.rebuild(c.e.store().as_ref()).await.unwrap(), 9);
+    assert_eq!(on_disk.len(), 9);
+    drop(on_disk);
+    assert_eq!(
+        SearchIndex::open(&dir).unwrap().len(),
+        9,
+        "same schema: kept"
+    );
+    std::fs::write(dir.join("tributary-schema"), "1").unwrap();
+    let reopened = SearchIndex::open(&dir).unwrap();
+    assert!(reopened.is_empty(), "older schema: recreated");
+    assert_eq!(reopened.rebuild(c.e.store().as_ref()).await.unwrap(), 9);
+    drop(reopened);
 
     // Deleting the datasource takes its documents out of the index.
     c.e.delete_datasource(&c.u, &id).await.unwrap();

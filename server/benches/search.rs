@@ -233,6 +233,7 @@ async fn main() {
     for run in 1..=runs {
         let work = scratch.join(format!("ingest-{run}"));
         std::fs::create_dir_all(&work).unwrap();
+        settle();
         let r = start(&work, &index_corpus).await;
         let t = ingest(&r, &index_corpus).await.as_secs_f64();
         let docs = r.state.engine.search_index().map_or(0, |i| i.len());
@@ -249,6 +250,7 @@ async fn main() {
             continue;
         }
         let recoll_dir = scratch.join(format!("recoll-{run}"));
+        settle();
         let recoll = recollindex(&recoll_conf(&recoll_dir, &index_corpus)).as_secs_f64();
         println!(
             "run {run}: sync + extract + index {t:.2} s ({docs} documents); recollindex {recoll:.2} s ({:.3}x)",
@@ -346,6 +348,12 @@ async fn main() {
     );
     r._server.abort();
     remove_scratch(&scratch);
+}
+
+/// Writes out what the previous tool left in the page cache (`sync`), so that neither tool's
+/// time includes the write-back of the other's files (recollindex leaves about 480 MB behind).
+fn settle() {
+    let _ = Command::new("sync").status();
 }
 
 /// Deletes the runs' files, unless KEEP_SCRATCH=1 (then the caller deletes them later, so that

@@ -274,15 +274,19 @@ async fn main() {
     // 2. Query latency on the large corpus.
     let kept = std::env::var_os("QUERY_WORK").map(PathBuf::from);
     let work = kept.clone().unwrap_or_else(|| scratch.join("query"));
-    let reuse = kept.is_some() && work.join("t.db").exists();
+    // Each side is reused apart: ours when its database is there, recoll's when its index is.
+    let ours_kept = kept.is_some() && work.join("t.db").exists();
     std::fs::create_dir_all(&work).unwrap();
     let r = start(&work, &query_corpus).await;
     let conf = recoll_conf(&work, &query_corpus);
-    if reuse {
+    let recoll_kept = kept.is_some() && conf.join("xapiandb").exists();
+    if ours_kept {
         println!("query corpus: reusing {}", work.display());
     } else {
         let t = ingest(&r, &query_corpus).await;
         println!("query corpus: ingested in {:.1} s", t.as_secs_f64());
+    }
+    if !recoll_kept {
         let rt = recollindex(&conf);
         println!("recollindex of the query corpus: {:.1} s", rt.as_secs_f64());
     }

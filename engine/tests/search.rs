@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use engine::Engine;
 use engine::domain::AccountRole;
 use engine::manager::{ManagerConfig, SpyderManager};
-use engine::model::User;
+use engine::model::{Processed, User};
 use engine::process::{Pipeline, PipelineConfig};
 use engine::search::SearchIndex;
 use engine::testing::{TestDb, sample_docx, sample_pdf};
@@ -26,6 +26,7 @@ on_both!(
     mixed_documents_are_searchable,
     search_rules_and_errors,
     an_outcome_for_content_that_changed_meanwhile_is_left_out,
+    segment_merges_wait_for_the_end_of_a_backlog,
 );
 
 struct Ctx {
@@ -566,5 +567,58 @@ async fn an_outcome_for_content_that_changed_meanwhile_is_left_out(c: Ctx) -> Te
     let mut old = c.find(&c.u, None, q("oldword")).await;
     old.sort();
     assert_eq!(old, vec!["a.txt", "c.txt"]);
+    c.db
+}
+
+/// While a backlog is indexed, each catch-up adds segments and none are merged; when it is
+/// done, the next catch-up (even with nothing new) lets them merge in the background.
+async fn segment_merges_wait_for_the_end_of_a_backlog(c: Ctx) -> TestDb {
+    let (id, _) = c.datasource("merges", &files()).await;
+    let index = c.e.search_index().unwrap().clone();
+    let store = c.e.store().clone();
+    let ids: Vec<String> = store
+        .known_after(&id, "", 100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.id)
+        .collect();
+    assert_eq!(ids.len(), 10);
+    let q = |w: &str| json!({"query": w, "size": 50});
+    index.defer_merges(true);
+    // Each resource processed again and indexed on its own: one new segment per catch-up.
+    for (i, rid) in ids.iter().enumerate() {
+        assert_eq!(store.requeue_processing(&id, Some(rid)).await.unwrap(), 1);
+        let now = chrono::Utc::now();
+        let claimed = store
+            .claim_processing(10, now, now + chrono::Duration::minutes(5))
+            .await
+            .unwrap();
+        assert_eq!(claimed.len(), 1);
+        let done = Processed {
+            resource_id: rid.clone(),
+            content_hash: claimed[0].content_hash.clone(),
+            status: "processed",
+            error: None,
+            media_type: Some("text/plain".into()),
+            body: Some(format!("mergeword round{i}")),
+        };
+        store.finish_processing(&[done], now).await.unwrap();
+        assert_eq!(index.catch_up(store.as_ref()).await.unwrap(), 1);
+    }
+    // The first segments lost all their documents and are gone; one segment per round is left.
+    assert_eq!(index.segments().unwrap(), 10, "no merge while deferred");
+    assert_eq!(c.find(&c.u, Some(&id), q("mergeword")).await.len(), 10);
+
+    index.defer_merges(false);
+    assert_eq!(index.catch_up(store.as_ref()).await.unwrap(), 0);
+    let mut waited = 0;
+    while index.segments().unwrap() >= 10 {
+        assert!(waited < 200, "the segments were never merged");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    assert_eq!(c.find(&c.u, Some(&id), q("mergeword")).await.len(), 10);
+    assert_eq!(c.find(&c.u, Some(&id), q("round7")).await.len(), 1);
     c.db
 }

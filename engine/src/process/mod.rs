@@ -101,6 +101,9 @@ impl Pipeline {
         // is searchable. While a backlog is worked through, the index catches up about once a
         // second beside the pipeline: extraction goes on while tantivy indexes and commits.
         let dry = claimed.len() < self.cfg.batch as usize;
+        // Merging segments waits until the backlog is done: meanwhile every catch-up adds new
+        // ones. The catch-up of a dry queue (below) commits with merging on again.
+        self.index.defer_merges(!dry);
         let due = dry
             || self
                 .caught_up

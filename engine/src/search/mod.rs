@@ -115,6 +115,10 @@ pub struct SearchIndex {
     text: TextFields,
     /// Serialises catch-ups (the outbox is applied in order, once).
     applying: tokio::sync::Mutex<()>,
+    /// Segment merges wait while a backlog is being indexed (see [`Self::defer_merges`]).
+    merges_deferred: std::sync::atomic::AtomicBool,
+    /// Merging is on again and no commit has considered the segments since.
+    merge_due: std::sync::atomic::AtomicBool,
 }
 
 impl SearchIndex {
@@ -183,6 +187,8 @@ impl SearchIndex {
             },
             f,
             applying: tokio::sync::Mutex::new(()),
+            merges_deferred: std::sync::atomic::AtomicBool::new(false),
+            merge_due: std::sync::atomic::AtomicBool::new(false),
         }))
     }
 
@@ -223,10 +229,38 @@ impl SearchIndex {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// While a backlog is indexed (`true`), segments are not merged: each commit adds new ones
+    /// and a merge would be rewritten by the next (bulk loads in search engines are run the
+    /// same way). With `false` the default policy returns, and the next commit considers the
+    /// segments accumulated meanwhile, merging them in the background.
+    pub fn defer_merges(&self, defer: bool) {
+        use std::sync::atomic::Ordering;
+        if self.merges_deferred.swap(defer, Ordering::AcqRel) == defer {
+            return;
+        }
+        let w = self.lock();
+        if defer {
+            w.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        } else {
+            w.set_merge_policy(Box::<tantivy::indexer::LogMergePolicy>::default());
+            self.merge_due.store(true, Ordering::Release);
+        }
+    }
+
+    /// How many segments the index has (searched in parallel; merged in the background).
+    pub fn segments(&self) -> Result<usize> {
+        self.reader.reload().map_err(index_err)?;
+        Ok(self.reader.searcher().segment_readers().len())
+    }
+
     /// Applies every outbox entry after the index's position, commits with the new position,
     /// and prunes what was applied. Returns how many entries were applied.
     pub async fn catch_up(&self, store: &dyn Store) -> Result<usize> {
         let _one = self.applying.lock().await;
+        // Taken first: every commit from here on is under the policy that set it.
+        let merge_due = self
+            .merge_due
+            .swap(false, std::sync::atomic::Ordering::AcqRel);
         let mut applied = self.applied();
         let mut n = 0;
         loop {
@@ -258,6 +292,11 @@ impl SearchIndex {
             n += entries.len();
             applied = last;
             store.prune_outbox(applied).await?;
+        }
+        // A commit is when tantivy considers merges: after a backlog whose last entries an
+        // earlier catch-up applied, one with nothing new lets the segments merge.
+        if n == 0 && merge_due {
+            self.commit(applied)?;
         }
         if n > 0 {
             self.reader.reload().map_err(index_err)?;

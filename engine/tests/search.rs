@@ -27,6 +27,7 @@ on_both!(
     search_rules_and_errors,
     an_outcome_for_content_that_changed_meanwhile_is_left_out,
     segment_merges_wait_for_the_end_of_a_backlog,
+    a_long_backlog_still_merges_its_segments,
 );
 
 struct Ctx {
@@ -570,25 +571,18 @@ async fn an_outcome_for_content_that_changed_meanwhile_is_left_out(c: Ctx) -> Te
     c.db
 }
 
-/// While a backlog is indexed, each catch-up adds segments and none are merged; when it is
-/// done, the next catch-up (even with nothing new) lets them merge in the background.
-async fn segment_merges_wait_for_the_end_of_a_backlog(c: Ctx) -> TestDb {
-    let (id, _) = c.datasource("merges", &files()).await;
+/// Processes each of `ids` again on its own and applies it to the index: one commit each.
+async fn reindex_one_by_one(c: &Ctx, datasource: &str, ids: &[String]) {
     let index = c.e.search_index().unwrap().clone();
     let store = c.e.store().clone();
-    let ids: Vec<String> = store
-        .known_after(&id, "", 100)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|k| k.id)
-        .collect();
-    assert_eq!(ids.len(), 10);
-    let q = |w: &str| json!({"query": w, "size": 50});
-    index.defer_merges(true);
-    // Each resource processed again and indexed on its own: one new segment per catch-up.
     for (i, rid) in ids.iter().enumerate() {
-        assert_eq!(store.requeue_processing(&id, Some(rid)).await.unwrap(), 1);
+        assert_eq!(
+            store
+                .requeue_processing(datasource, Some(rid))
+                .await
+                .unwrap(),
+            1
+        );
         let now = chrono::Utc::now();
         let claimed = store
             .claim_processing(10, now, now + chrono::Duration::minutes(5))
@@ -606,8 +600,60 @@ async fn segment_merges_wait_for_the_end_of_a_backlog(c: Ctx) -> TestDb {
         store.finish_processing(&[done], now).await.unwrap();
         assert_eq!(index.catch_up(store.as_ref()).await.unwrap(), 1);
     }
+}
+
+async fn resource_ids(c: &Ctx, datasource: &str) -> Vec<String> {
+    c.e.store()
+        .known_after(datasource, "", 1000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|k| k.id)
+        .collect()
+}
+
+/// Even while deferred, merging resumes once a backlog has piled up enough segments.
+async fn a_long_backlog_still_merges_its_segments(c: Ctx) -> TestDb {
+    let n = engine::search::BACKLOG_MERGE_SEGMENTS + 8;
+    let files: Vec<(String, Vec<u8>)> = (0..n)
+        .map(|i| (format!("f{i}.txt"), format!("file {i}").into_bytes()))
+        .collect();
+    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(p, b)| (p.as_str(), b.clone())).collect();
+    let (id, _) = c.datasource("long", &refs).await;
+    let ids = resource_ids(&c, &id).await;
+    assert_eq!(ids.len(), n);
+    let index = c.e.search_index().unwrap().clone();
+    index.defer_merges(true);
+    reindex_one_by_one(&c, &id, &ids).await;
+    let mut waited = 0;
+    while index.segments().unwrap() >= engine::search::BACKLOG_MERGE_SEGMENTS {
+        assert!(waited < 200, "a long backlog's segments were never merged");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    let all = json!({"query": "mergeword", "size": 100});
+    assert_eq!(
+        c.e.search(&c.u, Some(&id), &all).await.unwrap().total,
+        n as i64
+    );
+    c.db
+}
+
+/// While a backlog is indexed, each catch-up adds segments and none are merged; when it is
+/// done, the next catch-up (even with nothing new) lets them merge in the background.
+async fn segment_merges_wait_for_the_end_of_a_backlog(c: Ctx) -> TestDb {
+    let (id, _) = c.datasource("merges", &files()).await;
+    let index = c.e.search_index().unwrap().clone();
+    let store = c.e.store().clone();
+    let ids = resource_ids(&c, &id).await;
+    assert_eq!(ids.len(), 10);
+    let q = |w: &str| json!({"query": w, "size": 50});
+    index.defer_merges(true);
+    // Each resource processed again and indexed on its own: one new segment per catch-up.
+    reindex_one_by_one(&c, &id, &ids).await;
     // The first segments lost all their documents and are gone; one segment per round is left.
     assert_eq!(index.segments().unwrap(), 10, "no merge while deferred");
+    assert!(10 < engine::search::BACKLOG_MERGE_SEGMENTS);
     assert_eq!(c.find(&c.u, Some(&id), q("mergeword")).await.len(), 10);
 
     index.defer_merges(false);

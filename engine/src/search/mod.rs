@@ -33,6 +33,9 @@ use query::TextFields;
 const SCHEMA_VERSION: &str = "2";
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 const INDEX_THREADS: usize = 2;
+/// While a backlog is indexed, segments of a size merge only once this many have piled up
+/// (instead of tantivy's 8); see [`SearchIndex::defer_merges`].
+pub const BACKLOG_MERGE_SEGMENTS: usize = 32;
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -229,22 +232,25 @@ impl SearchIndex {
         self.writer.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// While a backlog is indexed (`true`), segments are not merged: each commit adds new ones
-    /// and a merge would be rewritten by the next (bulk loads in search engines are run the
-    /// same way). With `false` the default policy returns, and the next commit considers the
-    /// segments accumulated meanwhile, merging them in the background.
+    /// While a backlog is indexed (`true`), small segments wait to be merged: each commit adds
+    /// new ones, and merging eight at a time (the default) was soon rewritten by the next
+    /// merge (bulk loads in search engines are run the same way). They still merge once
+    /// [`BACKLOG_MERGE_SEGMENTS`] of a size have piled up, so a backlog of hours does not leave
+    /// thousands of segments. With `false` the default policy returns, and the next commit
+    /// considers the segments accumulated meanwhile, merging them in the background.
     pub fn defer_merges(&self, defer: bool) {
         use std::sync::atomic::Ordering;
         if self.merges_deferred.swap(defer, Ordering::AcqRel) == defer {
             return;
         }
         let w = self.lock();
+        let mut policy = tantivy::indexer::LogMergePolicy::default();
         if defer {
-            w.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+            policy.set_min_num_segments(BACKLOG_MERGE_SEGMENTS);
         } else {
-            w.set_merge_policy(Box::<tantivy::indexer::LogMergePolicy>::default());
             self.merge_due.store(true, Ordering::Release);
         }
+        w.set_merge_policy(Box::new(policy));
     }
 
     /// How many segments the index has (searched in parallel; merged in the background).

@@ -100,7 +100,7 @@ mod browser {
     struct Pending {
         ids: Vec<String>,
         everything: bool,
-        /// The stream has been up before (so a new `ready` follows a gap).
+        /// The stream has been up before (the connection banner is only for a stream that was).
         was_up: bool,
         /// When the stream went down (ms since the epoch), while it is down.
         down_since: Option<f64>,
@@ -119,9 +119,10 @@ mod browser {
             let pending = pending.clone();
             Closure::<dyn FnMut(web_sys::Event)>::new(move |_| {
                 let mut p = pending.borrow_mut();
-                if p.was_up {
-                    p.everything = true; // events may have been missed while down
-                }
+                // Events may have been missed while the stream was down, and, the first time,
+                // between the page's data being read and the stream opening (a sync that ended
+                // meanwhile left the page on its old status): refetch once it is up.
+                p.everything = true;
                 p.was_up = true;
                 p.down_since = None;
                 live.connected.set(true);

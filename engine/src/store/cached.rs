@@ -12,6 +12,7 @@
 //! (`change_status` names the status it expects), so a stale read is refused, never applied.
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -37,6 +38,13 @@ pub struct CachedStore {
     datasources: Mutex<HashMap<String, (Datasource, Instant)>>,
     /// `(datasource, user)` → role, read on every request as the datasource is.
     roles: Mutex<HashMap<RoleKey, (Option<DatasourceRole>, Instant)>>,
+    /// Moved (under the map's lock) by every write that drops entries. A read takes it before
+    /// going to the database and keeps what it read only if it has not moved since: otherwise
+    /// a read that started before a write and ended after it would put the old row back, and
+    /// it would be served until the TTL ran out (a page refetching on the last status event of
+    /// a sync showed `pending` for good).
+    datasource_writes: AtomicU64,
+    role_writes: AtomicU64,
 }
 
 impl CachedStore {
@@ -45,14 +53,24 @@ impl CachedStore {
             inner,
             datasources: Mutex::new(HashMap::new()),
             roles: Mutex::new(HashMap::new()),
+            datasource_writes: AtomicU64::new(0),
+            role_writes: AtomicU64::new(0),
         }
     }
 
     fn forget(&self, id: &str) {
-        self.datasources
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .remove(id);
+        let mut map = self.datasources.lock().unwrap_or_else(|p| p.into_inner());
+        self.datasource_writes.fetch_add(1, Ordering::SeqCst);
+        map.remove(id);
+    }
+
+    /// The write count to hand to [`Self::keep_datasource`] after reading.
+    fn datasource_epoch(&self) -> u64 {
+        self.datasource_writes.load(Ordering::SeqCst)
+    }
+
+    fn role_epoch(&self) -> u64 {
+        self.role_writes.load(Ordering::SeqCst)
     }
 
     fn cached_datasource(&self, id: &str) -> Option<Datasource> {
@@ -62,8 +80,13 @@ impl CachedStore {
             .map(|(ds, _)| ds.clone())
     }
 
-    fn keep_datasource(&self, ds: &Datasource) {
+    /// Caches `ds`, read from the database after [`Self::datasource_epoch`] gave `epoch`,
+    /// unless a write has dropped entries since.
+    fn keep_datasource(&self, ds: &Datasource, epoch: u64) {
         let mut map = self.datasources.lock().unwrap_or_else(|p| p.into_inner());
+        if self.datasource_writes.load(Ordering::SeqCst) != epoch {
+            return;
+        }
         if map.len() >= MAX_ENTRIES {
             map.clear();
         }
@@ -78,8 +101,11 @@ impl CachedStore {
             .map(|(role, _)| *role)
     }
 
-    fn keep_role(&self, key: RoleKey, role: Option<DatasourceRole>) {
+    fn keep_role(&self, key: RoleKey, role: Option<DatasourceRole>, epoch: u64) {
         let mut map = self.roles.lock().unwrap_or_else(|p| p.into_inner());
+        if self.role_writes.load(Ordering::SeqCst) != epoch {
+            return;
+        }
         if map.len() >= MAX_ENTRIES {
             map.clear();
         }
@@ -88,7 +114,9 @@ impl CachedStore {
 
     /// Role changes are rare; dropping every cached role keeps the rule simple.
     fn forget_roles(&self) {
-        self.roles.lock().unwrap_or_else(|p| p.into_inner()).clear();
+        let mut map = self.roles.lock().unwrap_or_else(|p| p.into_inner());
+        self.role_writes.fetch_add(1, Ordering::SeqCst);
+        map.clear();
     }
 }
 
@@ -155,9 +183,10 @@ impl Store for CachedStore {
         if let Some(ds) = self.cached_datasource(id) {
             return Ok(Some(ds));
         }
+        let epoch = self.datasource_epoch();
         let found = self.inner.datasource(id).await?;
         if let Some(ds) = &found {
-            self.keep_datasource(ds);
+            self.keep_datasource(ds, epoch);
         }
         Ok(found)
     }
@@ -173,10 +202,11 @@ impl Store for CachedStore {
             (Some(ds), None) => Ok(Some((ds, self.role_of(id, user_id).await?))),
             // Neither or only the role: one query for both.
             (None, _) => {
+                let (epoch, role_epoch) = (self.datasource_epoch(), self.role_epoch());
                 let found = self.inner.datasource_with_role(id, user_id).await?;
                 if let Some((ds, role)) = &found {
-                    self.keep_datasource(ds);
-                    self.keep_role(key, *role);
+                    self.keep_datasource(ds, epoch);
+                    self.keep_role(key, *role, role_epoch);
                 }
                 Ok(found)
             }
@@ -252,8 +282,9 @@ impl Store for CachedStore {
         if let Some(role) = self.cached_role(&key) {
             return Ok(role);
         }
+        let epoch = self.role_epoch();
         let role = self.inner.role_of(datasource_id, user_id).await?;
-        self.keep_role(key, role);
+        self.keep_role(key, role, epoch);
         Ok(role)
     }
     async fn members(&self, datasource_id: &str) -> Result<Vec<Member>> {
@@ -432,5 +463,64 @@ impl Store for CachedStore {
     }
     async fn extract_body(&self, resource_id: &str) -> Result<Option<String>> {
         self.inner.extract_body(resource_id).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::AccountRole;
+    use crate::testing::TestDb;
+
+    /// A read that started before a write and ends after it must not put the old row (or role)
+    /// back into the cache: the write's own invalidation has already happened by then.
+    #[tokio::test]
+    async fn a_read_overlapping_a_write_is_not_cached() {
+        let db = TestDb::sqlite().await.unwrap();
+        let engine = db.engine().await.unwrap();
+        let owner = engine
+            .create_user("o@example.com", "", "password123", AccountRole::Member)
+            .await
+            .unwrap();
+        let folder = db.folder_root().join("f");
+        std::fs::create_dir_all(&folder).unwrap();
+        let ds = engine
+            .create_datasource(
+                &owner,
+                &serde_json::json!({"@type": "FolderDatasource", "title": "t",
+                    "path": std::fs::canonicalize(&folder).unwrap().display().to_string()}),
+            )
+            .await
+            .unwrap();
+        let inner: Arc<dyn Store> = Arc::new(
+            super::super::sqlite::SqliteStore::connect(&db.url)
+                .await
+                .unwrap(),
+        );
+        let cached = CachedStore::new(inner.clone());
+
+        // The datasource row: read (old), written, then the read finishes and would cache it.
+        let epoch = cached.datasource_epoch();
+        let old = inner.datasource(&ds.id).await.unwrap().unwrap();
+        let change = StatusChange {
+            from: old.sync_status,
+            to: SyncStatus::Paused,
+            reason: None,
+            at: chrono::Utc::now(),
+        };
+        assert!(cached.change_status(&ds.id, &change).await.unwrap());
+        cached.keep_datasource(&old, epoch);
+        let now = cached.datasource(&ds.id).await.unwrap().unwrap();
+        assert_eq!(now.sync_status, SyncStatus::Paused, "the old row came back");
+        // A read after the write is cached as usual.
+        assert!(cached.cached_datasource(&ds.id).is_some());
+
+        // The same for a role.
+        let key = (ds.id.clone(), "nobody".to_owned());
+        let epoch = cached.role_epoch();
+        cached.forget_roles();
+        cached.keep_role(key.clone(), Some(DatasourceRole::Owner), epoch);
+        assert_eq!(cached.cached_role(&key), None, "the old role came back");
+        db.cleanup().await.unwrap();
     }
 }

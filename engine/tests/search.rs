@@ -28,6 +28,7 @@ on_both!(
     an_outcome_for_content_that_changed_meanwhile_is_left_out,
     segment_merges_wait_for_the_end_of_a_backlog,
     a_long_backlog_still_merges_its_segments,
+    a_failed_catch_up_still_lets_the_segments_merge,
 );
 
 struct Ctx {
@@ -666,5 +667,55 @@ async fn segment_merges_wait_for_the_end_of_a_backlog(c: Ctx) -> TestDb {
     }
     assert_eq!(c.find(&c.u, Some(&id), q("mergeword")).await.len(), 10);
     assert_eq!(c.find(&c.u, Some(&id), q("round7")).await.len(), 1);
+    c.db
+}
+
+/// Runs one statement on the test database (to break the store for a moment).
+async fn execute(db: &TestDb, sql: &str) {
+    use sqlx::Connection;
+    if db.url.starts_with("sqlite") {
+        let mut conn = sqlx::SqliteConnection::connect(&db.url).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    } else {
+        let mut conn = sqlx::PgConnection::connect(&db.url).await.unwrap();
+        sqlx::query(sql).execute(&mut conn).await.unwrap();
+    }
+}
+
+/// The end of a backlog asks the next catch-up to commit so that the segments merge; a
+/// catch-up that fails (here: the outbox cannot be read) leaves that to the one after it.
+async fn a_failed_catch_up_still_lets_the_segments_merge(c: Ctx) -> TestDb {
+    let (id, _) = c.datasource("failed", &files()).await;
+    let index = c.e.search_index().unwrap().clone();
+    let store = c.e.store().clone();
+    let ids = resource_ids(&c, &id).await;
+    index.defer_merges(true);
+    reindex_one_by_one(&c, &id, &ids).await;
+    assert_eq!(index.segments().unwrap(), 10, "no merge while deferred");
+
+    index.defer_merges(false);
+    execute(
+        &c.db,
+        "alter table index_outbox rename to index_outbox_away",
+    )
+    .await;
+    assert!(index.catch_up(store.as_ref()).await.is_err());
+    execute(
+        &c.db,
+        "alter table index_outbox_away rename to index_outbox",
+    )
+    .await;
+    assert_eq!(index.catch_up(store.as_ref()).await.unwrap(), 0);
+    let mut waited = 0;
+    while index.segments().unwrap() >= 10 {
+        assert!(
+            waited < 200,
+            "the segments were never merged after a failed catch-up"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        waited += 1;
+    }
+    let q = json!({"query": "mergeword", "size": 50});
+    assert_eq!(c.find(&c.u, Some(&id), q).await.len(), 10);
     c.db
 }

@@ -30,7 +30,8 @@ pub enum Command {
     User(UserCommand),
     /// Rebuild the search index from the database (while the server is stopped).
     Reindex,
-    /// Add resources to a datasource as a spyder would (for tests and demos, until spyders run).
+    /// Add N made-up resources to a datasource, as a spyder would add collected ones (for demos
+    /// and load tests: `@getAllChildren` over a million children).
     SeedChildren {
         /// The datasource's id.
         datasource: String,

@@ -262,11 +262,19 @@ impl SearchIndex {
     /// Applies every outbox entry after the index's position, commits with the new position,
     /// and prunes what was applied. Returns how many entries were applied.
     pub async fn catch_up(&self, store: &dyn Store) -> Result<usize> {
+        use std::sync::atomic::Ordering;
         let _one = self.applying.lock().await;
         // Taken first: every commit from here on is under the policy that set it.
-        let merge_due = self
-            .merge_due
-            .swap(false, std::sync::atomic::Ordering::AcqRel);
+        let merge_due = self.merge_due.swap(false, Ordering::AcqRel);
+        let applied = self.apply_outbox(store, merge_due).await;
+        if applied.is_err() && merge_due {
+            // Still due: the next catch-up makes the commit that lets the segments merge.
+            self.merge_due.store(true, Ordering::Release);
+        }
+        applied
+    }
+
+    async fn apply_outbox(&self, store: &dyn Store, merge_due: bool) -> Result<usize> {
         let mut applied = self.applied();
         let mut n = 0;
         loop {

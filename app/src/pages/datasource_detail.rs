@@ -178,7 +178,7 @@ fn Overview(d: DatasourceView) -> impl IntoView {
             {row("Sync type", format!("{} ({sync})", d.type_sync))}
             {row("Status", d.status_reason.clone().map(|r| format!("{} — {r}", d.sync_status)).unwrap_or(d.sync_status.clone()))}
             {d.settings.iter().map(|(k, v)| view! {
-                <div class="py-2 sm:grid sm:grid-cols-3"><dt class="font-medium">{k.clone()}</dt><dd class="sm:col-span-2 break-all" data-setting=k.clone()><code>{v.clone()}</code></dd></div>
+                <div class="py-2 sm:grid sm:grid-cols-3"><dt class="font-medium">{setting_label(k)}</dt><dd class="sm:col-span-2 break-all" data-setting=k.clone()><code>{v.clone()}</code></dd></div>
             }).collect_view()}
             {row("Resources", d.resource_count.to_string())}
             {row("Size", format_bytes(d.byte_count))}
@@ -198,6 +198,16 @@ fn Overview(d: DatasourceView) -> impl IntoView {
             {row("Modified", d.updated_at.clone())}
         </dl>
     }
+}
+
+/// A connector setting's key as a label: `path` → "Path", `access_key_id` → "Access key id".
+fn setting_label(key: &str) -> String {
+    let words = key.replace('_', " ");
+    let mut chars = words.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 /// A resource's processing status; a failure's reason on hover and for screen readers.
@@ -703,5 +713,17 @@ fn Activity(id: String, version: usize) -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::setting_label;
+
+    #[test]
+    fn setting_keys_read_as_labels() {
+        assert_eq!(setting_label("path"), "Path");
+        assert_eq!(setting_label("access_key_id"), "Access key id");
+        assert_eq!(setting_label(""), "");
     }
 }

@@ -52,3 +52,40 @@ test("a lost connection shows a banner; when it returns the list catches up and 
   );
   expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
 });
+
+// A change made between the page's rendering and its live stream opening is not lost: once the
+// stream is up, the page refetches what it shows.
+test("a change made before the live stream opens shows once it is up", async ({ page, request }) => {
+  const token = await apiToken(request);
+  const auth = { Authorization: `Bearer ${token}` };
+  const stamp = Date.now();
+  const made = await request.post("/api/datasources", {
+    headers: auth,
+    data: { "@type": "S3Datasource", title: `Early ${stamp}`, bucket: "early-bucket", type_sync: "arch", endpoint: "http://127.0.0.1:9" },
+  });
+  expect(made.status()).toBe(201);
+  const id = (await made.json()).id;
+  // Paused: nothing on the page is busy, so no polling could bring the change either.
+  const paused = await request.post("/api/datasources/@bulk", { headers: auth, data: { action: "pause", ids: [id] } });
+  expect(paused.status()).toBe(200);
+  expect((await paused.json()).items[0].sync_status).toBe("paused");
+
+  await login(page);
+  // The stream's request is held until the change has been made.
+  let release: () => void = () => {};
+  const held = new Promise<void>((r) => (release = r));
+  await page.route("**/api/@events", async (route) => {
+    await held;
+    await route.continue();
+  });
+  await page.goto(`/datasources?q=Early+${stamp}`);
+  await hydrated(page);
+  await expect(page.getByRole("link", { name: `Early ${stamp}`, exact: true })).toBeVisible();
+  const renamed = await request.patch(`/api/datasources/${id}`, { headers: auth, data: { title: `Early ${stamp} renamed` } });
+  expect(renamed.status()).toBe(200);
+  await page.waitForTimeout(1000);
+  await expect(page.getByRole("link", { name: `Early ${stamp}`, exact: true })).toBeVisible();
+
+  release();
+  await expect(page.getByRole("link", { name: `Early ${stamp} renamed` })).toBeVisible({ timeout: 10_000 });
+});

@@ -257,6 +257,10 @@ async fn send_to_spyder_rules(c: Ctx) -> TestDb {
         SyncStatus::Created,
         "no Dropbox spyder yet: nothing queued"
     );
+    assert_eq!(
+        s3.status_reason.as_deref(),
+        Some("Tributary has no spyder for Dropbox datasources yet, so it is not collected")
+    );
     let e = c.e.send_to_spyder(&c.u, &s3.id, false).await.unwrap_err();
     assert!(e.to_string().contains("no spyder"), "{e}");
     c.db

@@ -290,7 +290,14 @@ impl Engine {
             type_sync: input.type_sync,
             // The spyder manager moves it on once it can collect; until then it is created.
             sync_status: SyncStatus::Created,
-            status_reason: Some("Waiting for its first sync to be scheduled".into()),
+            status_reason: Some(if crate::manager::has_spyder(input.kind) {
+                "Waiting for its first sync to be scheduled".into()
+            } else {
+                format!(
+                    "Tributary has no spyder for {} datasources yet, so it is not collected",
+                    input.kind.label()
+                )
+            }),
             settings: input.settings,
             resource_count: 0,
             byte_count: 0,

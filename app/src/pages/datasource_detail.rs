@@ -201,13 +201,13 @@ fn Overview(d: DatasourceView) -> impl IntoView {
 }
 
 /// A connector setting's key as a label: `path` → "Path", `access_key_id` → "Access key id".
+/// Keys are ASCII identifiers; ASCII case mapping keeps Unicode's case tables out of the wasm.
 fn setting_label(key: &str) -> String {
-    let words = key.replace('_', " ");
-    let mut chars = words.chars();
-    chars
-        .next()
-        .map(|c| c.to_uppercase().chain(chars).collect())
-        .unwrap_or_default()
+    let mut label = key.replace('_', " ");
+    if let Some(first) = label.get_mut(..1) {
+        first.make_ascii_uppercase();
+    }
+    label
 }
 
 /// A resource's processing status; a failure's reason on hover and for screen readers.
@@ -725,5 +725,6 @@ mod tests {
         assert_eq!(setting_label("path"), "Path");
         assert_eq!(setting_label("access_key_id"), "Access key id");
         assert_eq!(setting_label(""), "");
+        assert_eq!(setting_label("élan"), "élan");
     }
 }

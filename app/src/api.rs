@@ -214,7 +214,7 @@ pub mod ssr {
     /// given" — `null` on edit (`clear`), so an optional setting can be cleared.
     pub fn settings_json(
         kind: engine::domain::DatasourceKind,
-        form: [(&str, Option<String>); 5],
+        form: [(&str, Option<String>); 7],
         clear: bool,
     ) -> serde_json::Map<String, serde_json::Value> {
         let own = engine::service::settings_fields(kind);
@@ -378,8 +378,12 @@ pub async fn create_datasource(
     prefix: Option<String>,
     endpoint: Option<String>,
     region: Option<String>,
+    root: Option<String>,
+    app_key: Option<String>,
     access_key_id: Option<String>,
     secret_access_key: Option<String>,
+    access_token: Option<String>,
+    refresh_token: Option<String>,
 ) -> Result<String, AppError> {
     let user = ssr::user()?;
     let kind_parsed: engine::domain::DatasourceKind = kind.parse().map_err(AppError::from)?;
@@ -389,6 +393,8 @@ pub async fn create_datasource(
         ("prefix", prefix),
         ("endpoint", endpoint),
         ("region", region),
+        ("root", root),
+        ("app_key", app_key),
     ];
     let mut body = ssr::settings_json(kind_parsed, form, false);
     body.insert("@type".into(), kind.into());
@@ -397,9 +403,22 @@ pub async fn create_datasource(
         body.insert("type_sync".into(), t.into());
     }
     // Credentials only for the kinds that take them; empty inputs mean "none".
+    // The OAuth kinds' access token is sent as the seed's `Authorization: Bearer ...`.
+    let access_token = access_token
+        .map(|t| t.trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .map(|t| {
+            if t.starts_with("Bearer ") {
+                t
+            } else {
+                format!("Bearer {t}")
+            }
+        });
     for (field, value) in [
         ("access_key_id", access_key_id),
         ("secret_access_key", secret_access_key),
+        ("Authorization", access_token),
+        ("X-Auth-Secret", refresh_token),
     ] {
         if let Some(v) = value.filter(|v| !v.trim().is_empty())
             && engine::service::credential_fields(kind_parsed).contains(&field)
@@ -425,6 +444,8 @@ pub async fn update_datasource(
     prefix: Option<String>,
     endpoint: Option<String>,
     region: Option<String>,
+    root: Option<String>,
+    app_key: Option<String>,
 ) -> Result<DatasourceView, AppError> {
     let user = ssr::user()?;
     let engine = ssr::engine()?;
@@ -435,6 +456,8 @@ pub async fn update_datasource(
         ("prefix", prefix),
         ("endpoint", endpoint),
         ("region", region),
+        ("root", root),
+        ("app_key", app_key),
     ];
     let mut body = ssr::settings_json(current.kind, form, true);
     body.insert("title".into(), title.into());

@@ -127,7 +127,34 @@ enum Ended {
 
 /// Whether the manager has a spyder for this kind yet.
 pub fn has_spyder(kind: DatasourceKind) -> bool {
-    matches!(kind, DatasourceKind::Folder | DatasourceKind::S3)
+    matches!(
+        kind,
+        DatasourceKind::Folder | DatasourceKind::S3 | DatasourceKind::Dropbox
+    )
+}
+
+/// Kinds that cannot be collected at all without credentials (S3 buckets may be public).
+pub fn needs_credentials(kind: DatasourceKind) -> bool {
+    matches!(kind, DatasourceKind::Dropbox | DatasourceKind::Slack)
+}
+
+/// Saves an access token a spyder refreshed to the datasource's wallet entry.
+struct WalletTokens {
+    engine: Engine,
+    datasource_id: String,
+}
+
+#[async_trait]
+impl sync::dropbox::TokenSaver for WalletTokens {
+    async fn save_access_token(&self, authorization: &str) -> std::result::Result<(), String> {
+        self.engine
+            .store_credentials(
+                &self.datasource_id,
+                &[("Authorization".to_owned(), authorization.to_owned())],
+            )
+            .await
+            .map_err(|e| e.to_string())
+    }
 }
 
 impl SpyderManager {
@@ -507,6 +534,34 @@ impl SpyderManager {
                     secret_access_key: cred("secret_access_key"),
                 };
                 Ok(Box::new(sync::s3::S3Source::new(&settings, after)?))
+            }
+            DatasourceKind::Dropbox => {
+                let get = |k: &str| {
+                    ds.settings
+                        .get(k)
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned)
+                };
+                let creds = self
+                    .engine
+                    .open_credentials(&ds.id)
+                    .await
+                    .map_err(|e| SyncError::Permanent(e.to_string()))?;
+                let cred = |k: &str| creds.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+                let settings = sync::dropbox::DropboxSettings {
+                    root: get("root"),
+                    endpoint: get("endpoint"),
+                    app_key: get("app_key"),
+                    authorization: cred("Authorization"),
+                    refresh_token: cred("X-Auth-Secret"),
+                };
+                let saver = Arc::new(WalletTokens {
+                    engine: self.engine.clone(),
+                    datasource_id: ds.id.clone(),
+                });
+                Ok(Box::new(sync::dropbox::DropboxSource::new(
+                    &settings, after, saver,
+                )?))
             }
             other => Err(SyncError::Permanent(format!(
                 "Tributary has no spyder for {other} yet"

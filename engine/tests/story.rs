@@ -468,7 +468,7 @@ async fn status_compare_and_set(e: Engine, db: TestDb) -> TestDb {
     let ds = e
         .create_datasource(
             &u,
-            // No spyder for Dropbox yet, so it stays `created` for this state-machine test.
+            // Without credentials a Dropbox stays `created`, for this state-machine test.
             &json!({"@type": "DropboxDatasource", "title": "s"}),
         )
         .await

@@ -248,21 +248,35 @@ async fn send_to_spyder_rules(c: Ctx) -> TestDb {
         c.e.send_to_spyder(&other, &id, false).await,
         Err(EngineError::NotFound(_))
     ));
-    let s3 =
-        c.e.create_datasource(&c.u, &json!({"@type": "DropboxDatasource", "title": "b"}))
+    let slack =
+        c.e.create_datasource(&c.u, &json!({"@type": "SlackDatasource", "title": "b"}))
             .await
             .unwrap();
     assert_eq!(
-        s3.sync_status,
+        slack.sync_status,
         SyncStatus::Created,
-        "no Dropbox spyder yet: nothing queued"
+        "no Slack spyder yet: nothing queued"
     );
     assert_eq!(
-        s3.status_reason.as_deref(),
-        Some("Tributary has no spyder for Dropbox datasources yet, so it is not collected")
+        slack.status_reason.as_deref(),
+        Some("Tributary has no spyder for Slack datasources yet, so it is not collected")
     );
-    let e = c.e.send_to_spyder(&c.u, &s3.id, false).await.unwrap_err();
+    let e =
+        c.e.send_to_spyder(&c.u, &slack.id, false)
+            .await
+            .unwrap_err();
     assert!(e.to_string().contains("no spyder"), "{e}");
+    // A Dropbox without credentials waits for them, and says so.
+    let dropbox =
+        c.e.create_datasource(&c.u, &json!({"@type": "DropboxDatasource", "title": "d"}))
+            .await
+            .unwrap();
+    assert_eq!(dropbox.sync_status, SyncStatus::Created);
+    let e =
+        c.e.send_to_spyder(&c.u, &dropbox.id, false)
+            .await
+            .unwrap_err();
+    assert!(e.to_string().contains("no credentials"), "{e}");
     c.db
 }
 

@@ -79,6 +79,8 @@ async fn run(backend: &str, logs: &Capture) {
     let wrong_password = "carol-wrong-guess-pw";
     let s3_key_id = "AKIASECRETKEYID0001";
     let s3_secret = "s3-secret-access-key-value";
+    let dropbox_token = "sl.dropbox-access-token-value";
+    let dropbox_refresh = "dropbox-refresh-token-value";
 
     // Admin logs in over the API and creates Carol.
     let r = http
@@ -198,6 +200,59 @@ async fn run(backend: &str, logs: &Capture) {
         assert_eq!(r.status(), 200, "{page}");
         seen.add(page, r.text().await.unwrap());
     }
+    // A Dropbox datasource through the browser's form, without JavaScript: its OAuth tokens go
+    // to the wallet, and with them it is queued at once. (Its endpoint is a closed port on
+    // loopback, so the spyder's attempts fail fast and reach no one.)
+    let r = http
+        .post(format!("{base}/rpc/create_datasource"))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "same-origin")
+        .header("accept", "text/html")
+        .form(&[
+            ("kind", "DropboxDatasource"),
+            ("title", "Legal box"),
+            ("type_sync", "arch"),
+            ("root", "/Legal"),
+            ("app_key", "app-key-1"),
+            ("endpoint", "http://127.0.0.1:9"),
+            ("access_token", dropbox_token),
+            ("refresh_token", dropbox_refresh),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302, "the form redirects to the new datasource");
+    let page = r.headers()["location"].to_str().unwrap().to_owned();
+    assert!(page.starts_with("/datasources/"), "{page}");
+    seen.add("rpc create_datasource", r.text().await.unwrap());
+    let id = page.trim_start_matches("/datasources/");
+    let r = call(
+        reqwest::Method::GET,
+        &format!("/api/datasources/{id}"),
+        &session,
+        None,
+    )
+    .await
+    .unwrap();
+    let text = r.text().await.unwrap();
+    let ds: Value = serde_json::from_str(&text).unwrap();
+    assert_eq!(ds["@type"], "DropboxDatasource", "{text}");
+    assert_eq!(ds["root"], "/Legal", "{text}");
+    assert_eq!(ds["app_key"], "app-key-1", "{text}");
+    assert_ne!(
+        ds["sync_status"], "created",
+        "it has its credentials: {text}"
+    );
+    seen.add("GET the Dropbox datasource", text);
+    let r = http
+        .get(format!("{base}{page}"))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    seen.add("the Dropbox datasource's page", r.text().await.unwrap());
+
     for f in ["me", "list_tokens", "my_invitations"] {
         let r = http
             .post(format!("{base}/rpc/{f}"))
@@ -278,6 +333,8 @@ async fn run(backend: &str, logs: &Capture) {
         (carol_api.as_str(), "Carol's API token"),
         (s3_key_id, "S3 access key id"),
         (s3_secret, "S3 secret key"),
+        (dropbox_token, "Dropbox access token"),
+        (dropbox_refresh, "Dropbox refresh token"),
     ] {
         assert!(!log.contains(secret), "the {name} appears in the logs");
         let issuer: &[&str] = match name {

@@ -39,6 +39,26 @@ pub fn settings_inputs(kind: &str) -> &'static [(&'static str, &'static str, &'s
             ),
             ("region", "Region", "e.g. eu-west-1 (optional).", false),
         ],
+        "DropboxDatasource" => &[
+            (
+                "root",
+                "Folder",
+                "The Dropbox folder to collect, e.g. /Legal; empty for the whole Dropbox.",
+                false,
+            ),
+            (
+                "app_key",
+                "App key",
+                "The Dropbox app the refresh token was issued to; needed to refresh the access token.",
+                false,
+            ),
+            (
+                "endpoint",
+                "API endpoint",
+                "Another server speaking Dropbox's API (optional; Dropbox itself when empty).",
+                false,
+            ),
+        ],
         _ => &[],
     }
 }
@@ -52,8 +72,12 @@ pub const FORM_FIELDS: &[&str] = &[
     "prefix",
     "endpoint",
     "region",
+    "root",
+    "app_key",
     "access_key_id",
     "secret_access_key",
+    "Authorization",
+    "X-Auth-Secret",
 ];
 
 #[component]
@@ -119,6 +143,22 @@ pub fn NewDatasource() -> impl IntoView {
                         <label for="secret_access_key" class="label">"Secret access key"</label>
                         <input id="secret_access_key" name="secret_access_key" type="password" class="input" autocomplete="new-password" />
                         {field_error(value, "secret_access_key")}
+                    </div>
+                </fieldset>
+            })}
+            {move || (kind.get() == "DropboxDatasource").then(|| view! {
+                <fieldset class="space-y-3 rounded-md border border-slate-200 p-4 dark:border-slate-700">
+                    <legend class="px-1 text-sm font-medium">"OAuth tokens"</legend>
+                    <p class="hint">"Kept encrypted in Tributary's wallet and never shown again. Without them the datasource waits; scripts can send them later with @refreshServiceCredentials."</p>
+                    <div>
+                        <label for="access_token" class="label">"Access token"</label>
+                        <input id="access_token" name="access_token" type="password" class="input" autocomplete="off" />
+                        {field_error(value, "Authorization")}
+                    </div>
+                    <div>
+                        <label for="refresh_token" class="label">"Refresh token"</label>
+                        <input id="refresh_token" name="refresh_token" type="password" class="input" autocomplete="off" />
+                        {field_error(value, "X-Auth-Secret")}
                     </div>
                 </fieldset>
             })}

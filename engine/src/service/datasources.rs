@@ -45,7 +45,7 @@ pub fn settings_fields(kind: DatasourceKind) -> &'static [(&'static str, bool)] 
             ("endpoint", false),
             ("region", false),
         ],
-        DatasourceKind::Dropbox => &[("root", false)],
+        DatasourceKind::Dropbox => &[("root", false), ("app_key", false), ("endpoint", false)],
         DatasourceKind::Slack => &[("workspace", false)],
     }
 }
@@ -239,7 +239,7 @@ impl Engine {
                     check_s3_bucket(value)?;
                     value.to_owned()
                 }
-                (DatasourceKind::S3, "endpoint") => {
+                (DatasourceKind::S3 | DatasourceKind::Dropbox, "endpoint") => {
                     check_endpoint(value)?;
                     value.trim_end_matches('/').to_owned()
                 }
@@ -290,13 +290,20 @@ impl Engine {
             type_sync: input.type_sync,
             // The spyder manager moves it on once it can collect; until then it is created.
             sync_status: SyncStatus::Created,
-            status_reason: Some(if crate::manager::has_spyder(input.kind) {
-                "Waiting for its first sync to be scheduled".into()
-            } else {
+            status_reason: Some(if !crate::manager::has_spyder(input.kind) {
                 format!(
                     "Tributary has no spyder for {} datasources yet, so it is not collected",
                     input.kind.label()
                 )
+            } else if crate::manager::needs_credentials(input.kind) && input.credentials.is_empty()
+            {
+                format!(
+                    "Waiting for its {} credentials: send Authorization (the access token) and \
+                     X-Auth-Secret (the refresh token) with @refreshServiceCredentials",
+                    input.kind.label()
+                )
+            } else {
+                "Waiting for its first sync to be scheduled".into()
             }),
             settings: input.settings,
             resource_count: 0,
@@ -445,7 +452,11 @@ impl Engine {
     }
 
     /// Seals credentials into the wallet.
-    async fn store_credentials(&self, id: &str, credentials: &[(String, String)]) -> Result<()> {
+    pub(crate) async fn store_credentials(
+        &self,
+        id: &str,
+        credentials: &[(String, String)],
+    ) -> Result<()> {
         if credentials.is_empty() {
             return Ok(());
         }
@@ -507,7 +518,12 @@ impl Engine {
         if creds.is_empty() {
             return Err(EngineError::invalid(allowed[0], "is required"));
         }
-        self.store_credentials(&ds.id, &creds).await
+        self.store_credentials(&ds.id, &creds).await?;
+        // A datasource that waited for its credentials can be collected now.
+        if ds.sync_status == SyncStatus::Created {
+            self.queue_first_sync(&ds).await?;
+        }
+        Ok(())
     }
 
     #[tracing::instrument(skip_all, fields(id))]

@@ -61,9 +61,15 @@ impl Engine {
         ))
     }
 
+    /// Whether `ds` is of a kind that cannot be collected without credentials and has none.
+    pub(crate) async fn missing_credentials(&self, ds: &Datasource) -> Result<bool> {
+        Ok(crate::manager::needs_credentials(ds.kind)
+            && self.store.secrets(&ds.id).await?.is_empty())
+    }
+
     /// Queues the first sync of a datasource that can be collected.
     pub(crate) async fn queue_first_sync(&self, ds: &Datasource) -> Result<()> {
-        if !has_spyder(ds.kind) {
+        if !has_spyder(ds.kind) || self.missing_credentials(ds).await? {
             return Ok(());
         }
         // Pending first, then the job: an idle worker may claim the job the moment it exists,
@@ -101,6 +107,13 @@ impl Engine {
             return Err(EngineError::Conflict(
                 "this datasource is paused; resume it to sync".into(),
             ));
+        }
+        if self.missing_credentials(&ds).await? {
+            return Err(EngineError::Conflict(format!(
+                "this {} datasource has no credentials yet; send them with \
+                 @refreshServiceCredentials",
+                ds.kind.label()
+            )));
         }
         if let Some(mut live) = self.store.live_job(&ds.id).await? {
             if live.state == "queued" && live.run_after > now() {

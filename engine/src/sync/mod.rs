@@ -3,6 +3,7 @@
 //! batch with the checkpoint, so a paused, stopped or killed run resumes where it was and never
 //! duplicates or loses an item. Deletions are decided only after a complete listing.
 
+pub mod dropbox;
 pub mod folder;
 pub mod s3;
 

@@ -159,11 +159,16 @@ pub fn spec() -> Value {
                     "bucket": {"type": "string", "description": "S3Datasource"},
                     "prefix": {"type": "string"}, "endpoint": {"type": "string"}, "region": {"type": "string"},
                     "access_key_id": {"type": "string", "description": "S3; kept in the wallet, never returned"},
-                    "secret_access_key": {"type": "string", "description": "S3; kept in the wallet, never returned"}}},
+                    "secret_access_key": {"type": "string", "description": "S3; kept in the wallet, never returned"},
+                    "root": {"type": "string", "description": "DropboxDatasource: the folder collected (the whole Dropbox when empty)"},
+                    "app_key": {"type": "string", "description": "DropboxDatasource: the OAuth2 client id, used to refresh the access token"},
+                    "Authorization": {"type": "string", "description": "Dropbox/Slack: `Bearer <access token>`; kept in the wallet, never returned"},
+                    "X-Auth-Secret": {"type": "string", "description": "Dropbox/Slack: the OAuth2 refresh token; kept in the wallet, never returned"}}},
                 "DatasourcePatch": {"type": "object", "properties": {
                     "title": {"type": "string"}, "type_sync": {"type": "string", "enum": ["auto", "one", "arch"]},
                     "path": {"type": "string"}, "bucket": {"type": "string"}, "prefix": {"type": "string", "nullable": true},
-                    "endpoint": {"type": "string", "nullable": true}, "region": {"type": "string", "nullable": true}}},
+                    "endpoint": {"type": "string", "nullable": true}, "region": {"type": "string", "nullable": true},
+                    "root": {"type": "string", "nullable": true}, "app_key": {"type": "string", "nullable": true}}},
                 "Datasource": {"type": "object", "required": ["@id", "@type", "id", "title", "type_sync", "sync_status"], "properties": {
                     "@id": {"type": "string"}, "@type": {"type": "string"}, "id": {"type": "string"}, "title": {"type": "string"},
                     "type_sync": {"type": "string", "enum": ["auto", "one", "arch"]},

@@ -1,0 +1,454 @@
+//! The Dropbox spyder, on Dropbox's published HTTP API (v2): `files/list_folder` (recursive,
+//! then `list_folder/continue` until `has_more` is false) for the listing and
+//! `files/download` for contents. An access token that Dropbox refuses as expired is refreshed
+//! with the OAuth2 refresh token (`grant_type=refresh_token` at `oauth2/token`), and the new one
+//! is saved to the wallet, so the next run starts with it.
+//!
+//! Credentials, in the seed's `@refreshServiceCredentials` shape: `Authorization` is the access
+//! token (`Bearer ...`), `X-Auth-Secret` the refresh token. Settings: `root` (a folder, the
+//! whole Dropbox when empty), `app_key` (the OAuth2 client id the refresh token was issued to)
+//! and `endpoint` (another host serving the same API, for Dropbox-compatible servers; both the
+//! API and the content calls go there).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::{Value, json};
+
+use super::{Entry, Source, SyncError};
+use crate::blobs::{Blob, BlobStore};
+
+const API: &str = "https://api.dropboxapi.com";
+const CONTENT: &str = "https://content.dropboxapi.com";
+
+/// Where a refreshed access token is kept (the wallet, in the server).
+#[async_trait]
+pub trait TokenSaver: Send + Sync {
+    /// Saves `authorization` (`Bearer ...`) as the datasource's access token.
+    async fn save_access_token(&self, authorization: &str) -> Result<(), String>;
+}
+
+/// Connection settings and credentials of a Dropbox datasource.
+#[derive(Debug, Clone, Default)]
+pub struct DropboxSettings {
+    pub root: Option<String>,
+    pub endpoint: Option<String>,
+    pub app_key: Option<String>,
+    /// `Authorization`: `Bearer <access token>` (the bare token is accepted too).
+    pub authorization: Option<String>,
+    /// `X-Auth-Secret`: the OAuth2 refresh token.
+    pub refresh_token: Option<String>,
+}
+
+/// One file of the listing, as Dropbox describes it.
+#[derive(Debug, Deserialize)]
+struct ListedEntry {
+    #[serde(rename = ".tag")]
+    tag: String,
+    path_lower: Option<String>,
+    path_display: Option<String>,
+    size: Option<i64>,
+    server_modified: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct ListFolder {
+    entries: Vec<ListedEntry>,
+    cursor: String,
+    has_more: bool,
+}
+
+pub struct DropboxSource {
+    http: reqwest::Client,
+    api: String,
+    content: String,
+    /// The folder collected, as Dropbox's API names it: "" for the whole Dropbox, else "/x".
+    root: String,
+    app_key: Option<String>,
+    refresh_token: Option<String>,
+    /// The access token in use (replaced when refreshed).
+    token: tokio::sync::RwLock<String>,
+    /// One refresh at a time: concurrent fetches that all find the token expired refresh once.
+    refreshing: tokio::sync::Mutex<()>,
+    saver: Arc<dyn TokenSaver>,
+    after: String,
+    /// The whole listing, in byte order of `source_id`, after the checkpoint (read at the
+    /// first page: Dropbox lists in no useful order, and the merge needs one).
+    listing: Option<std::vec::IntoIter<Entry>>,
+    /// `source_id` → the path to download it by.
+    paths: HashMap<String, String>,
+}
+
+/// The `root` setting as Dropbox's API wants it: "" or "/a/b", no trailing slash.
+fn api_root(root: Option<&str>) -> String {
+    let trimmed = root.unwrap_or("").trim().trim_matches('/');
+    if trimmed.is_empty() {
+        String::new()
+    } else {
+        format!("/{trimmed}")
+    }
+}
+
+/// JSON for the `Dropbox-API-Arg` header: HTTP headers carry ASCII only, so every other
+/// character is escaped as `\uXXXX` (what Dropbox documents for this header).
+fn header_json(v: &Value) -> String {
+    let raw = v.to_string();
+    let mut out = String::with_capacity(raw.len());
+    for c in raw.chars() {
+        if c.is_ascii() {
+            out.push(c);
+        } else {
+            let mut units = [0u16; 2];
+            for u in c.encode_utf16(&mut units) {
+                out.push_str(&format!("\\u{u:04x}"));
+            }
+        }
+    }
+    out
+}
+
+/// The error summary Dropbox answers with (`path/not_found/..`), or the body's start.
+fn summary(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| v.get("error_summary")?.as_str().map(str::to_owned))
+        .unwrap_or_else(|| body.chars().take(200).collect())
+}
+
+/// What to do with an answer that was not a success.
+enum Refused {
+    /// The access token is expired or invalid: refresh it and try again.
+    Token(String),
+    Other(SyncError),
+}
+
+fn classify(
+    status: reqwest::StatusCode,
+    headers: &reqwest::header::HeaderMap,
+    body: &str,
+) -> Refused {
+    let what = summary(body);
+    match status.as_u16() {
+        401 => Refused::Token(what),
+        403 => Refused::Other(SyncError::Permanent(format!(
+            "access denied by Dropbox: {what}"
+        ))),
+        409 if what.contains("not_found") => Refused::Other(SyncError::Permanent(format!(
+            "the Dropbox folder is not there: {what}"
+        ))),
+        409 => Refused::Other(SyncError::Permanent(format!("Dropbox refused: {what}"))),
+        429 => {
+            let wait = headers
+                .get(reqwest::header::RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(60);
+            Refused::Other(SyncError::RetryAfter(
+                Duration::from_secs(wait),
+                format!("Dropbox asked to slow down: {what}"),
+            ))
+        }
+        400 => Refused::Other(SyncError::Permanent(format!(
+            "Dropbox refused the request: {what}"
+        ))),
+        _ => Refused::Other(SyncError::Transient(format!(
+            "Dropbox answered {status}: {what}"
+        ))),
+    }
+}
+
+fn transport(e: reqwest::Error) -> SyncError {
+    SyncError::Transient(format!("Dropbox could not be reached: {e}"))
+}
+
+impl DropboxSource {
+    pub fn new(
+        s: &DropboxSettings,
+        after: &str,
+        saver: Arc<dyn TokenSaver>,
+    ) -> Result<Self, SyncError> {
+        let token = s
+            .authorization
+            .as_deref()
+            .map(|a| a.trim().trim_start_matches("Bearer ").trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                SyncError::Permanent(
+                    "no Dropbox access token: send it as Authorization with @refreshServiceCredentials"
+                        .into(),
+                )
+            })?;
+        let (api, content) = match s.endpoint.as_deref().map(|e| e.trim_end_matches('/')) {
+            Some(e) if !e.is_empty() => (e.to_owned(), e.to_owned()),
+            _ => (API.to_owned(), CONTENT.to_owned()),
+        };
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(300))
+            .build()
+            .map_err(|e| SyncError::Permanent(format!("no HTTP client: {e}")))?;
+        Ok(Self {
+            http,
+            api,
+            content,
+            root: api_root(s.root.as_deref()),
+            app_key: s.app_key.clone().filter(|k| !k.trim().is_empty()),
+            refresh_token: s.refresh_token.clone().filter(|t| !t.trim().is_empty()),
+            token: tokio::sync::RwLock::new(token),
+            refreshing: tokio::sync::Mutex::new(()),
+            saver,
+            after: after.to_owned(),
+            listing: None,
+            paths: HashMap::new(),
+        })
+    }
+
+    /// Gets a new access token with the refresh token, unless another call already replaced
+    /// `stale`. Saves it to the wallet.
+    async fn refresh(&self, stale: &str, why: &str) -> Result<(), SyncError> {
+        let _one = self.refreshing.lock().await;
+        if *self.token.read().await != stale {
+            return Ok(());
+        }
+        let (Some(refresh), Some(app_key)) = (&self.refresh_token, &self.app_key) else {
+            return Err(SyncError::Permanent(format!(
+                "Dropbox refused the access token ({why}) and it cannot be refreshed without a \
+                 refresh token (X-Auth-Secret) and the app key: send new credentials with \
+                 @refreshServiceCredentials"
+            )));
+        };
+        let r = self
+            .http
+            .post(format!("{}/oauth2/token", self.api))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.as_str()),
+                ("client_id", app_key.as_str()),
+            ])
+            .send()
+            .await
+            .map_err(transport)?;
+        let status = r.status();
+        let body = r.text().await.map_err(transport)?;
+        if status.is_server_error() {
+            return Err(SyncError::Transient(format!(
+                "Dropbox could not refresh the access token ({status})"
+            )));
+        }
+        let token = serde_json::from_str::<Value>(&body)
+            .ok()
+            .filter(|_| status.is_success())
+            .and_then(|v| v.get("access_token")?.as_str().map(str::to_owned))
+            .ok_or_else(|| {
+                let reason = serde_json::from_str::<Value>(&body)
+                    .ok()
+                    .and_then(|v| {
+                        let e = v.get("error_description").or_else(|| v.get("error"))?;
+                        e.as_str().map(str::to_owned)
+                    })
+                    .unwrap_or_else(|| status.to_string());
+                SyncError::Permanent(format!(
+                    "Dropbox refused to refresh the access token ({reason}): send new \
+                     credentials with @refreshServiceCredentials"
+                ))
+            })?;
+        self.saver
+            .save_access_token(&format!("Bearer {token}"))
+            .await
+            .map_err(|e| SyncError::Transient(format!("saving the refreshed token: {e}")))?;
+        *self.token.write().await = token;
+        Ok(())
+    }
+
+    /// POSTs `body` to an API route; a refused token is refreshed once and the call repeated.
+    async fn call(&self, route: &str, body: &Value) -> Result<Value, SyncError> {
+        let mut refreshed = false;
+        loop {
+            let token = self.token.read().await.clone();
+            let r = self
+                .http
+                .post(format!("{}/2/{route}", self.api))
+                .bearer_auth(&token)
+                .json(body)
+                .send()
+                .await
+                .map_err(transport)?;
+            let (status, headers) = (r.status(), r.headers().clone());
+            let text = r.text().await.map_err(transport)?;
+            if status.is_success() {
+                return serde_json::from_str(&text).map_err(|e| {
+                    SyncError::Transient(format!("Dropbox's answer to {route} is not JSON: {e}"))
+                });
+            }
+            match classify(status, &headers, &text) {
+                Refused::Token(why) if !refreshed => {
+                    self.refresh(&token, &why).await?;
+                    refreshed = true;
+                }
+                Refused::Token(why) => {
+                    return Err(SyncError::Permanent(format!(
+                        "Dropbox refused the refreshed access token: {why}"
+                    )));
+                }
+                Refused::Other(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The whole listing of the root, files only, as entries keyed by their path under it.
+    async fn list_all(&mut self) -> Result<Vec<Entry>, SyncError> {
+        let mut page: ListFolder = serde_json::from_value(
+            self.call(
+                "files/list_folder",
+                &json!({"path": self.root, "recursive": true, "include_deleted": false, "limit": 2000}),
+            )
+            .await?,
+        )
+        .map_err(|e| SyncError::Transient(format!("an unexpected Dropbox listing: {e}")))?;
+        let prefix = format!("{}/", self.root.to_lowercase());
+        let mut out = Vec::new();
+        loop {
+            for e in page.entries {
+                if e.tag != "file" {
+                    continue;
+                }
+                let (Some(lower), Some(display)) = (e.path_lower, e.path_display) else {
+                    continue;
+                };
+                let Some(rel_lower) = lower.strip_prefix(&prefix) else {
+                    continue;
+                };
+                // The path under the root as Dropbox displays it (its case), when that is
+                // the same path; else the lower-case one, which always is.
+                let rel = display
+                    .get(display.len().saturating_sub(rel_lower.len())..)
+                    .filter(|r| display.len() == lower.len() && r.to_lowercase() == rel_lower)
+                    .unwrap_or(rel_lower);
+                self.paths.insert(rel.to_owned(), lower.clone());
+                out.push(entry(rel, e.size, e.server_modified.as_deref()));
+            }
+            if !page.has_more {
+                break;
+            }
+            page = serde_json::from_value(
+                self.call(
+                    "files/list_folder/continue",
+                    &json!({"cursor": page.cursor}),
+                )
+                .await?,
+            )
+            .map_err(|e| SyncError::Transient(format!("an unexpected Dropbox listing: {e}")))?;
+        }
+        out.sort_by(|a, b| a.source_id.cmp(&b.source_id));
+        out.dedup_by(|a, b| a.source_id == b.source_id);
+        Ok(out)
+    }
+}
+
+fn entry(rel: &str, size: Option<i64>, modified: Option<&str>) -> Entry {
+    Entry {
+        source_id: rel.to_owned(),
+        size: size.unwrap_or(0),
+        modified: modified
+            .and_then(|m| DateTime::parse_from_rfc3339(m).ok())
+            .map(|m| crate::service::truncate_micros(m.with_timezone(&Utc))),
+    }
+}
+
+#[async_trait]
+impl Source for DropboxSource {
+    async fn next_page(&mut self, limit: usize) -> Result<Vec<Entry>, SyncError> {
+        if self.listing.is_none() {
+            let after = self.after.clone();
+            let all: Vec<Entry> = self
+                .list_all()
+                .await?
+                .into_iter()
+                .filter(|e| e.source_id.as_str() > after.as_str())
+                .collect();
+            self.listing = Some(all.into_iter());
+        }
+        Ok(self
+            .listing
+            .as_mut()
+            .map(|l| l.by_ref().take(limit).collect())
+            .unwrap_or_default())
+    }
+
+    fn problems(&self) -> Vec<String> {
+        Vec::new()
+    }
+
+    async fn fetch(&self, entry: &Entry, blobs: &BlobStore) -> Result<Option<Blob>, SyncError> {
+        let path = self
+            .paths
+            .get(&entry.source_id)
+            .cloned()
+            .unwrap_or_else(|| format!("{}/{}", self.root, entry.source_id));
+        let arg = header_json(&json!({ "path": path }));
+        let mut refreshed = false;
+        let bytes = loop {
+            let token = self.token.read().await.clone();
+            let r = self
+                .http
+                .post(format!("{}/2/files/download", self.content))
+                .bearer_auth(&token)
+                .header("Dropbox-API-Arg", &arg)
+                .send()
+                .await
+                .map_err(transport)?;
+            let (status, headers) = (r.status(), r.headers().clone());
+            if status.is_success() {
+                break r.bytes().await.map_err(transport)?;
+            }
+            let text = r.text().await.map_err(transport)?;
+            // Deleted since the listing: nothing to collect.
+            if status.as_u16() == 409 && summary(&text).contains("not_found") {
+                return Ok(None);
+            }
+            match classify(status, &headers, &text) {
+                Refused::Token(why) if !refreshed => {
+                    self.refresh(&token, &why).await?;
+                    refreshed = true;
+                }
+                Refused::Token(why) => {
+                    return Err(SyncError::Permanent(format!(
+                        "Dropbox refused the refreshed access token: {why}"
+                    )));
+                }
+                Refused::Other(e) => return Err(e),
+            }
+        };
+        let blobs = blobs.clone();
+        tokio::task::spawn_blocking(move || blobs.put_bytes(&bytes))
+            .await
+            .map_err(|e| SyncError::Transient(format!("storing a file stopped: {e}")))?
+            .map(Some)
+            .map_err(|e| SyncError::Transient(format!("storing a file: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn roots_are_what_the_api_takes() {
+        assert_eq!(api_root(None), "");
+        assert_eq!(api_root(Some(" / ")), "");
+        assert_eq!(api_root(Some("Team/Docs/")), "/Team/Docs");
+        assert_eq!(api_root(Some("/Docs")), "/Docs");
+    }
+
+    #[test]
+    fn header_arguments_are_ascii() {
+        let h = header_json(&json!({"path": "/Ünï 😀.txt"}));
+        assert!(h.is_ascii(), "{h}");
+        let back: Value = serde_json::from_str(&h).unwrap();
+        assert_eq!(back["path"], "/Ünï 😀.txt");
+    }
+}

@@ -214,7 +214,7 @@ pub mod ssr {
     /// given" — `null` on edit (`clear`), so an optional setting can be cleared.
     pub fn settings_json(
         kind: engine::domain::DatasourceKind,
-        form: [(&str, Option<String>); 7],
+        form: [(&str, Option<String>); 10],
         clear: bool,
     ) -> serde_json::Map<String, serde_json::Value> {
         let own = engine::service::settings_fields(kind);
@@ -380,10 +380,14 @@ pub async fn create_datasource(
     region: Option<String>,
     root: Option<String>,
     app_key: Option<String>,
+    workspace: Option<String>,
+    channels: Option<String>,
+    client_id: Option<String>,
     access_key_id: Option<String>,
     secret_access_key: Option<String>,
     access_token: Option<String>,
     refresh_token: Option<String>,
+    client_secret: Option<String>,
 ) -> Result<String, AppError> {
     let user = ssr::user()?;
     let kind_parsed: engine::domain::DatasourceKind = kind.parse().map_err(AppError::from)?;
@@ -395,6 +399,9 @@ pub async fn create_datasource(
         ("region", region),
         ("root", root),
         ("app_key", app_key),
+        ("workspace", workspace),
+        ("channels", channels),
+        ("client_id", client_id),
     ];
     let mut body = ssr::settings_json(kind_parsed, form, false);
     body.insert("@type".into(), kind.into());
@@ -419,6 +426,7 @@ pub async fn create_datasource(
         ("secret_access_key", secret_access_key),
         ("Authorization", access_token),
         ("X-Auth-Secret", refresh_token),
+        ("client_secret", client_secret),
     ] {
         if let Some(v) = value.filter(|v| !v.trim().is_empty())
             && engine::service::credential_fields(kind_parsed).contains(&field)
@@ -446,6 +454,9 @@ pub async fn update_datasource(
     region: Option<String>,
     root: Option<String>,
     app_key: Option<String>,
+    workspace: Option<String>,
+    channels: Option<String>,
+    client_id: Option<String>,
 ) -> Result<DatasourceView, AppError> {
     let user = ssr::user()?;
     let engine = ssr::engine()?;
@@ -458,6 +469,9 @@ pub async fn update_datasource(
         ("region", region),
         ("root", root),
         ("app_key", app_key),
+        ("workspace", workspace),
+        ("channels", channels),
+        ("client_id", client_id),
     ];
     let mut body = ssr::settings_json(current.kind, form, true);
     body.insert("title".into(), title.into());

@@ -37,6 +37,8 @@ test("every page passes an automated accessibility check, in light and dark mode
       "/datasources?q=nothing-matches-this",
       "/datasources/new",
       "/datasources/new?kind=S3Datasource",
+      "/datasources/new?kind=DropboxDatasource",
+      "/datasources/new?kind=SlackDatasource",
       `/datasources/${id}`,
       `/datasources/${id}?tab=resources`,
       `/datasources/${id}?tab=search`,

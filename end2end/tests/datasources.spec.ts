@@ -96,3 +96,38 @@ test.describe("without JavaScript", () => {
     await expect(page.locator("[data-field='Sync type']")).toContainText("arch");
   });
 });
+
+test("a Dropbox datasource waits for its tokens; a script's @refreshServiceCredentials queues it, live", async ({ page, request }) => {
+  await login(page);
+  await page.goto("/datasources/new?kind=DropboxDatasource");
+  await hydrated(page);
+  await expect(page.getByLabel("Access token")).toBeVisible();
+  await expect(page.getByLabel("Refresh token")).toBeVisible();
+  await expect(page.getByLabel("Client secret")).toHaveCount(0);
+  await page.getByLabel("Title").fill("E2E Dropbox");
+  await page.getByLabel(/^Folder/).fill("/Legal");
+  await page.getByLabel(/App key/).fill("e2e-app-key");
+  // A closed port on loopback: the spyder's attempts fail at once and reach no one.
+  await page.getByLabel(/API endpoint/).fill("http://127.0.0.1:9");
+  await page.getByRole("button", { name: "Create datasource" }).click();
+  await expect(page).toHaveURL(/\/datasources\/[0-9a-f]{32}$/);
+  await expect(page.locator("[data-setting=root]")).toHaveText("/Legal");
+  const badge = page.locator("h1 + [data-status]");
+  await expect(badge).toHaveAttribute("data-status", "created");
+  await expect(page.locator("[data-field=Status]")).toContainText("@refreshServiceCredentials");
+  const id = page.url().split("/").pop()!.split("?")[0];
+
+  // As a script written for the seed sends it: JSON without a Content-Type.
+  const token = await apiToken(request);
+  const r = await request.post(`/api/datasources/${id}/@refreshServiceCredentials`, {
+    headers: { Authorization: `Bearer ${token}` },
+    data: Buffer.from(JSON.stringify({ "X-Auth-Secret": "e2e-refresh", Authorization: "Bearer e2e-access" })),
+  });
+  expect(r.status()).toBe(204);
+  await expect(badge).not.toHaveAttribute("data-status", "created");
+
+  // The Slack form asks for the app's secret too.
+  await page.goto("/datasources/new?kind=SlackDatasource");
+  await expect(page.getByLabel("Client secret")).toBeVisible();
+  await expect(page.getByLabel(/Channels/)).toBeVisible();
+});

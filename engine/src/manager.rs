@@ -129,7 +129,10 @@ enum Ended {
 pub fn has_spyder(kind: DatasourceKind) -> bool {
     matches!(
         kind,
-        DatasourceKind::Folder | DatasourceKind::S3 | DatasourceKind::Dropbox
+        DatasourceKind::Folder
+            | DatasourceKind::S3
+            | DatasourceKind::Dropbox
+            | DatasourceKind::Slack
     )
 }
 
@@ -145,13 +148,10 @@ struct WalletTokens {
 }
 
 #[async_trait]
-impl sync::dropbox::TokenSaver for WalletTokens {
-    async fn save_access_token(&self, authorization: &str) -> std::result::Result<(), String> {
+impl sync::CredentialSaver for WalletTokens {
+    async fn save(&self, credentials: Vec<(String, String)>) -> std::result::Result<(), String> {
         self.engine
-            .store_credentials(
-                &self.datasource_id,
-                &[("Authorization".to_owned(), authorization.to_owned())],
-            )
+            .store_credentials(&self.datasource_id, &credentials)
             .await
             .map_err(|e| e.to_string())
     }
@@ -563,9 +563,35 @@ impl SpyderManager {
                     &settings, after, saver,
                 )?))
             }
-            other => Err(SyncError::Permanent(format!(
-                "Tributary has no spyder for {other} yet"
-            ))),
+            DatasourceKind::Slack => {
+                let get = |k: &str| {
+                    ds.settings
+                        .get(k)
+                        .and_then(|v| v.as_str())
+                        .map(str::to_owned)
+                };
+                let creds = self
+                    .engine
+                    .open_credentials(&ds.id)
+                    .await
+                    .map_err(|e| SyncError::Permanent(e.to_string()))?;
+                let cred = |k: &str| creds.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+                let settings = sync::slack::SlackSettings {
+                    channels: get("channels"),
+                    endpoint: get("endpoint"),
+                    client_id: get("client_id"),
+                    authorization: cred("Authorization"),
+                    refresh_token: cred("X-Auth-Secret"),
+                    client_secret: cred("client_secret"),
+                };
+                let saver = Arc::new(WalletTokens {
+                    engine: self.engine.clone(),
+                    datasource_id: ds.id.clone(),
+                });
+                Ok(Box::new(sync::slack::SlackSource::new(
+                    &settings, after, saver,
+                )?))
+            }
         }
     }
 

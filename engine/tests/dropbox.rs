@@ -299,7 +299,10 @@ async fn dropbox_mirror(backend: &str) {
         (f.refreshes, f.downloads)
     };
     assert_eq!(refreshes, 1, "the saved token was used");
-    assert_eq!(downloads, 2, "only the changed and the new file were fetched");
+    assert_eq!(
+        downloads, 2,
+        "only the changed and the new file were fetched"
+    );
     let runs = e.sync_history(&u, &ds.id, 5).await.unwrap();
     assert_eq!(
         (runs[0].added, runs[0].updated, runs[0].deleted),

@@ -239,7 +239,7 @@ async fn send_to_spyder_rules(c: Ctx) -> TestDb {
             .status_code(),
         409
     );
-    // Someone else: 404; kinds without a spyder: 409 with the reason.
+    // Someone else: 404; a datasource that cannot be collected yet: 409 with the reason.
     let other =
         c.e.create_user("x@example.com", "", "password123", AccountRole::Member)
             .await
@@ -248,24 +248,6 @@ async fn send_to_spyder_rules(c: Ctx) -> TestDb {
         c.e.send_to_spyder(&other, &id, false).await,
         Err(EngineError::NotFound(_))
     ));
-    let slack =
-        c.e.create_datasource(&c.u, &json!({"@type": "SlackDatasource", "title": "b"}))
-            .await
-            .unwrap();
-    assert_eq!(
-        slack.sync_status,
-        SyncStatus::Created,
-        "no Slack spyder yet: nothing queued"
-    );
-    assert_eq!(
-        slack.status_reason.as_deref(),
-        Some("Tributary has no spyder for Slack datasources yet, so it is not collected")
-    );
-    let e =
-        c.e.send_to_spyder(&c.u, &slack.id, false)
-            .await
-            .unwrap_err();
-    assert!(e.to_string().contains("no spyder"), "{e}");
     // A Dropbox without credentials waits for them, and says so.
     let dropbox =
         c.e.create_datasource(&c.u, &json!({"@type": "DropboxDatasource", "title": "d"}))

@@ -59,6 +59,32 @@ pub fn settings_inputs(kind: &str) -> &'static [(&'static str, &'static str, &'s
                 false,
             ),
         ],
+        "SlackDatasource" => &[
+            (
+                "workspace",
+                "Workspace",
+                "The workspace's name, for your reference (optional).",
+                false,
+            ),
+            (
+                "channels",
+                "Channels",
+                "Channel names to collect, comma-separated, e.g. general, legal; every channel the app is in when empty.",
+                false,
+            ),
+            (
+                "client_id",
+                "Client ID",
+                "The Slack app's client ID; needed to refresh a rotating token.",
+                false,
+            ),
+            (
+                "endpoint",
+                "API endpoint",
+                "Another server speaking Slack's Web API, e.g. https://slack.example.com/api (optional).",
+                false,
+            ),
+        ],
         _ => &[],
     }
 }
@@ -74,6 +100,10 @@ pub const FORM_FIELDS: &[&str] = &[
     "region",
     "root",
     "app_key",
+    "workspace",
+    "channels",
+    "client_id",
+    "client_secret",
     "access_key_id",
     "secret_access_key",
     "Authorization",
@@ -146,7 +176,7 @@ pub fn NewDatasource() -> impl IntoView {
                     </div>
                 </fieldset>
             })}
-            {move || (kind.get() == "DropboxDatasource").then(|| view! {
+            {move || matches!(kind.get().as_str(), "DropboxDatasource" | "SlackDatasource").then(|| view! {
                 <fieldset class="space-y-3 rounded-md border border-slate-200 p-4 dark:border-slate-700">
                     <legend class="px-1 text-sm font-medium">"OAuth tokens"</legend>
                     <p class="hint">"Kept encrypted in Tributary's wallet and never shown again. Without them the datasource waits; scripts can send them later with @refreshServiceCredentials."</p>
@@ -160,6 +190,13 @@ pub fn NewDatasource() -> impl IntoView {
                         <input id="refresh_token" name="refresh_token" type="password" class="input" autocomplete="off" />
                         {field_error(value, "X-Auth-Secret")}
                     </div>
+                    {move || (kind.get() == "SlackDatasource").then(|| view! {
+                        <div>
+                            <label for="client_secret" class="label">"Client secret"</label>
+                            <input id="client_secret" name="client_secret" type="password" class="input" autocomplete="off" />
+                            {field_error(value, "client_secret")}
+                        </div>
+                    })}
                 </fieldset>
             })}
             <SyncTypeChoice kind=kind.into() selected=None />

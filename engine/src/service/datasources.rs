@@ -46,7 +46,12 @@ pub fn settings_fields(kind: DatasourceKind) -> &'static [(&'static str, bool)] 
             ("region", false),
         ],
         DatasourceKind::Dropbox => &[("root", false), ("app_key", false), ("endpoint", false)],
-        DatasourceKind::Slack => &[("workspace", false)],
+        DatasourceKind::Slack => &[
+            ("workspace", false),
+            ("channels", false),
+            ("client_id", false),
+            ("endpoint", false),
+        ],
     }
 }
 
@@ -56,7 +61,9 @@ pub fn credential_fields(kind: DatasourceKind) -> &'static [&'static str] {
         DatasourceKind::S3 => &["access_key_id", "secret_access_key"],
         DatasourceKind::Folder => &[],
         // OAuth services, refreshed with the seed's @refreshServiceCredentials body.
-        DatasourceKind::Dropbox | DatasourceKind::Slack => &["X-Auth-Secret", "Authorization"],
+        DatasourceKind::Dropbox => &["X-Auth-Secret", "Authorization"],
+        // Slack's refresh (token rotation) needs the app's secret too.
+        DatasourceKind::Slack => &["X-Auth-Secret", "Authorization", "client_secret"],
     }
 }
 
@@ -239,7 +246,10 @@ impl Engine {
                     check_s3_bucket(value)?;
                     value.to_owned()
                 }
-                (DatasourceKind::S3 | DatasourceKind::Dropbox, "endpoint") => {
+                (
+                    DatasourceKind::S3 | DatasourceKind::Dropbox | DatasourceKind::Slack,
+                    "endpoint",
+                ) => {
                     check_endpoint(value)?;
                     value.trim_end_matches('/').to_owned()
                 }

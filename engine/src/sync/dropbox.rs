@@ -19,18 +19,11 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{Entry, Source, SyncError};
+use super::{CredentialSaver, Entry, Source, SyncError};
 use crate::blobs::{Blob, BlobStore};
 
 const API: &str = "https://api.dropboxapi.com";
 const CONTENT: &str = "https://content.dropboxapi.com";
-
-/// Where a refreshed access token is kept (the wallet, in the server).
-#[async_trait]
-pub trait TokenSaver: Send + Sync {
-    /// Saves `authorization` (`Bearer ...`) as the datasource's access token.
-    async fn save_access_token(&self, authorization: &str) -> Result<(), String>;
-}
 
 /// Connection settings and credentials of a Dropbox datasource.
 #[derive(Debug, Clone, Default)]
@@ -74,7 +67,7 @@ pub struct DropboxSource {
     token: tokio::sync::RwLock<String>,
     /// One refresh at a time: concurrent fetches that all find the token expired refresh once.
     refreshing: tokio::sync::Mutex<()>,
-    saver: Arc<dyn TokenSaver>,
+    saver: Arc<dyn CredentialSaver>,
     after: String,
     /// The whole listing, in byte order of `source_id`, after the checkpoint (read at the
     /// first page: Dropbox lists in no useful order, and the merge needs one).
@@ -169,7 +162,7 @@ impl DropboxSource {
     pub fn new(
         s: &DropboxSettings,
         after: &str,
-        saver: Arc<dyn TokenSaver>,
+        saver: Arc<dyn CredentialSaver>,
     ) -> Result<Self, SyncError> {
         let token = s
             .authorization
@@ -257,7 +250,7 @@ impl DropboxSource {
                 ))
             })?;
         self.saver
-            .save_access_token(&format!("Bearer {token}"))
+            .save(vec![("Authorization".into(), format!("Bearer {token}"))])
             .await
             .map_err(|e| SyncError::Transient(format!("saving the refreshed token: {e}")))?;
         *self.token.write().await = token;

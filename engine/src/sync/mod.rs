@@ -6,6 +6,7 @@
 pub mod dropbox;
 pub mod folder;
 pub mod s3;
+pub mod slack;
 
 use std::collections::VecDeque;
 
@@ -48,6 +49,14 @@ impl std::fmt::Display for SyncError {
             }
         }
     }
+}
+
+/// Where a spyder keeps credentials it refreshed (the datasource's wallet entry, in the
+/// server), so the next run starts with them.
+#[async_trait]
+pub trait CredentialSaver: Send + Sync {
+    /// Replaces these credentials (name, value); the others stay.
+    async fn save(&self, credentials: Vec<(String, String)>) -> std::result::Result<(), String>;
 }
 
 /// A place a spyder collects from.

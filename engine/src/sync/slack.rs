@@ -1,0 +1,436 @@
+//! The Slack spyder, on Slack's Web API: `conversations.list` for the channels the token can
+//! see, then `conversations.history` of each, every message a resource of its own
+//! (`<channel>/<ts>.txt`: who, where, when, and the text), so the search finds conversations
+//! and an edited message is collected again. Channels the app is not a member of are named as
+//! problems of the listing, so a mirror deletes nothing while they are missing.
+//!
+//! Credentials, in the seed's `@refreshServiceCredentials` shape: `Authorization` is the token
+//! (`Bearer xoxb-...`), `X-Auth-Secret` the refresh token of an app with token rotation, and
+//! `client_secret` the app's secret that Slack's refresh needs. When Slack answers
+//! `token_expired`, the spyder calls `oauth.v2.access` with `grant_type=refresh_token` and saves
+//! the new token and the new refresh token (Slack rotates both) to the wallet. Settings:
+//! `channels` (names to collect, comma-separated; all when empty), `client_id`, and `endpoint`
+//! (another server speaking the same API).
+
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+
+use super::{CredentialSaver, Entry, Source, SyncError};
+use crate::blobs::{Blob, BlobStore};
+
+const API: &str = "https://slack.com/api";
+
+/// Connection settings and credentials of a Slack datasource.
+#[derive(Debug, Clone, Default)]
+pub struct SlackSettings {
+    pub channels: Option<String>,
+    pub endpoint: Option<String>,
+    pub client_id: Option<String>,
+    /// `Authorization`: `Bearer <token>` (the bare token is accepted too).
+    pub authorization: Option<String>,
+    /// `X-Auth-Secret`: the refresh token (apps with token rotation).
+    pub refresh_token: Option<String>,
+    pub client_secret: Option<String>,
+}
+
+struct Tokens {
+    access: String,
+    refresh: Option<String>,
+}
+
+pub struct SlackSource {
+    http: reqwest::Client,
+    api: String,
+    /// Channel names to collect; empty for every channel the token can see.
+    only: Vec<String>,
+    client_id: Option<String>,
+    client_secret: Option<String>,
+    tokens: tokio::sync::RwLock<Tokens>,
+    refreshing: tokio::sync::Mutex<()>,
+    saver: Arc<dyn CredentialSaver>,
+    after: String,
+    listing: Option<std::vec::IntoIter<Entry>>,
+    /// `source_id` → the resource's text (the listing already carries it).
+    texts: HashMap<String, String>,
+    problems: Vec<String>,
+}
+
+fn transport(e: reqwest::Error) -> SyncError {
+    SyncError::Transient(format!("Slack could not be reached: {e}"))
+}
+
+/// A Slack timestamp (`1700000000.000100`) as a time.
+fn slack_time(ts: &str) -> Option<DateTime<Utc>> {
+    let (secs, frac) = ts.split_once('.').unwrap_or((ts, "0"));
+    let secs: i64 = secs.parse().ok()?;
+    let micros: u32 = format!("{frac:0<6}").get(..6)?.parse().ok()?;
+    DateTime::from_timestamp(secs, micros * 1000)
+}
+
+/// What a message becomes: a small text document.
+fn message_text(channel: &str, m: &Value) -> String {
+    let who = m
+        .get("user")
+        .or_else(|| m.get("username"))
+        .or_else(|| m.get("bot_id"))
+        .and_then(Value::as_str)
+        .unwrap_or("unknown");
+    let when = m
+        .get("ts")
+        .and_then(Value::as_str)
+        .and_then(slack_time)
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default();
+    let text = m.get("text").and_then(Value::as_str).unwrap_or_default();
+    format!("From: {who}\nChannel: #{channel}\nDate: {when}\n\n{text}\n")
+}
+
+impl SlackSource {
+    pub fn new(
+        s: &SlackSettings,
+        after: &str,
+        saver: Arc<dyn CredentialSaver>,
+    ) -> Result<Self, SyncError> {
+        let access = s
+            .authorization
+            .as_deref()
+            .map(|a| a.trim().trim_start_matches("Bearer ").trim().to_owned())
+            .filter(|t| !t.is_empty())
+            .ok_or_else(|| {
+                SyncError::Permanent(
+                    "no Slack token: send it as Authorization with @refreshServiceCredentials"
+                        .into(),
+                )
+            })?;
+        let api = s
+            .endpoint
+            .as_deref()
+            .map(|e| e.trim_end_matches('/').to_owned())
+            .filter(|e| !e.is_empty())
+            .unwrap_or_else(|| API.to_owned());
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(Duration::from_secs(120))
+            .build()
+            .map_err(|e| SyncError::Permanent(format!("no HTTP client: {e}")))?;
+        let only = s
+            .channels
+            .as_deref()
+            .unwrap_or_default()
+            .split(',')
+            .map(|c| c.trim().trim_start_matches('#').to_owned())
+            .filter(|c| !c.is_empty())
+            .collect();
+        let some = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+        Ok(Self {
+            http,
+            api,
+            only,
+            client_id: some(&s.client_id),
+            client_secret: some(&s.client_secret),
+            tokens: tokio::sync::RwLock::new(Tokens {
+                access,
+                refresh: some(&s.refresh_token),
+            }),
+            refreshing: tokio::sync::Mutex::new(()),
+            saver,
+            after: after.to_owned(),
+            listing: None,
+            texts: HashMap::new(),
+            problems: Vec::new(),
+        })
+    }
+
+    /// A new token from the refresh token, unless another call already replaced `stale`; both
+    /// new tokens are saved to the wallet.
+    async fn refresh(&self, stale: &str) -> Result<(), SyncError> {
+        let _one = self.refreshing.lock().await;
+        if self.tokens.read().await.access != stale {
+            return Ok(());
+        }
+        let refresh = self.tokens.read().await.refresh.clone();
+        let (Some(refresh), Some(id), Some(secret)) =
+            (refresh, &self.client_id, &self.client_secret)
+        else {
+            return Err(SyncError::Permanent(
+                "Slack says the token expired, and it cannot be refreshed without a refresh \
+                 token (X-Auth-Secret), the client_id setting and the client_secret: send new \
+                 credentials with @refreshServiceCredentials"
+                    .into(),
+            ));
+        };
+        let r = self
+            .http
+            .post(format!("{}/oauth.v2.access", self.api))
+            .form(&[
+                ("grant_type", "refresh_token"),
+                ("refresh_token", refresh.as_str()),
+                ("client_id", id.as_str()),
+                ("client_secret", secret.as_str()),
+            ])
+            .send()
+            .await
+            .map_err(transport)?;
+        if r.status().is_server_error() {
+            return Err(SyncError::Transient(format!(
+                "Slack could not refresh the token ({})",
+                r.status()
+            )));
+        }
+        let v: Value = r.json().await.map_err(transport)?;
+        let access = v.get("access_token").and_then(Value::as_str);
+        let (true, Some(access)) = (v["ok"] == true, access) else {
+            let why = v["error"].as_str().unwrap_or("no token in the answer");
+            return Err(SyncError::Permanent(format!(
+                "Slack refused to refresh the token ({why}): send new credentials with \
+                 @refreshServiceCredentials"
+            )));
+        };
+        let new_refresh = v
+            .get("refresh_token")
+            .and_then(Value::as_str)
+            .map(str::to_owned)
+            .unwrap_or(refresh);
+        self.saver
+            .save(vec![
+                ("Authorization".into(), format!("Bearer {access}")),
+                ("X-Auth-Secret".into(), new_refresh.clone()),
+            ])
+            .await
+            .map_err(|e| SyncError::Transient(format!("saving the refreshed token: {e}")))?;
+        *self.tokens.write().await = Tokens {
+            access: access.to_owned(),
+            refresh: Some(new_refresh),
+        };
+        Ok(())
+    }
+
+    /// Calls a Web API method; an expired token is refreshed once and the call repeated.
+    /// `Ok(Err(code))` is Slack's own refusal (`"ok": false`) other than an expired token.
+    async fn call(
+        &self,
+        method: &str,
+        params: &[(&str, &str)],
+    ) -> Result<Result<Value, String>, SyncError> {
+        let mut refreshed = false;
+        loop {
+            let token = self.tokens.read().await.access.clone();
+            let r = self
+                .http
+                .post(format!("{}/{method}", self.api))
+                .bearer_auth(&token)
+                .form(params)
+                .send()
+                .await
+                .map_err(transport)?;
+            let status = r.status();
+            if status.as_u16() == 429 {
+                let wait = r
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<u64>().ok())
+                    .unwrap_or(60);
+                return Err(SyncError::RetryAfter(
+                    Duration::from_secs(wait),
+                    format!("Slack asked to slow down ({method})"),
+                ));
+            }
+            if !status.is_success() {
+                return Err(SyncError::Transient(format!(
+                    "Slack answered {status} to {method}"
+                )));
+            }
+            let v: Value = r.json().await.map_err(|e| {
+                SyncError::Transient(format!("Slack's answer to {method} is not JSON: {e}"))
+            })?;
+            if v["ok"] == true {
+                return Ok(Ok(v));
+            }
+            let code = v["error"].as_str().unwrap_or("unknown_error").to_owned();
+            match code.as_str() {
+                "token_expired" if !refreshed => {
+                    self.refresh(&token).await?;
+                    refreshed = true;
+                }
+                "token_expired" | "invalid_auth" | "not_authed" | "account_inactive"
+                | "token_revoked" | "missing_scope" => {
+                    return Err(SyncError::Permanent(format!(
+                        "Slack refused the token ({code}): send new credentials with \
+                         @refreshServiceCredentials"
+                    )));
+                }
+                _ => return Ok(Err(code)),
+            }
+        }
+    }
+
+    /// Every page of a cursor-paged method, the items under `key`.
+    async fn all_pages(
+        &self,
+        method: &str,
+        params: &[(&str, &str)],
+        key: &str,
+    ) -> Result<Result<Vec<Value>, String>, SyncError> {
+        let mut out = Vec::new();
+        let mut cursor = String::new();
+        loop {
+            let mut p = params.to_vec();
+            p.push(("limit", "200"));
+            if !cursor.is_empty() {
+                p.push(("cursor", cursor.as_str()));
+            }
+            let v = match self.call(method, &p).await? {
+                Ok(v) => v,
+                Err(code) => return Ok(Err(code)),
+            };
+            if let Some(items) = v.get(key).and_then(Value::as_array) {
+                out.extend(items.iter().cloned());
+            }
+            cursor = v
+                .pointer("/response_metadata/next_cursor")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_owned();
+            if cursor.is_empty() {
+                return Ok(Ok(out));
+            }
+        }
+    }
+
+    async fn list_all(&mut self) -> Result<Vec<Entry>, SyncError> {
+        let channels = match self
+            .all_pages(
+                "conversations.list",
+                &[("types", "public_channel,private_channel")],
+                "channels",
+            )
+            .await?
+        {
+            Ok(c) => c,
+            Err(code) => {
+                return Err(SyncError::Permanent(format!(
+                    "Slack refused to list the channels ({code})"
+                )));
+            }
+        };
+        let mut out = Vec::new();
+        for c in &channels {
+            let (Some(id), Some(name)) = (
+                c.get("id").and_then(Value::as_str),
+                c.get("name").and_then(Value::as_str),
+            ) else {
+                continue;
+            };
+            if !self.only.is_empty() && !self.only.iter().any(|o| o == name) {
+                continue;
+            }
+            let messages = match self
+                .all_pages("conversations.history", &[("channel", id)], "messages")
+                .await?
+            {
+                Ok(m) => m,
+                Err(code) => {
+                    self.problems
+                        .push(format!("#{name} could not be read ({code})"));
+                    continue;
+                }
+            };
+            for m in &messages {
+                let Some(ts) = m.get("ts").and_then(Value::as_str) else {
+                    continue;
+                };
+                let text = message_text(name, m);
+                let changed = m
+                    .pointer("/edited/ts")
+                    .and_then(Value::as_str)
+                    .unwrap_or(ts);
+                let source_id = format!("{name}/{ts}.txt");
+                out.push(Entry {
+                    source_id: source_id.clone(),
+                    size: text.len() as i64,
+                    modified: slack_time(changed),
+                });
+                self.texts.insert(source_id, text);
+            }
+        }
+        for wanted in &self.only {
+            if !channels
+                .iter()
+                .any(|c| c.get("name").and_then(Value::as_str) == Some(wanted))
+            {
+                self.problems.push(format!(
+                    "#{wanted} is not among the channels the token can see"
+                ));
+            }
+        }
+        out.sort_by(|a, b| a.source_id.cmp(&b.source_id));
+        out.dedup_by(|a, b| a.source_id == b.source_id);
+        Ok(out)
+    }
+}
+
+#[async_trait]
+impl Source for SlackSource {
+    async fn next_page(&mut self, limit: usize) -> Result<Vec<Entry>, SyncError> {
+        if self.listing.is_none() {
+            let after = self.after.clone();
+            let all: Vec<Entry> = self
+                .list_all()
+                .await?
+                .into_iter()
+                .filter(|e| e.source_id.as_str() > after.as_str())
+                .collect();
+            self.listing = Some(all.into_iter());
+        }
+        Ok(self
+            .listing
+            .as_mut()
+            .map(|l| l.by_ref().take(limit).collect())
+            .unwrap_or_default())
+    }
+
+    fn problems(&self) -> Vec<String> {
+        self.problems.clone()
+    }
+
+    async fn fetch(&self, entry: &Entry, blobs: &BlobStore) -> Result<Option<Blob>, SyncError> {
+        let Some(text) = self.texts.get(&entry.source_id).cloned() else {
+            return Ok(None);
+        };
+        let blobs = blobs.clone();
+        tokio::task::spawn_blocking(move || blobs.put_bytes(text.as_bytes()))
+            .await
+            .map_err(|e| SyncError::Transient(format!("storing a message stopped: {e}")))?
+            .map(Some)
+            .map_err(|e| SyncError::Transient(format!("storing a message: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn slack_timestamps() {
+        let t = slack_time("1700000000.000100").unwrap();
+        assert_eq!(t.timestamp(), 1_700_000_000);
+        assert_eq!(t.timestamp_subsec_micros(), 100);
+        assert!(slack_time("x").is_none());
+    }
+
+    #[test]
+    fn a_message_is_a_small_document() {
+        let m = serde_json::json!({"user": "U1", "text": "hello", "ts": "1700000000.000100"});
+        let t = message_text("general", &m);
+        assert!(
+            t.starts_with("From: U1\nChannel: #general\nDate: 2023-11-14T22:13:20.000100+00:00")
+        );
+        assert!(t.ends_with("\n\nhello\n"));
+    }
+}

@@ -236,6 +236,26 @@ pub mod ssr {
         m
     }
 
+    /// The credential inputs of a form as the engine takes them: empty ones left out, and an
+    /// OAuth access token as the seed's `Authorization: Bearer ...`.
+    pub fn credentials_json(
+        form: [(&str, Option<String>); 5],
+    ) -> serde_json::Map<String, serde_json::Value> {
+        let mut m = serde_json::Map::new();
+        for (k, v) in form {
+            let Some(v) = v.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty()) else {
+                continue;
+            };
+            let v = if k == "Authorization" && !v.starts_with("Bearer ") {
+                format!("Bearer {v}")
+            } else {
+                v
+            };
+            m.insert(k.to_owned(), serde_json::Value::String(v));
+        }
+        m
+    }
+
     /// Sets or clears the session cookie on the response.
     pub fn set_session_cookie(token: Option<&str>, max_age_secs: i64) {
         if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
@@ -410,28 +430,16 @@ pub async fn create_datasource(
         body.insert("type_sync".into(), t.into());
     }
     // Credentials only for the kinds that take them; empty inputs mean "none".
-    // The OAuth kinds' access token is sent as the seed's `Authorization: Bearer ...`.
-    let access_token = access_token
-        .map(|t| t.trim().to_owned())
-        .filter(|t| !t.is_empty())
-        .map(|t| {
-            if t.starts_with("Bearer ") {
-                t
-            } else {
-                format!("Bearer {t}")
-            }
-        });
-    for (field, value) in [
+    let own = engine::service::credential_fields(kind_parsed);
+    for (k, v) in ssr::credentials_json([
         ("access_key_id", access_key_id),
         ("secret_access_key", secret_access_key),
         ("Authorization", access_token),
         ("X-Auth-Secret", refresh_token),
         ("client_secret", client_secret),
-    ] {
-        if let Some(v) = value.filter(|v| !v.trim().is_empty())
-            && engine::service::credential_fields(kind_parsed).contains(&field)
-        {
-            body.insert(field.into(), v.into());
+    ]) {
+        if own.contains(&k.as_str()) {
+            body.insert(k, v);
         }
     }
     let ds = ssr::engine()?
@@ -439,6 +447,32 @@ pub async fn create_datasource(
         .await?;
     leptos_axum::redirect(&format!("/datasources/{}", ds.id));
     Ok(ds.id)
+}
+
+/// Replaces a datasource's credentials in the wallet (the *Settings* tab's credentials form,
+/// what `@refreshServiceCredentials` does for scripts). Empty inputs are left out.
+#[server(prefix = "/rpc", endpoint = "replace_credentials")]
+pub async fn replace_credentials(
+    id: String,
+    access_key_id: Option<String>,
+    secret_access_key: Option<String>,
+    access_token: Option<String>,
+    refresh_token: Option<String>,
+    client_secret: Option<String>,
+) -> Result<(), AppError> {
+    let user = ssr::user()?;
+    let engine = ssr::engine()?;
+    let body = ssr::credentials_json([
+        ("access_key_id", access_key_id),
+        ("secret_access_key", secret_access_key),
+        ("Authorization", access_token),
+        ("X-Auth-Secret", refresh_token),
+        ("client_secret", client_secret),
+    ]);
+    engine
+        .refresh_credentials(&user, &id, &serde_json::Value::Object(body))
+        .await?;
+    Ok(())
 }
 
 /// Saves the *Edit* form. Settings fields the kind does not have are ignored.

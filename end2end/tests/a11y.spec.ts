@@ -44,7 +44,7 @@ test("every page passes an automated accessibility check, in light and dark mode
       `/datasources/${id}?tab=search`,
       `/datasources/${id}?tab=sharing`,
       `/datasources/${id}?tab=activity`,
-      `/datasources/${id}?tab=edit`,
+      `/datasources/${id}?tab=settings`,
       `/datasources/${id}?tab=delete`,
       `/datasources/${id}/resources/${rid}`,
       "/search",

@@ -126,8 +126,24 @@ test("a Dropbox datasource waits for its tokens; a script's @refreshServiceCrede
   expect(r.status()).toBe(204);
   await expect(badge).not.toHaveAttribute("data-status", "created");
 
-  // The Slack form asks for the app's secret too.
+  // A Slack datasource (its form asks for the app's secret too), created without tokens: the
+  // credentials form on its Settings tab brings them, and it is queued.
   await page.goto("/datasources/new?kind=SlackDatasource");
+  await hydrated(page);
   await expect(page.getByLabel("Client secret")).toBeVisible();
-  await expect(page.getByLabel(/Channels/)).toBeVisible();
+  await page.getByLabel("Title").fill("E2E Slack");
+  await page.getByLabel(/Channels/).fill("general, legal");
+  await page.getByLabel(/API endpoint/).fill("http://127.0.0.1:9/api");
+  await page.getByRole("button", { name: "Create datasource" }).click();
+  await expect(page).toHaveURL(/\/datasources\/[0-9a-f]{32}$/);
+  await expect(page.locator("[data-setting=channels]")).toHaveText("general, legal");
+  await expect(badge).toHaveAttribute("data-status", "created");
+  await page.getByRole("link", { name: "Edit", exact: true }).click();
+  const creds = page.getByRole("form", { name: "Credentials" });
+  await creds.getByLabel("Access token").fill("xoxb-e2e");
+  await creds.getByRole("button", { name: "Save credentials" }).click();
+  await expect(page.getByText("Credentials saved")).toBeVisible();
+  await expect(badge).not.toHaveAttribute("data-status", "created");
+  // Nothing of the token is shown anywhere.
+  await expect(page.locator("body")).not.toContainText("xoxb-e2e");
 });

@@ -81,6 +81,7 @@ async fn run(backend: &str, logs: &Capture) {
     let s3_secret = "s3-secret-access-key-value";
     let dropbox_token = "sl.dropbox-access-token-value";
     let dropbox_refresh = "dropbox-refresh-token-value";
+    let dropbox_new_token = "sl.replaced-dropbox-access-token";
 
     // Admin logs in over the API and creates Carol.
     let r = http
@@ -252,6 +253,17 @@ async fn run(backend: &str, logs: &Capture) {
         .unwrap();
     assert_eq!(r.status(), 200);
     seen.add("the Dropbox datasource's page", r.text().await.unwrap());
+    // The Settings tab's credentials form replaces the access token.
+    let r = http
+        .post(format!("{base}/rpc/replace_credentials"))
+        .header("cookie", &cookie)
+        .header("sec-fetch-site", "same-origin")
+        .form(&[("id", id), ("access_token", dropbox_new_token)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    seen.add("rpc replace_credentials", r.text().await.unwrap());
 
     for f in ["me", "list_tokens", "my_invitations"] {
         let r = http
@@ -335,6 +347,7 @@ async fn run(backend: &str, logs: &Capture) {
         (s3_secret, "S3 secret key"),
         (dropbox_token, "Dropbox access token"),
         (dropbox_refresh, "Dropbox refresh token"),
+        (dropbox_new_token, "replaced Dropbox access token"),
     ] {
         assert!(!log.contains(secret), "the {name} appears in the logs");
         let issuer: &[&str] = match name {

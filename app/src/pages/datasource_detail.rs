@@ -7,8 +7,8 @@ use leptos_router::hooks::{use_params_map, use_query_map};
 
 use crate::api::{
     AcceptInvitation, DeclineInvitation, DeleteDatasource, Invite, PauseDatasource,
-    ResumeDatasource, RevokeInvitation, SendToProcessing, SetRole, SyncNow, UpdateDatasource,
-    get_datasource, get_sharing, list_children, sync_history,
+    ReplaceCredentials, ResumeDatasource, RevokeInvitation, SendToProcessing, SetRole, SyncNow,
+    UpdateDatasource, get_datasource, get_sharing, list_children, sync_history,
 };
 use crate::components::badge::StatusBadge;
 use crate::components::confirm::ConfirmButton;
@@ -16,7 +16,9 @@ use crate::components::layout::use_nav_refresh;
 use crate::components::live::use_live_tick;
 use crate::components::notice::{ErrorNotice, field_error, form_error};
 use crate::components::toast::toast_outcome;
-use crate::pages::datasource_new::{FORM_FIELDS, SyncTypeChoice, settings_inputs};
+use crate::pages::datasource_new::{
+    CREDENTIAL_FIELDS, FORM_FIELDS, SyncTypeChoice, credential_inputs, settings_inputs,
+};
 use crate::pages::search::SearchPanel;
 use crate::types::{
     DatasourceView, InvitationRow, MyInvitation, ProgressView, ROLES, SYNC_TYPES, format_bytes,
@@ -127,7 +129,7 @@ pub fn DatasourceDetail() -> impl IntoView {
                             "search" => view! { <SearchPanel action=format!("/datasources/{}", d.id) datasource=Some(d.id.clone()) /> }.into_any(),
                             "sharing" => view! { <SharingTab d=d.clone() /> }.into_any(),
                             "activity" => view! { <Activity id=d.id.clone() version=ops.version() /> }.into_any(),
-                            "settings" => view! { <EditForm d=d.clone() action=update /> }.into_any(),
+                            "settings" => view! { <EditForm d=d.clone() action=update /> <CredentialsForm d=d.clone() /> }.into_any(),
                             "delete" => view! { <DeleteForm d=d.clone() /> }.into_any(),
                             _ => view! { <Overview d=d.clone() /> }.into_any(),
                         };
@@ -358,6 +360,23 @@ fn EditForm(d: DatasourceView, action: ServerAction<UpdateDatasource>) -> impl I
             <button type="submit" class="btn-primary" disabled=move || action.pending().get()>"Save changes"</button>
         </ActionForm>
     }
+}
+
+/// Replaces the credentials in the wallet, for kinds that have them (never shows them).
+#[component]
+fn CredentialsForm(d: DatasourceView) -> impl IntoView {
+    let action = ServerAction::<ReplaceCredentials>::new();
+    let value = action.value();
+    toast_outcome(value, |_| "Credentials saved".to_owned());
+    credential_inputs(&d.kind, value, true).map(|inputs| view! {
+        <ActionForm action=action attr:class="card mt-6 max-w-2xl space-y-4" attr:aria-label="Credentials">
+            <h2 class="text-lg font-semibold">"Credentials"</h2>
+            <input type="hidden" name="id" value=d.id.clone() />
+            {inputs}
+            {form_error(value, CREDENTIAL_FIELDS)}
+            <button type="submit" class="btn-primary" disabled=move || action.pending().get()>"Save credentials"</button>
+        </ActionForm>
+    })
 }
 
 #[component]

@@ -7,6 +7,7 @@ use leptos_router::hooks::use_query_map;
 
 use crate::api::CreateDatasource;
 use crate::components::notice::{field_error, form_error};
+use crate::error::AppError;
 use crate::types::{KINDS, SYNC_TYPES};
 
 /// The settings inputs of each kind: (name, label, hint, required).
@@ -89,6 +90,15 @@ pub fn settings_inputs(kind: &str) -> &'static [(&'static str, &'static str, &'s
     }
 }
 
+/// The fields the credential inputs show errors of.
+pub const CREDENTIAL_FIELDS: &[&str] = &[
+    "access_key_id",
+    "secret_access_key",
+    "Authorization",
+    "X-Auth-Secret",
+    "client_secret",
+];
+
 pub const FORM_FIELDS: &[&str] = &[
     "@type",
     "title",
@@ -160,45 +170,7 @@ pub fn NewDatasource() -> impl IntoView {
                     </div>
                 }).collect_view()
             }}
-            {move || (kind.get() == "S3Datasource").then(|| view! {
-                <fieldset class="space-y-3 rounded-md border border-slate-200 p-4 dark:border-slate-700">
-                    <legend class="px-1 text-sm font-medium">"Access keys"</legend>
-                    <p class="hint">"Kept encrypted in Tributary's wallet and never shown again. Leave both empty for a public bucket."</p>
-                    <div>
-                        <label for="access_key_id" class="label">"Access key ID"</label>
-                        <input id="access_key_id" name="access_key_id" class="input" autocomplete="off" />
-                        {field_error(value, "access_key_id")}
-                    </div>
-                    <div>
-                        <label for="secret_access_key" class="label">"Secret access key"</label>
-                        <input id="secret_access_key" name="secret_access_key" type="password" class="input" autocomplete="new-password" />
-                        {field_error(value, "secret_access_key")}
-                    </div>
-                </fieldset>
-            })}
-            {move || matches!(kind.get().as_str(), "DropboxDatasource" | "SlackDatasource").then(|| view! {
-                <fieldset class="space-y-3 rounded-md border border-slate-200 p-4 dark:border-slate-700">
-                    <legend class="px-1 text-sm font-medium">"OAuth tokens"</legend>
-                    <p class="hint">"Kept encrypted in Tributary's wallet and never shown again. Without them the datasource waits; scripts can send them later with @refreshServiceCredentials."</p>
-                    <div>
-                        <label for="access_token" class="label">"Access token"</label>
-                        <input id="access_token" name="access_token" type="password" class="input" autocomplete="off" />
-                        {field_error(value, "Authorization")}
-                    </div>
-                    <div>
-                        <label for="refresh_token" class="label">"Refresh token"</label>
-                        <input id="refresh_token" name="refresh_token" type="password" class="input" autocomplete="off" />
-                        {field_error(value, "X-Auth-Secret")}
-                    </div>
-                    {move || (kind.get() == "SlackDatasource").then(|| view! {
-                        <div>
-                            <label for="client_secret" class="label">"Client secret"</label>
-                            <input id="client_secret" name="client_secret" type="password" class="input" autocomplete="off" />
-                            {field_error(value, "client_secret")}
-                        </div>
-                    })}
-                </fieldset>
-            })}
+            {move || credential_inputs(&kind.get(), value, false)}
             <SyncTypeChoice kind=kind.into() selected=None />
             {field_error(value, "type_sync")}
             {field_error(value, "@type")}
@@ -211,6 +183,66 @@ pub fn NewDatasource() -> impl IntoView {
             </div>
         </ActionForm>
     }
+}
+
+/// The inputs of `kind`'s credentials (S3 access keys, OAuth tokens), with their errors from
+/// `value`; `None` for kinds without credentials. `replacing`: on a datasource's settings, where
+/// they replace what the wallet holds.
+pub fn credential_inputs<T, S>(kind: &str, value: S, replacing: bool) -> Option<AnyView>
+where
+    T: Send + Sync + 'static,
+    S: Get<Value = Option<Result<T, AppError>>> + Clone + Send + Sync + 'static,
+{
+    let input = |id: &'static str, label: &'static str, error: &'static str, secret: bool| {
+        view! {
+            <div>
+                <label for=id class="label">{label}</label>
+                <input id=id name=id type=if secret { "password" } else { "text" } class="input" autocomplete="off" />
+                {field_error(value.clone(), error)}
+            </div>
+        }
+    };
+    let kept = "Kept encrypted in Tributary's wallet and never shown again.";
+    let (legend, hint, inputs) = match kind {
+        "S3Datasource" => (
+            "Access keys",
+            if replacing {
+                "Both together replace the keys in the wallet."
+            } else {
+                "Leave both empty for a public bucket."
+            },
+            view! {
+                {input("access_key_id", "Access key ID", "access_key_id", false)}
+                {input("secret_access_key", "Secret access key", "secret_access_key", true)}
+            }
+            .into_any(),
+        ),
+        "DropboxDatasource" | "SlackDatasource" => (
+            "OAuth tokens",
+            if replacing {
+                "What you fill in replaces the wallet's; a datasource waiting for its tokens is queued."
+            } else {
+                "Without them the datasource waits; scripts can send them later with @refreshServiceCredentials."
+            },
+            view! {
+                {input("access_token", "Access token", "Authorization", true)}
+                {input("refresh_token", "Refresh token", "X-Auth-Secret", true)}
+                {(kind == "SlackDatasource").then(|| input("client_secret", "Client secret", "client_secret", true))}
+            }
+            .into_any(),
+        ),
+        _ => return None,
+    };
+    Some(
+        view! {
+            <fieldset class="space-y-3 rounded-md border border-slate-200 p-4 dark:border-slate-700">
+                <legend class="px-1 text-sm font-medium">{legend}</legend>
+                <p class="hint">{kept}" "{hint}</p>
+                {inputs}
+            </fieldset>
+        }
+        .into_any(),
+    )
 }
 
 /// Three explained radio choices; the ones `kind` does not support are disabled with the reason.

@@ -116,6 +116,22 @@ ensure_postgres() {
   exit 1
 }
 
+# RabbitMQ for the tests of the spyder jobs' announcements (guest/guest on loopback, Debian's
+# defaults).
+ensure_rabbitmq() {
+  export TEST_AMQP_URL="${TEST_AMQP_URL:-amqp://guest:guest@127.0.0.1:5672/%2f}"
+  if (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null; then return; fi
+  if ! command -v rabbitmq-server >/dev/null && [ ! -x /usr/sbin/rabbitmq-server ]; then
+    say "installing RabbitMQ from Debian"
+    apt_install rabbitmq-server
+  fi
+  say "starting RabbitMQ"
+  as_root sh -c '(/usr/sbin/rabbitmq-server >/tmp/rabbitmq.log 2>&1 &)'
+  for _ in $(seq 1 60); do (exec 3<>/dev/tcp/127.0.0.1/5672) 2>/dev/null && return; sleep 1; done
+  echo "RabbitMQ did not come up on 127.0.0.1:5672 (see /tmp/rabbitmq.log)" >&2
+  exit 1
+}
+
 pg_answers() {
   if command -v psql >/dev/null; then
     psql "$TEST_POSTGRES_URL" -Atqc 'select 1' >/dev/null 2>&1

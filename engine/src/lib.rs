@@ -3,6 +3,7 @@
 //! from tests and tools; it knows nothing of HTTP or Leptos.
 
 pub mod blobs;
+pub mod broker;
 pub mod domain;
 pub mod error;
 pub mod events;

@@ -43,6 +43,10 @@ pub struct ManagerConfig {
     /// Items per committed batch.
     pub batch: usize,
     pub blob_dir: PathBuf,
+    /// How long an idle worker waits before looking for a due job again. With a RabbitMQ
+    /// broker, announced jobs wake it at once; the poll then only finds jobs that became due
+    /// on their own (a scheduled run, a retry).
+    pub idle_poll: Duration,
 }
 
 impl ManagerConfig {
@@ -58,6 +62,7 @@ impl ManagerConfig {
             max_delete_share: 0.5,
             batch: 500,
             blob_dir,
+            idle_poll: Duration::from_millis(500),
         }
     }
 }
@@ -79,6 +84,8 @@ pub struct SpyderManager {
     cfg: Arc<ManagerConfig>,
     blobs: BlobStore,
     shutting_down: Arc<AtomicBool>,
+    /// Wakes an idle worker: a job was announced on RabbitMQ.
+    wake: Arc<tokio::sync::Notify>,
 }
 
 /// Stops a run when its datasource was paused, or the manager is shutting down.
@@ -165,6 +172,7 @@ impl SpyderManager {
             cfg: Arc::new(cfg),
             blobs,
             shutting_down: Arc::new(AtomicBool::new(false)),
+            wake: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -624,6 +632,23 @@ impl SpyderManager {
         let me = self.clone();
         tokio::spawn(async move {
             let mut workers = Vec::new();
+            // Announced jobs wake a worker at once. If the broker goes away, the workers go
+            // on polling; the consumer is not restarted (a restart of Tributary reconnects).
+            let consumer = me.engine.broker().cloned().map(|broker| {
+                let wake = me.wake.clone();
+                let prefetch = u16::try_from(me.cfg.workers.max(1)).unwrap_or(u16::MAX);
+                tokio::spawn(async move {
+                    let consumed = broker
+                        .consume(prefetch, |m| {
+                            tracing::debug!(job = %m["job"], "a job was announced");
+                            wake.notify_one();
+                        })
+                        .await;
+                    if let Err(e) = consumed {
+                        tracing::warn!(error = %e, "no longer consuming job announcements; the workers poll the database");
+                    }
+                })
+            });
             for n in 0..me.cfg.workers.max(1) {
                 let m = me.clone();
                 let name = format!("{}-{n}", new_id());
@@ -631,7 +656,12 @@ impl SpyderManager {
                     while !m.shutting_down.load(Ordering::Relaxed) {
                         match m.run_one(&name).await {
                             Ok(true) => {}
-                            Ok(false) => tokio::time::sleep(Duration::from_millis(500)).await,
+                            Ok(false) => {
+                                tokio::select! {
+                                    _ = tokio::time::sleep(m.cfg.idle_poll) => {}
+                                    _ = m.wake.notified() => {}
+                                }
+                            }
                             Err(e) => {
                                 tracing::error!(error = %e, "the spyder worker could not claim a job");
                                 tokio::time::sleep(Duration::from_secs(2)).await;
@@ -642,6 +672,11 @@ impl SpyderManager {
             }
             shutdown.await;
             me.shutting_down.store(true, Ordering::Relaxed);
+            if let Some(c) = consumer {
+                c.abort();
+            }
+            // Idle workers stop waiting now, not at their next poll.
+            me.wake.notify_waiters();
             for w in workers {
                 let _ = w.await;
             }

@@ -103,6 +103,20 @@ pub struct Config {
     #[arg(long, env = "TRIBUTARY_WALLET_KEY", hide_env_values = true)]
     pub wallet_key: Option<String>,
 
+    /// RabbitMQ to announce spyder jobs on (`amqp://user:password@host:5672/%2f`), as the
+    /// seed's `@sendToSpyder` does: every worker consuming the queue wakes at once for a job
+    /// that is due now. Without it the workers poll the database every half second.
+    #[arg(long, env = "TRIBUTARY_AMQP_URL", hide_env_values = true)]
+    pub amqp_url: Option<String>,
+
+    /// The durable RabbitMQ queue of the job announcements.
+    #[arg(
+        long,
+        env = "TRIBUTARY_AMQP_QUEUE",
+        default_value = "tributary.spyder-jobs"
+    )]
+    pub amqp_queue: String,
+
     /// Items per committed sync batch (each commit is a checkpoint).
     #[arg(long, env = "TRIBUTARY_SYNC_BATCH", default_value_t = 500, hide = true)]
     pub sync_batch: usize,
@@ -180,6 +194,8 @@ impl Config {
             sync_batch: 500,
             job_lease_secs: 60,
             wallet_key: None,
+            amqp_url: None,
+            amqp_queue: "tributary.spyder-jobs".into(),
         }
     }
 
@@ -212,6 +228,10 @@ impl Config {
         m.lease = std::time::Duration::from_secs(self.job_lease_secs.max(1));
         m.schedule_min = std::time::Duration::from_secs_f64(lo * 60.0);
         m.schedule_max = std::time::Duration::from_secs_f64(hi * 60.0);
+        if self.amqp_url.is_some() {
+            // Jobs due now are announced; the poll only finds scheduled runs and retries.
+            m.idle_poll = std::time::Duration::from_secs(5);
+        }
         Ok(m)
     }
 }

@@ -111,7 +111,13 @@ impl Application {
     pub async fn build(config: Config) -> Result<Self, String> {
         let engine = open_engine(&config).await?;
         let index = open_search(&config, &engine).await?;
-        let engine = engine.with_search(index.clone());
+        let mut engine = engine.with_search(index.clone());
+        if let Some(url) = &config.amqp_url {
+            let broker = engine::broker::Broker::connect(url, &config.amqp_queue)
+                .await
+                .map_err(|e| format!("TRIBUTARY_AMQP_URL: {e}"))?;
+            engine = engine.with_broker(broker);
+        }
         let first_admin = engine
             .ensure_first_admin(
                 config.admin_email.as_deref(),

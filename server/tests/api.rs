@@ -700,6 +700,25 @@ async fn bad_database_url_is_a_one_line_error() {
     }
 }
 
+#[tokio::test]
+async fn an_unreachable_rabbitmq_is_a_one_line_error() {
+    let db = TestDb::new("sqlite").await.unwrap();
+    let mut config = Config::for_tests(db.dir.path(), &db.url);
+    config.amqp_url = Some("amqp://guest:guest@127.0.0.1:1/%2f".into());
+    let Err(e) = Application::build(config).await else {
+        panic!("an unreachable broker accepted")
+    };
+    assert!(
+        !e.contains('\n') && e.starts_with("TRIBUTARY_AMQP_URL: "),
+        "{e}"
+    );
+    assert!(
+        !e.contains("guest:guest"),
+        "no password in the message: {e}"
+    );
+    db.cleanup().await.unwrap();
+}
+
 async fn users_api(app: &TestApp) {
     let (s, created) = app
         .post(

@@ -42,6 +42,7 @@ pub struct Engine {
     auth_cache: Arc<auth_cache::AuthCache>,
     events: crate::events::Events,
     search: Option<Arc<crate::search::SearchIndex>>,
+    broker: Option<Arc<crate::broker::Broker>>,
 }
 
 impl Engine {
@@ -53,6 +54,28 @@ impl Engine {
             auth_cache: Arc::default(),
             events: crate::events::Events::default(),
             search: None,
+            broker: None,
+        }
+    }
+
+    /// Announces jobs that are due now on RabbitMQ (see [`crate::broker`]).
+    pub fn with_broker(mut self, broker: Arc<crate::broker::Broker>) -> Self {
+        self.broker = Some(broker);
+        self
+    }
+
+    pub fn broker(&self) -> Option<&Arc<crate::broker::Broker>> {
+        self.broker.as_ref()
+    }
+
+    /// Tells the spyders on RabbitMQ that `job` is due (when there is a broker). The job is in
+    /// the database already, so a failure only delays it until the next poll: logged, not
+    /// returned.
+    pub(crate) async fn announce(&self, job: &crate::model::Job) {
+        if let Some(b) = &self.broker
+            && let Err(e) = b.announce(job).await
+        {
+            tracing::warn!(error = %e, job = %job.id, "the job could not be announced on RabbitMQ; a worker's next poll finds it");
         }
     }
 

@@ -86,7 +86,8 @@ impl Engine {
         self.store
             .set_next_sync_due(&ds.id, Some(job.run_after))
             .await?;
-        self.store.enqueue_job(&job).await?;
+        let (job, _) = self.store.enqueue_job(&job).await?;
+        self.announce(&job).await;
         Ok(())
     }
 
@@ -122,6 +123,10 @@ impl Engine {
                 self.store
                     .set_next_sync_due(&ds.id, Some(live.run_after))
                     .await?;
+            }
+            // Announced again: a worker that missed it (or a broker that lost it) hears now.
+            if live.state == "queued" {
+                self.announce(&live).await;
             }
             return Ok((live, false));
         }
@@ -159,6 +164,7 @@ impl Engine {
         self.store
             .set_next_sync_due(&ds.id, Some(job.run_after))
             .await?;
+        self.announce(&job).await;
         Ok((job, new))
     }
 
@@ -265,16 +271,16 @@ impl Engine {
                 .await
                 .map(|v| v.datasource);
         }
-        match self.store.paused_job(id).await? {
+        let job = match self.store.paused_job(id).await? {
             Some(mut job) => {
                 job.state = "queued".into();
                 job.run_after = now();
                 self.store.update_job(&job).await?;
+                job
             }
-            None => {
-                self.store.enqueue_job(&new_job(id, false, now())).await?;
-            }
-        }
+            None => self.store.enqueue_job(&new_job(id, false, now())).await?.0,
+        };
+        self.announce(&job).await;
         self.store.set_next_sync_due(id, Some(now())).await?;
         self.datasource_for(user, id, Action::See)
             .await

@@ -354,6 +354,28 @@ async fn dropbox_mirror(backend: &str) {
         vec!["Meeting.md", "Ünïcode é.txt"]
     );
 
+    // Only a refresh token: the spyder gets an access token with it before anything else.
+    let before = fake.lock().unwrap().refreshes;
+    let refresh_only = e
+        .create_datasource(
+            &u,
+            &json!({"@type": "DropboxDatasource", "title": "refresh only", "root": "/Docs/a",
+                    "endpoint": url, "app_key": "app-key", "X-Auth-Secret": "refresh-1"}),
+        )
+        .await
+        .unwrap();
+    m.run_due_now().await.unwrap();
+    let (s, why) = status(&e, &refresh_only.id).await;
+    assert_eq!(s, SyncStatus::Synced, "{why}");
+    assert_eq!(fake.lock().unwrap().refreshes, before + 1);
+    assert_eq!(
+        contents(&e, &m, &refresh_only.id)
+            .await
+            .into_keys()
+            .collect::<Vec<_>>(),
+        vec!["b/c/deep.txt"]
+    );
+
     // A refresh token Dropbox refuses: error, with Dropbox's reason, until a person acts.
     let refused = e
         .create_datasource(

@@ -164,11 +164,13 @@ impl DropboxSource {
         after: &str,
         saver: Arc<dyn CredentialSaver>,
     ) -> Result<Self, SyncError> {
+        // Without an access token, a refresh token gets one at the first call.
         let token = s
             .authorization
             .as_deref()
             .map(|a| a.trim().trim_start_matches("Bearer ").trim().to_owned())
             .filter(|t| !t.is_empty())
+            .or_else(|| s.refresh_token.as_ref().map(|_| String::new()))
             .ok_or_else(|| {
                 SyncError::Permanent(
                     "no Dropbox access token: send it as Authorization with @refreshServiceCredentials"
@@ -294,6 +296,9 @@ impl DropboxSource {
 
     /// The whole listing of the root, files only, as entries keyed by their path under it.
     async fn list_all(&mut self) -> Result<Vec<Entry>, SyncError> {
+        if self.token.read().await.is_empty() {
+            self.refresh("", "no access token yet").await?;
+        }
         let mut page: ListFolder = serde_json::from_value(
             self.call(
                 "files/list_folder",

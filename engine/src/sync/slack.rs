@@ -96,11 +96,13 @@ impl SlackSource {
         after: &str,
         saver: Arc<dyn CredentialSaver>,
     ) -> Result<Self, SyncError> {
+        // Without a token, a refresh token gets one at the first call.
         let access = s
             .authorization
             .as_deref()
             .map(|a| a.trim().trim_start_matches("Bearer ").trim().to_owned())
             .filter(|t| !t.is_empty())
+            .or_else(|| s.refresh_token.as_ref().map(|_| String::new()))
             .ok_or_else(|| {
                 SyncError::Permanent(
                     "no Slack token: send it as Authorization with @refreshServiceCredentials"
@@ -304,6 +306,9 @@ impl SlackSource {
     }
 
     async fn list_all(&mut self) -> Result<Vec<Entry>, SyncError> {
+        if self.tokens.read().await.access.is_empty() {
+            self.refresh("").await?;
+        }
         let channels = match self
             .all_pages(
                 "conversations.list",

@@ -505,34 +505,38 @@ impl SpyderManager {
         ds: &Datasource,
         after: &str,
     ) -> std::result::Result<Box<dyn Source>, SyncError> {
+        let get = |k: &str| {
+            ds.settings
+                .get(k)
+                .and_then(|v| v.as_str())
+                .map(str::to_owned)
+        };
+        let creds = if crate::service::credential_fields(ds.kind).is_empty() {
+            Vec::new()
+        } else {
+            self.engine
+                .open_credentials(&ds.id)
+                .await
+                .map_err(|e| SyncError::Permanent(e.to_string()))?
+        };
+        let cred = |k: &str| creds.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+        let saver = || {
+            Arc::new(WalletTokens {
+                engine: self.engine.clone(),
+                datasource_id: ds.id.clone(),
+            })
+        };
         match ds.kind {
             DatasourceKind::Folder => {
-                let raw = ds
-                    .settings
-                    .get("path")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or_default();
                 // Checked again at every run: the folder may be gone, or replaced by a link
                 // leading outside the allowed roots.
                 let root = self
                     .engine
-                    .check_folder_path(raw)
+                    .check_folder_path(&get("path").unwrap_or_default())
                     .map_err(|e| SyncError::Permanent(e.to_string().replacen("path: ", "", 1)))?;
                 Ok(Box::new(sync::folder::FolderSource::new(root, after)))
             }
             DatasourceKind::S3 => {
-                let get = |k: &str| {
-                    ds.settings
-                        .get(k)
-                        .and_then(|v| v.as_str())
-                        .map(str::to_owned)
-                };
-                let creds = self
-                    .engine
-                    .open_credentials(&ds.id)
-                    .await
-                    .map_err(|e| SyncError::Permanent(e.to_string()))?;
-                let cred = |k: &str| creds.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
                 let settings = sync::s3::S3Settings {
                     bucket: get("bucket").unwrap_or_default(),
                     prefix: get("prefix"),
@@ -544,18 +548,6 @@ impl SpyderManager {
                 Ok(Box::new(sync::s3::S3Source::new(&settings, after)?))
             }
             DatasourceKind::Dropbox => {
-                let get = |k: &str| {
-                    ds.settings
-                        .get(k)
-                        .and_then(|v| v.as_str())
-                        .map(str::to_owned)
-                };
-                let creds = self
-                    .engine
-                    .open_credentials(&ds.id)
-                    .await
-                    .map_err(|e| SyncError::Permanent(e.to_string()))?;
-                let cred = |k: &str| creds.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
                 let settings = sync::dropbox::DropboxSettings {
                     root: get("root"),
                     endpoint: get("endpoint"),
@@ -563,27 +555,13 @@ impl SpyderManager {
                     authorization: cred("Authorization"),
                     refresh_token: cred("X-Auth-Secret"),
                 };
-                let saver = Arc::new(WalletTokens {
-                    engine: self.engine.clone(),
-                    datasource_id: ds.id.clone(),
-                });
                 Ok(Box::new(sync::dropbox::DropboxSource::new(
-                    &settings, after, saver,
+                    &settings,
+                    after,
+                    saver(),
                 )?))
             }
             DatasourceKind::Slack => {
-                let get = |k: &str| {
-                    ds.settings
-                        .get(k)
-                        .and_then(|v| v.as_str())
-                        .map(str::to_owned)
-                };
-                let creds = self
-                    .engine
-                    .open_credentials(&ds.id)
-                    .await
-                    .map_err(|e| SyncError::Permanent(e.to_string()))?;
-                let cred = |k: &str| creds.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
                 let settings = sync::slack::SlackSettings {
                     channels: get("channels"),
                     endpoint: get("endpoint"),
@@ -592,12 +570,10 @@ impl SpyderManager {
                     refresh_token: cred("X-Auth-Secret"),
                     client_secret: cred("client_secret"),
                 };
-                let saver = Arc::new(WalletTokens {
-                    engine: self.engine.clone(),
-                    datasource_id: ds.id.clone(),
-                });
                 Ok(Box::new(sync::slack::SlackSource::new(
-                    &settings, after, saver,
+                    &settings,
+                    after,
+                    saver(),
                 )?))
             }
         }

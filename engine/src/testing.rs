@@ -213,3 +213,30 @@ pub fn sample_docx(text: &str) -> Vec<u8> {
     }
     buf.into_inner()
 }
+
+/// What a datasource has collected: each known item's source id and its stored content (as
+/// text), read back from the blob store. For the spyders' tests.
+pub async fn collected(
+    engine: &Engine,
+    blobs: &crate::blobs::BlobStore,
+    datasource_id: &str,
+) -> Result<std::collections::BTreeMap<String, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut after = String::new();
+    loop {
+        let page = engine
+            .store()
+            .known_after(datasource_id, &after, 100)
+            .await?;
+        let Some(last) = page.last() else {
+            return Ok(out);
+        };
+        after = last.source_id.clone();
+        for k in &page {
+            let hash = k.content_hash.as_deref().unwrap_or_default();
+            let text = std::fs::read_to_string(blobs.path_of(hash))
+                .map_err(|e| EngineError::Internal(format!("{}: {e}", k.source_id)))?;
+            out.insert(k.source_id.clone(), text);
+        }
+    }
+}

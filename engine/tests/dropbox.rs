@@ -177,22 +177,7 @@ async fn fake_dropbox(fake: Fake) -> (String, Shared) {
 }
 
 async fn contents(e: &engine::Engine, m: &SpyderManager, id: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut after = String::new();
-    loop {
-        let page = e.store().known_after(id, &after, 100).await.unwrap();
-        if page.is_empty() {
-            break;
-        }
-        for k in &page {
-            let text =
-                std::fs::read_to_string(m.blobs().path_of(k.content_hash.as_deref().unwrap()))
-                    .unwrap();
-            out.insert(k.source_id.clone(), text);
-        }
-        after = page.last().unwrap().source_id.clone();
-    }
-    out
+    engine::testing::collected(e, m.blobs(), id).await.unwrap()
 }
 
 async fn status(e: &engine::Engine, id: &str) -> (SyncStatus, String) {

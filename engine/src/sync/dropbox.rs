@@ -71,7 +71,7 @@ pub struct DropboxSource {
     after: String,
     /// The whole listing, in byte order of `source_id`, after the checkpoint (read at the
     /// first page: Dropbox lists in no useful order, and the merge needs one).
-    listing: Option<std::vec::IntoIter<Entry>>,
+    listing: super::SortedListing,
     /// `source_id` → the path to download it by.
     paths: HashMap<String, String>,
 }
@@ -197,7 +197,7 @@ impl DropboxSource {
             refreshing: tokio::sync::Mutex::new(()),
             saver,
             after: after.to_owned(),
-            listing: None,
+            listing: super::SortedListing::default(),
             paths: HashMap::new(),
         })
     }
@@ -341,8 +341,6 @@ impl DropboxSource {
             )
             .map_err(|e| SyncError::Transient(format!("an unexpected Dropbox listing: {e}")))?;
         }
-        out.sort_by(|a, b| a.source_id.cmp(&b.source_id));
-        out.dedup_by(|a, b| a.source_id == b.source_id);
         Ok(out)
     }
 }
@@ -360,21 +358,11 @@ fn entry(rel: &str, size: Option<i64>, modified: Option<&str>) -> Entry {
 #[async_trait]
 impl Source for DropboxSource {
     async fn next_page(&mut self, limit: usize) -> Result<Vec<Entry>, SyncError> {
-        if self.listing.is_none() {
-            let after = self.after.clone();
-            let all: Vec<Entry> = self
-                .list_all()
-                .await?
-                .into_iter()
-                .filter(|e| e.source_id.as_str() > after.as_str())
-                .collect();
-            self.listing = Some(all.into_iter());
+        if !self.listing.is_read() {
+            let all = self.list_all().await?;
+            self.listing.set(all, &self.after);
         }
-        Ok(self
-            .listing
-            .as_mut()
-            .map(|l| l.by_ref().take(limit).collect())
-            .unwrap_or_default())
+        Ok(self.listing.page(limit))
     }
 
     fn problems(&self) -> Vec<String> {
@@ -421,12 +409,7 @@ impl Source for DropboxSource {
                 Refused::Other(e) => return Err(e),
             }
         };
-        let blobs = blobs.clone();
-        tokio::task::spawn_blocking(move || blobs.put_bytes(&bytes))
-            .await
-            .map_err(|e| SyncError::Transient(format!("storing a file stopped: {e}")))?
-            .map(Some)
-            .map_err(|e| SyncError::Transient(format!("storing a file: {e}")))
+        super::store_bytes(blobs, bytes).await
     }
 }
 

@@ -51,6 +51,45 @@ impl std::fmt::Display for SyncError {
     }
 }
 
+/// Stores a fetched item's bytes in the blob store (on a blocking thread: it hashes and writes).
+pub(crate) async fn store_bytes(
+    blobs: &BlobStore,
+    bytes: impl AsRef<[u8]> + Send + 'static,
+) -> std::result::Result<Option<Blob>, SyncError> {
+    let blobs = blobs.clone();
+    tokio::task::spawn_blocking(move || blobs.put_bytes(bytes.as_ref()))
+        .await
+        .map_err(|e| SyncError::Transient(format!("storing an item stopped: {e}")))?
+        .map(Some)
+        .map_err(|e| SyncError::Transient(format!("storing an item: {e}")))
+}
+
+/// A listing read whole from an API that lists in no useful order, served in pages in byte
+/// order of `source_id` after the checkpoint, as the merge with the database needs.
+#[derive(Default)]
+pub(crate) struct SortedListing(Option<std::vec::IntoIter<Entry>>);
+
+impl SortedListing {
+    pub(crate) fn is_read(&self) -> bool {
+        self.0.is_some()
+    }
+
+    /// Keeps the entries of `all` after `after`, sorted, each `source_id` once.
+    pub(crate) fn set(&mut self, mut all: Vec<Entry>, after: &str) {
+        all.retain(|e| e.source_id.as_str() > after);
+        all.sort_by(|a, b| a.source_id.cmp(&b.source_id));
+        all.dedup_by(|a, b| a.source_id == b.source_id);
+        self.0 = Some(all.into_iter());
+    }
+
+    pub(crate) fn page(&mut self, limit: usize) -> Vec<Entry> {
+        self.0
+            .as_mut()
+            .map(|l| l.by_ref().take(limit).collect())
+            .unwrap_or_default()
+    }
+}
+
 /// Where a spyder keeps credentials it refreshed (the datasource's wallet entry, in the
 /// server), so the next run starts with them.
 #[async_trait]

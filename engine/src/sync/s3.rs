@@ -173,11 +173,6 @@ impl Source for S3Source {
             Err(e) => return Err(classify(e)),
         };
         let bytes = got.bytes().await.map_err(classify)?;
-        let blobs = blobs.clone();
-        tokio::task::spawn_blocking(move || blobs.put_bytes(&bytes))
-            .await
-            .map_err(|e| SyncError::Transient(format!("storing an object stopped: {e}")))?
-            .map(Some)
-            .map_err(|e| SyncError::Transient(format!("storing an object: {e}")))
+        super::store_bytes(blobs, bytes).await
     }
 }

@@ -54,7 +54,7 @@ pub struct SlackSource {
     refreshing: tokio::sync::Mutex<()>,
     saver: Arc<dyn CredentialSaver>,
     after: String,
-    listing: Option<std::vec::IntoIter<Entry>>,
+    listing: super::SortedListing,
     /// `source_id` → the resource's text (the listing already carries it).
     texts: HashMap<String, String>,
     problems: Vec<String>,
@@ -142,7 +142,7 @@ impl SlackSource {
             refreshing: tokio::sync::Mutex::new(()),
             saver,
             after: after.to_owned(),
-            listing: None,
+            listing: super::SortedListing::default(),
             texts: HashMap::new(),
             problems: Vec::new(),
         })
@@ -374,8 +374,6 @@ impl SlackSource {
                 ));
             }
         }
-        out.sort_by(|a, b| a.source_id.cmp(&b.source_id));
-        out.dedup_by(|a, b| a.source_id == b.source_id);
         Ok(out)
     }
 }
@@ -383,21 +381,11 @@ impl SlackSource {
 #[async_trait]
 impl Source for SlackSource {
     async fn next_page(&mut self, limit: usize) -> Result<Vec<Entry>, SyncError> {
-        if self.listing.is_none() {
-            let after = self.after.clone();
-            let all: Vec<Entry> = self
-                .list_all()
-                .await?
-                .into_iter()
-                .filter(|e| e.source_id.as_str() > after.as_str())
-                .collect();
-            self.listing = Some(all.into_iter());
+        if !self.listing.is_read() {
+            let all = self.list_all().await?;
+            self.listing.set(all, &self.after);
         }
-        Ok(self
-            .listing
-            .as_mut()
-            .map(|l| l.by_ref().take(limit).collect())
-            .unwrap_or_default())
+        Ok(self.listing.page(limit))
     }
 
     fn problems(&self) -> Vec<String> {
@@ -408,12 +396,7 @@ impl Source for SlackSource {
         let Some(text) = self.texts.get(&entry.source_id).cloned() else {
             return Ok(None);
         };
-        let blobs = blobs.clone();
-        tokio::task::spawn_blocking(move || blobs.put_bytes(text.as_bytes()))
-            .await
-            .map_err(|e| SyncError::Transient(format!("storing a message stopped: {e}")))?
-            .map(Some)
-            .map_err(|e| SyncError::Transient(format!("storing a message: {e}")))
+        super::store_bytes(blobs, text.into_bytes()).await
     }
 }
 

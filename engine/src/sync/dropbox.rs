@@ -164,28 +164,16 @@ impl DropboxSource {
         after: &str,
         saver: Arc<dyn CredentialSaver>,
     ) -> Result<Self, SyncError> {
-        // Without an access token, a refresh token gets one at the first call.
-        let token = s
-            .authorization
-            .as_deref()
-            .map(|a| a.trim().trim_start_matches("Bearer ").trim().to_owned())
-            .filter(|t| !t.is_empty())
-            .or_else(|| s.refresh_token.as_ref().map(|_| String::new()))
-            .ok_or_else(|| {
-                SyncError::Permanent(
-                    "no Dropbox access token: send it as Authorization with @refreshServiceCredentials"
-                        .into(),
-                )
-            })?;
+        let token = super::bearer_token(
+            s.authorization.as_deref(),
+            s.refresh_token.as_ref(),
+            "no Dropbox access token: send it as Authorization with @refreshServiceCredentials",
+        )?;
         let (api, content) = match s.endpoint.as_deref().map(|e| e.trim_end_matches('/')) {
             Some(e) if !e.is_empty() => (e.to_owned(), e.to_owned()),
             _ => (API.to_owned(), CONTENT.to_owned()),
         };
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(300))
-            .build()
-            .map_err(|e| SyncError::Permanent(format!("no HTTP client: {e}")))?;
+        let http = super::http_client(Duration::from_secs(300))?;
         Ok(Self {
             http,
             api,
@@ -259,25 +247,24 @@ impl DropboxSource {
         Ok(())
     }
 
-    /// POSTs `body` to an API route; a refused token is refreshed once and the call repeated.
-    async fn call(&self, route: &str, body: &Value) -> Result<Value, SyncError> {
+    /// Sends the request `build` makes with the current token; a refused token is refreshed
+    /// once and the request sent again. An answer `gone` recognises as "no such item" is `None`.
+    async fn send(
+        &self,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+        gone: impl Fn(reqwest::StatusCode, &str) -> bool,
+    ) -> Result<Option<reqwest::Response>, SyncError> {
         let mut refreshed = false;
         loop {
             let token = self.token.read().await.clone();
-            let r = self
-                .http
-                .post(format!("{}/2/{route}", self.api))
-                .bearer_auth(&token)
-                .json(body)
-                .send()
-                .await
-                .map_err(transport)?;
+            let r = build(&token).send().await.map_err(transport)?;
             let (status, headers) = (r.status(), r.headers().clone());
-            let text = r.text().await.map_err(transport)?;
             if status.is_success() {
-                return serde_json::from_str(&text).map_err(|e| {
-                    SyncError::Transient(format!("Dropbox's answer to {route} is not JSON: {e}"))
-                });
+                return Ok(Some(r));
+            }
+            let text = r.text().await.map_err(transport)?;
+            if gone(status, &text) {
+                return Ok(None);
             }
             match classify(status, &headers, &text) {
                 Refused::Token(why) if !refreshed => {
@@ -292,6 +279,22 @@ impl DropboxSource {
                 Refused::Other(e) => return Err(e),
             }
         }
+    }
+
+    /// POSTs `body` to an API route and reads its JSON answer.
+    async fn call(&self, route: &str, body: &Value) -> Result<Value, SyncError> {
+        let url = format!("{}/2/{route}", self.api);
+        let r = self
+            .send(
+                |token| self.http.post(&url).bearer_auth(token).json(body),
+                |_, _| false,
+            )
+            .await?
+            .ok_or_else(|| SyncError::Transient(format!("Dropbox found nothing at {route}")))?;
+        let text = r.text().await.map_err(transport)?;
+        serde_json::from_str(&text).map_err(|e| {
+            SyncError::Transient(format!("Dropbox's answer to {route} is not JSON: {e}"))
+        })
     }
 
     /// The whole listing of the root, files only, as entries keyed by their path under it.
@@ -376,39 +379,21 @@ impl Source for DropboxSource {
             .cloned()
             .unwrap_or_else(|| format!("{}/{}", self.root, entry.source_id));
         let arg = header_json(&json!({ "path": path }));
-        let mut refreshed = false;
-        let bytes = loop {
-            let token = self.token.read().await.clone();
-            let r = self
-                .http
-                .post(format!("{}/2/files/download", self.content))
-                .bearer_auth(&token)
+        let url = format!("{}/2/files/download", self.content);
+        let download = |token: &str| {
+            self.http
+                .post(&url)
+                .bearer_auth(token)
                 .header("Dropbox-API-Arg", &arg)
-                .send()
-                .await
-                .map_err(transport)?;
-            let (status, headers) = (r.status(), r.headers().clone());
-            if status.is_success() {
-                break r.bytes().await.map_err(transport)?;
-            }
-            let text = r.text().await.map_err(transport)?;
-            // Deleted since the listing: nothing to collect.
-            if status.as_u16() == 409 && summary(&text).contains("not_found") {
-                return Ok(None);
-            }
-            match classify(status, &headers, &text) {
-                Refused::Token(why) if !refreshed => {
-                    self.refresh(&token, &why).await?;
-                    refreshed = true;
-                }
-                Refused::Token(why) => {
-                    return Err(SyncError::Permanent(format!(
-                        "Dropbox refused the refreshed access token: {why}"
-                    )));
-                }
-                Refused::Other(e) => return Err(e),
-            }
         };
+        // Deleted since the listing: nothing to collect.
+        let not_found = |status: reqwest::StatusCode, text: &str| {
+            status.as_u16() == 409 && summary(text).contains("not_found")
+        };
+        let Some(r) = self.send(download, not_found).await? else {
+            return Ok(None);
+        };
+        let bytes = r.bytes().await.map_err(transport)?;
         super::store_bytes(blobs, bytes).await
     }
 }

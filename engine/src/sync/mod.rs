@@ -64,6 +64,32 @@ pub(crate) async fn store_bytes(
         .map_err(|e| SyncError::Transient(format!("storing an item: {e}")))
 }
 
+/// The token of an `Authorization` credential (`Bearer <token>`, or the bare token). Without
+/// one, a refresh token stands in for it (the empty token makes the first call refresh);
+/// without either, `missing` is the error.
+pub(crate) fn bearer_token(
+    authorization: Option<&str>,
+    refresh_token: Option<&String>,
+    missing: &str,
+) -> std::result::Result<String, SyncError> {
+    authorization
+        .map(|a| a.trim().trim_start_matches("Bearer ").trim().to_owned())
+        .filter(|t| !t.is_empty())
+        .or_else(|| refresh_token.map(|_| String::new()))
+        .ok_or_else(|| SyncError::Permanent(missing.to_owned()))
+}
+
+/// The HTTP client of an API spyder: connections give up after 10 s, requests after `timeout`.
+pub(crate) fn http_client(
+    timeout: std::time::Duration,
+) -> std::result::Result<reqwest::Client, SyncError> {
+    reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(timeout)
+        .build()
+        .map_err(|e| SyncError::Permanent(format!("no HTTP client: {e}")))
+}
+
 /// A listing read whole from an API that lists in no useful order, served in pages in byte
 /// order of `source_id` after the checkpoint, as the merge with the database needs.
 #[derive(Default)]

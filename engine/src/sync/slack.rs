@@ -96,30 +96,18 @@ impl SlackSource {
         after: &str,
         saver: Arc<dyn CredentialSaver>,
     ) -> Result<Self, SyncError> {
-        // Without a token, a refresh token gets one at the first call.
-        let access = s
-            .authorization
-            .as_deref()
-            .map(|a| a.trim().trim_start_matches("Bearer ").trim().to_owned())
-            .filter(|t| !t.is_empty())
-            .or_else(|| s.refresh_token.as_ref().map(|_| String::new()))
-            .ok_or_else(|| {
-                SyncError::Permanent(
-                    "no Slack token: send it as Authorization with @refreshServiceCredentials"
-                        .into(),
-                )
-            })?;
+        let access = super::bearer_token(
+            s.authorization.as_deref(),
+            s.refresh_token.as_ref(),
+            "no Slack token: send it as Authorization with @refreshServiceCredentials",
+        )?;
         let api = s
             .endpoint
             .as_deref()
             .map(|e| e.trim_end_matches('/').to_owned())
             .filter(|e| !e.is_empty())
             .unwrap_or_else(|| API.to_owned());
-        let http = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
-            .build()
-            .map_err(|e| SyncError::Permanent(format!("no HTTP client: {e}")))?;
+        let http = super::http_client(Duration::from_secs(120))?;
         let only = s
             .channels
             .as_deref()

@@ -29,6 +29,7 @@ on_both!(
     segment_merges_wait_for_the_end_of_a_backlog,
     a_long_backlog_still_merges_its_segments,
     a_failed_catch_up_still_lets_the_segments_merge,
+    a_catch_up_commits_once,
 );
 
 struct Ctx {
@@ -667,6 +668,59 @@ async fn segment_merges_wait_for_the_end_of_a_backlog(c: Ctx) -> TestDb {
     }
     assert_eq!(c.find(&c.u, Some(&id), q("mergeword")).await.len(), 10);
     assert_eq!(c.find(&c.u, Some(&id), q("round7")).await.len(), 1);
+    c.db
+}
+
+/// A catch-up applies everything the outbox holds (here more than one page of it) and commits
+/// once: every commit ends the indexing threads' segments, and more, smaller segments made the
+/// indexing of a backlog slower.
+async fn a_catch_up_commits_once(c: Ctx) -> TestDb {
+    let n = 2600;
+    let files: Vec<(String, Vec<u8>)> = (0..n)
+        .map(|i| {
+            (
+                format!("f{i:04}.txt"),
+                format!("file number{i}").into_bytes(),
+            )
+        })
+        .collect();
+    let refs: Vec<(&str, Vec<u8>)> = files.iter().map(|(p, b)| (p.as_str(), b.clone())).collect();
+    let (id, _) = c.datasource("many", &refs).await;
+    let index = c.e.search_index().unwrap().clone();
+    let store = c.e.store().clone();
+    index.defer_merges(true);
+    assert_eq!(store.requeue_processing(&id, None).await.unwrap(), n as i64);
+    let now = chrono::Utc::now();
+    let claimed = store
+        .claim_processing(n as u32, now, now + chrono::Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), n);
+    let done: Vec<Processed> = claimed
+        .iter()
+        .map(|r| Processed {
+            resource_id: r.id.clone(),
+            content_hash: r.content_hash.clone(),
+            status: "processed",
+            error: None,
+            media_type: Some("text/plain".into()),
+            body: Some(format!("again {}", r.name)),
+        })
+        .collect();
+    store.finish_processing(&done, now).await.unwrap();
+    assert_eq!(index.catch_up(store.as_ref()).await.unwrap(), n);
+    // The documents indexed before were all replaced, so their segments are gone; what is left
+    // is what the one commit wrote: a segment per indexing thread at most.
+    let segments = index.segments().unwrap();
+    assert!(segments <= 2, "{segments} segments after one catch-up");
+    // Applied, committed and pruned.
+    assert_eq!(index.applied(), 2 * n as i64);
+    assert!(store.outbox_after(0, 10).await.unwrap().is_empty());
+    let again = json!({"query": "again", "size": 1});
+    assert_eq!(
+        c.e.search(&c.u, Some(&id), &again).await.unwrap().total,
+        n as i64
+    );
     c.db
 }
 

@@ -160,10 +160,15 @@ async fn ingest(r: &Running, corpus: &Path) -> Duration {
     let all = t.elapsed();
     let used = (cpu_time() - cpu).as_secs_f64();
     println!(
-        "  the sync ended at {:.2} s; the last document was searchable at {:.2} s; CPU time {used:.2} s ({:.2} cores)",
+        "  the sync ended at {:.2} s; the last document was searchable at {:.2} s; CPU time {used:.2} s ({:.2} cores); {} index segments",
         synced.as_secs_f64(),
         all.as_secs_f64(),
-        used / all.as_secs_f64()
+        used / all.as_secs_f64(),
+        r.state
+            .engine
+            .search_index()
+            .and_then(|i| i.segments().ok())
+            .unwrap_or(0)
     );
     all
 }

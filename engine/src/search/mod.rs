@@ -33,6 +33,8 @@ use query::TextFields;
 const SCHEMA_VERSION: &str = "2";
 const WRITER_MEMORY: usize = 64 * 1024 * 1024;
 const INDEX_THREADS: usize = 2;
+/// The most outbox entries a catch-up applies before it commits.
+const COMMIT_EVERY: usize = 20_000;
 /// While a backlog is indexed, segments of a size merge only once this many have piled up
 /// (instead of tantivy's 8); see [`SearchIndex::defer_merges`].
 pub const BACKLOG_MERGE_SEGMENTS: usize = 32;
@@ -276,7 +278,7 @@ impl SearchIndex {
 
     async fn apply_outbox(&self, store: &dyn Store, merge_due: bool) -> Result<usize> {
         let mut applied = self.applied();
-        let mut n = 0;
+        let (mut n, mut since_commit) = (0, 0);
         loop {
             let entries = store.outbox_after(applied, 2000).await?;
             let Some(last) = entries.last().map(|e| e.seq) else {
@@ -302,9 +304,19 @@ impl SearchIndex {
                     }
                 }
             }
-            self.commit(last)?;
             n += entries.len();
+            since_commit += entries.len();
             applied = last;
+            // One commit per catch-up (each commit ends the writers' segments), or per
+            // `COMMIT_EVERY` entries of a long one, so that progress is kept.
+            if since_commit >= COMMIT_EVERY {
+                self.commit(applied)?;
+                store.prune_outbox(applied).await?;
+                since_commit = 0;
+            }
+        }
+        if since_commit > 0 {
+            self.commit(applied)?;
             store.prune_outbox(applied).await?;
         }
         // A commit is when tantivy considers merges: after a backlog whose last entries an

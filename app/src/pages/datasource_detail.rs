@@ -61,6 +61,9 @@ pub fn DatasourceDetail() -> impl IntoView {
     };
     let update = ServerAction::<UpdateDatasource>::new();
     let accept = ServerAction::<AcceptInvitation>::new();
+    // The sharing tab's actions live as long as the page, not the tab: a live update rebuilds
+    // the tab, and an action made inside it would be gone with its answer still on the way.
+    let sharing = SharingActions::new();
     let ops = Ops {
         sync: ServerAction::<SyncNow>::new(),
         pause: ServerAction::<PauseDatasource>::new(),
@@ -127,7 +130,7 @@ pub fn DatasourceDetail() -> impl IntoView {
                         let body = match current.as_str() {
                             "resources" => view! { <Resources id=d.id.clone() /> }.into_any(),
                             "search" => view! { <SearchPanel action=format!("/datasources/{}", d.id) datasource=Some(d.id.clone()) /> }.into_any(),
-                            "sharing" => view! { <SharingTab d=d.clone() /> }.into_any(),
+                            "sharing" => view! { <SharingTab d=d.clone() actions=sharing /> }.into_any(),
                             "activity" => view! { <Activity id=d.id.clone() version=ops.version() /> }.into_any(),
                             "settings" => view! { <EditForm d=d.clone() action=update /> <CredentialsForm d=d.clone() /> }.into_any(),
                             "delete" => view! { <DeleteForm d=d.clone() /> }.into_any(),
@@ -460,16 +463,36 @@ fn role_options(selected: &str) -> impl IntoView + use<> {
 
 /// Members and roles, the invite form and pending invitations. Owners get the controls;
 /// everyone else reads.
+#[derive(Clone, Copy)]
+struct SharingActions {
+    set_role: ServerAction<SetRole>,
+    invite: ServerAction<Invite>,
+    revoke: ServerAction<RevokeInvitation>,
+}
+
+impl SharingActions {
+    fn new() -> Self {
+        let a = Self {
+            set_role: ServerAction::<SetRole>::new(),
+            invite: ServerAction::<Invite>::new(),
+            revoke: ServerAction::<RevokeInvitation>::new(),
+        };
+        toast_outcome(a.set_role.value(), |_| "Access changed".to_owned());
+        toast_outcome(a.invite.value(), |i: &InvitationRow| {
+            format!("Invitation sent to {}", i.email)
+        });
+        toast_outcome(a.revoke.value(), |_| "Invitation revoked".to_owned());
+        a
+    }
+}
+
 #[component]
-fn SharingTab(d: DatasourceView) -> impl IntoView {
-    let set_role = ServerAction::<SetRole>::new();
-    let invite = ServerAction::<Invite>::new();
-    let revoke = ServerAction::<RevokeInvitation>::new();
-    toast_outcome(set_role.value(), |_| "Access changed".to_owned());
-    toast_outcome(invite.value(), |i: &InvitationRow| {
-        format!("Invitation sent to {}", i.email)
-    });
-    toast_outcome(revoke.value(), |_| "Invitation revoked".to_owned());
+fn SharingTab(d: DatasourceView, actions: SharingActions) -> impl IntoView {
+    let SharingActions {
+        set_role,
+        invite,
+        revoke,
+    } = actions;
     let id = StoredValue::new(d.id.clone());
     let can_share = d.can_share;
     let sharing = Resource::new(

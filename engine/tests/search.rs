@@ -510,14 +510,7 @@ async fn an_outcome_for_content_that_changed_meanwhile_is_left_out(c: Ctx) -> Te
 
     let done: Vec<engine::model::Processed> = claimed
         .iter()
-        .map(|r| engine::model::Processed {
-            resource_id: r.id.clone(),
-            content_hash: r.content_hash.clone(),
-            status: "processed",
-            error: None,
-            media_type: Some("text/plain".into()),
-            body: Some(format!("oldword of {}", r.name)),
-        })
+        .map(|r| processed_text(r, format!("oldword of {}", r.name)))
         .collect();
     store
         .finish_processing(&done, engine::service::now())
@@ -698,14 +691,7 @@ async fn a_catch_up_commits_once(c: Ctx) -> TestDb {
     assert_eq!(claimed.len(), n);
     let done: Vec<Processed> = claimed
         .iter()
-        .map(|r| Processed {
-            resource_id: r.id.clone(),
-            content_hash: r.content_hash.clone(),
-            status: "processed",
-            error: None,
-            media_type: Some("text/plain".into()),
-            body: Some(format!("again {}", r.name)),
-        })
+        .map(|r| processed_text(r, format!("again {}", r.name)))
         .collect();
     store.finish_processing(&done, now).await.unwrap();
     assert_eq!(index.catch_up(store.as_ref()).await.unwrap(), n);
@@ -722,6 +708,18 @@ async fn a_catch_up_commits_once(c: Ctx) -> TestDb {
         n as i64
     );
     c.db
+}
+
+/// A successful plain-text outcome for the claimed resource `r`.
+fn processed_text(r: &engine::model::Resource, body: String) -> Processed {
+    Processed {
+        resource_id: r.id.clone(),
+        content_hash: r.content_hash.clone(),
+        status: "processed",
+        error: None,
+        media_type: Some("text/plain".into()),
+        body: Some(body),
+    }
 }
 
 /// Runs one statement on the test database (to break the store for a moment).

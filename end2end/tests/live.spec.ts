@@ -1,7 +1,7 @@
 import { test, expect, Page } from "@playwright/test";
 import * as fs from "fs";
 import * as path from "path";
-import { login, hydrated, folderUnderRoot, fillBucket, createS3ThroughForm } from "./helpers";
+import { login, hydrated, folderUnderRoot, fillBucket, createS3ThroughForm, apiToken } from "./helpers";
 
 // scripts/test starts moto_server (a real S3-compatible server) and the Tributary server with
 // one spyder worker and small batches (TRIBUTARY_WORKERS=1, TRIBUTARY_SYNC_BATCH=50), so a
@@ -99,4 +99,87 @@ test("an S3 sync paused half-way resumes from its checkpoint, live; a Folder syn
   await expect(rows.nth(1)).toContainText("paused");
   await expect(rows.nth(1).locator("td").nth(3)).toHaveText(String(pausedAt));
   await expect(rows.nth(0).locator("td").nth(3)).toHaveText(String(OBJECTS));
+});
+
+// A syncing datasource changes several times a second. Its page follows every change in the
+// header, but the tab below must not be rebuilt under someone's hands: what they typed stays,
+// and an answer that arrives after a live update still shows.
+test("what an admin types into a datasource's tabs survives live updates, and the answers arrive", async ({
+  page,
+  request,
+}) => {
+  test.setTimeout(120_000);
+  const auth = { Authorization: `Bearer ${await apiToken(request)}` };
+  const stamp = Date.now();
+  const bucket = `typing-${stamp}`;
+  await fillBucket(bucket, 5);
+  const panics: string[] = [];
+  page.on("console", (m) => {
+    if (m.text().includes("panicked")) panics.push(m.text());
+  });
+  await login(page);
+  await createS3ThroughForm(page, `Typed into ${stamp}`, bucket);
+  const id = page.url().split("/").pop()!;
+  await page.goto(`/datasources/${id}?tab=sharing`);
+  await hydrated(page);
+  const badge = page.locator("h1 + [data-status]");
+  await expect(badge).toHaveAttribute("data-status", "synced", { timeout: 30_000 });
+
+  // Two live updates made elsewhere (here through the API): paused, then resumed and synced
+  // again. The page's badge follows both without a reload.
+  const elsewhere = async () => {
+    expect((await request.post(`/api/datasources/${id}/@pause`, { headers: auth })).status()).toBe(200);
+    await expect(badge).toHaveAttribute("data-status", "paused");
+    expect((await request.post(`/api/datasources/${id}/@resume`, { headers: auth })).status()).toBe(200);
+    await expect(badge).toHaveAttribute("data-status", "synced", { timeout: 30_000 });
+  };
+  // The same, while the form's request is on its way: the answer comes after the updates.
+  const duringRequest = async (endpoint: string) =>
+    page.route(`**/rpc/${endpoint}`, async (route) => {
+      await elsewhere();
+      await route.continue();
+    });
+
+  // Sharing: the invite form keeps what was typed; the invitation's confirmation and toast show.
+  await page.getByLabel("E-mail").fill("grace@example.com");
+  await page.getByLabel("Role", { exact: true }).selectOption("editor");
+  await elsewhere();
+  await expect(page.getByLabel("E-mail")).toHaveValue("grace@example.com");
+  await expect(page.getByLabel("Role", { exact: true })).toHaveValue("editor");
+  await duringRequest("invite");
+  await page.getByRole("button", { name: "Send invitation" }).click();
+  await expect(page.getByTestId("invited")).toContainText("Invited grace@example.com as editor");
+  await expect(page.getByTestId("toasts")).toContainText("Invitation sent to grace@example.com");
+  await expect(page.locator("[data-testid=invitation-row][data-email='grace@example.com']")).toBeVisible();
+
+  // Edit: the new title stays in its field through the updates, then is saved.
+  await page.getByRole("navigation", { name: "Datasource sections" }).getByRole("link", { name: "Edit" }).click();
+  await expect(page).toHaveURL(/tab=settings/);
+  const title = page.getByLabel("Title");
+  await title.fill(`Renamed ${stamp}`);
+  await elsewhere();
+  await expect(title).toHaveValue(`Renamed ${stamp}`);
+  await duringRequest("update_datasource");
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.getByTestId("saved")).toBeVisible();
+  await expect(page.getByTestId("toasts")).toContainText("Changes saved");
+  await expect(page.getByTestId("datasource-title")).toHaveText(`Renamed ${stamp}`);
+  await expect(title).toHaveValue(`Renamed ${stamp}`);
+
+  // Search: the words typed, not yet submitted, stay.
+  await page.getByRole("navigation", { name: "Datasource sections" }).getByRole("link", { name: "Search" }).click();
+  await expect(page).toHaveURL(/tab=search/);
+  await page.getByLabel("Search for").fill("object");
+  await elsewhere();
+  await expect(page.getByLabel("Search for")).toHaveValue("object");
+
+  // Delete, opened afresh (rendered by the server, then hydrated): the confirmation typed so
+  // far stays, and the count is the live one.
+  await page.goto(`/datasources/${id}?tab=delete`);
+  await hydrated(page);
+  await page.getByLabel("Title of the datasource").fill("Renamed");
+  await elsewhere();
+  await expect(page.getByLabel("Title of the datasource")).toHaveValue("Renamed");
+  await expect(page.getByTestId("delete-count")).toHaveText("5");
+  expect(panics, "the WebAssembly app did not panic").toEqual([]);
 });

@@ -16,6 +16,7 @@ use crate::components::layout::use_nav_refresh;
 use crate::components::live::use_live_tick;
 use crate::components::notice::{ErrorNotice, field_error, form_error};
 use crate::components::toast::toast_outcome;
+use crate::error::AppError;
 use crate::pages::datasource_new::{
     CREDENTIAL_FIELDS, FORM_FIELDS, SyncTypeChoice, credential_inputs, settings_inputs,
 };
@@ -95,6 +96,7 @@ pub fn DatasourceDetail() -> impl IntoView {
     // is under way and the live stream is down).
     let busy = RwSignal::new(false);
     let tick = use_live_tick(move |changed| changed == id(), move || busy.get_untracked());
+    // The header (badge, progress, controls) and the overview follow every live update.
     let ds = Resource::new(
         move || {
             (
@@ -107,6 +109,16 @@ pub fn DatasourceDetail() -> impl IntoView {
         },
         |(id, _, _, _, _)| get_datasource(id),
     );
+    // The other tabs are built from a fetch that live updates do not repeat: a syncing
+    // datasource changes several times a second, and rebuilding a tab would wipe what someone
+    // is typing into its forms and drop the actions whose answers are on their way. The tabs
+    // that show changing data (resources, activity, the delete form's count) follow the live
+    // stream themselves.
+    let settled = Resource::new(
+        move || (id(), accept.version().get()),
+        |(id, _)| get_datasource(id),
+    );
+    let activity_version = Signal::derive(move || ops.version() + tick.get() as usize);
     // Accepting here changes the navigation's invitation count too.
     let refresh = use_nav_refresh();
     Effect::new(move |_| {
@@ -126,16 +138,8 @@ pub fn DatasourceDetail() -> impl IntoView {
                     Ok(d) => {
                         busy.set(d.is_busy());
                         let tabs = tabs_for(&d);
-                        let current = Some(tab()).filter(|t| tabs.iter().any(|(v, _)| v == t)).unwrap_or_else(|| "overview".into());
-                        let body = match current.as_str() {
-                            "resources" => view! { <Resources id=d.id.clone() /> }.into_any(),
-                            "search" => view! { <SearchPanel action=format!("/datasources/{}", d.id) datasource=Some(d.id.clone()) /> }.into_any(),
-                            "sharing" => view! { <SharingTab d=d.clone() actions=sharing /> }.into_any(),
-                            "activity" => view! { <Activity id=d.id.clone() version=ops.version() /> }.into_any(),
-                            "settings" => view! { <EditForm d=d.clone() action=update /> <CredentialsForm d=d.clone() /> }.into_any(),
-                            "delete" => view! { <DeleteForm d=d.clone() /> }.into_any(),
-                            _ => view! { <Overview d=d.clone() /> }.into_any(),
-                        };
+                        let current = current_tab(&tabs, tab());
+                        let overview = (current == "overview").then(|| view! { <Overview d=d.clone() /> });
                         view! {
                             <Title text=d.title.clone() />
                             <p class="mb-2 text-sm"><a class="link" href="/datasources">"← Datasources"</a></p>
@@ -148,7 +152,7 @@ pub fn DatasourceDetail() -> impl IntoView {
                             {d.progress.clone().map(|p| view! { <SyncProgress p status=d.sync_status.clone() /> })}
                             <nav class="mb-6 flex gap-1 border-b border-slate-200 dark:border-slate-800" aria-label="Datasource sections">
                                 {tabs.into_iter().map(|(v, label)| {
-                                    let active = *v == current;
+                                    let active = v == current;
                                     view! {
                                         <a
                                             href=format!("/datasources/{}?tab={v}", d.id)
@@ -160,13 +164,36 @@ pub fn DatasourceDetail() -> impl IntoView {
                                     }
                                 }).collect_view()}
                             </nav>
-                            {body}
+                            {overview}
                         }.into_any()
                     }
                 }
             })}
         </Transition>
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let d = settled.await.ok().filter(|d| d.invitation.is_none())?;
+                Some(match current_tab(&tabs_for(&d), tab()) {
+                    "resources" => view! { <Resources id=d.id.clone() version=tick /> }.into_any(),
+                    "search" => view! { <SearchPanel action=format!("/datasources/{}", d.id) datasource=Some(d.id.clone()) /> }.into_any(),
+                    "sharing" => view! { <SharingTab d=d.clone() actions=sharing /> }.into_any(),
+                    "activity" => view! { <Activity id=d.id.clone() version=activity_version /> }.into_any(),
+                    "settings" => view! { <EditForm d=d.clone() action=update /> <CredentialsForm d=d.clone() /> }.into_any(),
+                    "delete" => view! { <DeleteForm d=d.clone() live=ds /> }.into_any(),
+                    _ => ().into_any(),
+                })
+            })}
+        </Transition>
     }
+}
+
+/// The tab asked for in the address when it is one of `tabs` (those the viewer may use), else
+/// the overview.
+fn current_tab(tabs: &[(&'static str, &'static str)], asked: String) -> &'static str {
+    tabs.iter()
+        .map(|(v, _)| *v)
+        .find(|v| *v == asked)
+        .unwrap_or("overview")
 }
 
 #[component]
@@ -268,14 +295,16 @@ fn SyncProgress(p: ProgressView, status: String) -> impl IntoView {
     }
 }
 
+/// The collected resources, a page at a time; `version` moves with the live stream, so a
+/// sync's new resources appear as it goes.
 #[component]
-fn Resources(id: String) -> impl IntoView {
+fn Resources(id: String, version: ReadSignal<u32>) -> impl IntoView {
     let query = use_query_map();
     let scroll = move || query.read().get("scroll");
     let id = StoredValue::new(id);
     let page = Resource::new(
-        move || (id.get_value(), scroll()),
-        |(id, s)| list_children(id, Some(20), s),
+        move || (id.get_value(), scroll(), version.get()),
+        |(id, s, _)| list_children(id, Some(20), s),
     );
     view! {
         <Transition fallback=|| view! { <div class="skeleton h-32" aria-busy="true">"Loading resources…"</div> }>
@@ -383,17 +412,22 @@ fn CredentialsForm(d: DatasourceView) -> impl IntoView {
 }
 
 #[component]
-fn DeleteForm(d: DatasourceView) -> impl IntoView {
+fn DeleteForm(
+    d: DatasourceView,
+    live: Resource<Result<DatasourceView, AppError>>,
+) -> impl IntoView {
     let action = ServerAction::<DeleteDatasource>::new();
     let value = action.value();
     let title = d.title.clone();
+    let count = d.resource_count;
     toast_outcome(value, move |_| format!("Deleted “{title}”"));
     view! {
         <ActionForm action=action attr:class="card max-w-2xl space-y-4 border-red-300 dark:border-red-900" attr:aria-label="Delete datasource">
             <h2 class="text-lg font-semibold text-red-700 dark:text-red-400">"Delete this datasource"</h2>
             <p>
                 "This removes the datasource and everything collected from it ("
-                {d.resource_count}" resources). The source itself is not touched. To confirm, type "
+                <span data-testid="delete-count">{move || live.get().and_then(Result::ok).map_or(count, |d| d.resource_count)}</span>
+                " resources). The source itself is not touched. To confirm, type "
                 <strong>{d.title.clone()}</strong>" below."
             </p>
             <input type="hidden" name="id" value=d.id.clone() />
@@ -711,10 +745,10 @@ fn SyncControls(d: DatasourceView, ops: Ops) -> impl IntoView {
 
 /// The sync history: when, how long, what changed, what went wrong.
 #[component]
-fn Activity(id: String, version: usize) -> impl IntoView {
+fn Activity(id: String, version: Signal<usize>) -> impl IntoView {
     let id = StoredValue::new(id);
     let runs = Resource::new(
-        move || (id.get_value(), version),
+        move || (id.get_value(), version.get()),
         |(id, _)| sync_history(id),
     );
     view! {

@@ -174,7 +174,7 @@ test("what an admin types into a datasource's tabs survives live updates, and th
   await expect(page.getByLabel("Search for")).toHaveValue("object");
 
   // Delete, opened afresh (rendered by the server, then hydrated): the confirmation typed so
-  // far stays, and the count is the live one.
+  // far stays, and the count of what would be removed shows.
   await page.goto(`/datasources/${id}?tab=delete`);
   await hydrated(page);
   await page.getByLabel("Title of the datasource").fill("Renamed");

@@ -46,12 +46,29 @@ pub struct DatasourceView {
     pub can_delete: bool,
 }
 
+/// A viewer's role on a datasource and what it allows them (see [`DatasourceView::standing`]).
+pub type Standing = (Option<String>, [bool; 4]);
+
 impl DatasourceView {
     /// A sync is queued or under way, so the page should follow it.
     pub fn is_busy(&self) -> bool {
         matches!(
             self.sync_status.as_str(),
             "pending" | "syncing" | "resuming"
+        )
+    }
+
+    /// The viewer's standing on it: their role and what it allows. Pages built for one
+    /// standing are rebuilt when it changes (an owner changed the viewer's role).
+    pub fn standing(&self) -> Standing {
+        (
+            self.my_role.clone(),
+            [
+                self.can_configure,
+                self.can_operate,
+                self.can_share,
+                self.can_delete,
+            ],
         )
     }
 }

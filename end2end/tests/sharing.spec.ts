@@ -81,6 +81,33 @@ test("an owner shares a datasource; the invitee sees it as invited, accepts, the
   await frank.goto(`/datasources/${id}?tab=delete`);
   await expect(frank.getByRole("button", { name: "Delete datasource" })).toHaveCount(0);
 
+  // The owner changes Frank's role while his page is open at the Edit tab's address: the page
+  // follows live. As an editor he gets the Edit tab and its form; a viewer again, both go.
+  const setRole = async (role: string) => {
+    const changed = await request.post(`/api/datasources/${id}/@sharing`, {
+      headers: auth,
+      data: { roles: [{ user: "frank@example.com", role }] },
+    });
+    expect(changed.status()).toBe(200);
+  };
+  const editForm = frank.getByRole("form", { name: "Edit datasource" });
+  await frank.goto(`/datasources/${id}?tab=settings`);
+  await hydrated(frank);
+  await expect(frank.getByTestId("my-role")).toHaveText("Your role: viewer");
+  await expect(frank.locator("[data-field=Kind]")).toBeVisible();
+  await expect(editForm).toHaveCount(0);
+  await setRole("editor");
+  await expect(frank.getByTestId("my-role")).toHaveText("Your role: editor");
+  await expect(tabs.getByRole("link", { name: "Edit" })).toBeVisible();
+  await expect(editForm).toBeVisible();
+  await expect(editForm.getByLabel("Title")).toHaveValue("Shared bucket");
+  await expect(frank.locator("[data-field=Kind]")).toHaveCount(0);
+  await setRole("viewer");
+  await expect(frank.getByTestId("my-role")).toHaveText("Your role: viewer");
+  await expect(tabs.getByRole("link", { name: "Edit" })).toHaveCount(0);
+  await expect(editForm).toHaveCount(0);
+  await expect(frank.locator("[data-field=Kind]")).toBeVisible();
+
   // The owner sees Frank among the members now.
   await page.reload();
   await expect(page.locator("[data-testid=member-row][data-email='frank@example.com']")).toContainText("viewer");

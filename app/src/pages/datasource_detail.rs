@@ -22,7 +22,8 @@ use crate::pages::datasource_new::{
 };
 use crate::pages::search::SearchPanel;
 use crate::types::{
-    DatasourceView, InvitationRow, MyInvitation, ProgressView, ROLES, SYNC_TYPES, format_bytes,
+    DatasourceView, InvitationRow, MyInvitation, ProgressView, ROLES, SYNC_TYPES, Standing,
+    format_bytes,
 };
 
 const TABS: &[(&str, &str)] = &[
@@ -113,10 +114,23 @@ pub fn DatasourceDetail() -> impl IntoView {
     // datasource changes several times a second, and rebuilding a tab would wipe what someone
     // is typing into its forms and drop the actions whose answers are on their way. The tabs
     // that show changing data (resources, activity, the delete form's count) follow the live
-    // stream themselves.
+    // stream themselves. They are rebuilt when the viewer's standing on the datasource changes while the page is
+    // open (an owner changed their role), so that they offer what the new role allows.
+    let standing_changes = RwSignal::new(0u32);
+    let last_standing: StoredValue<Option<(String, Standing)>> = StoredValue::new(None);
+    Effect::new(move |_| {
+        let Some(Ok(d)) = ds.get() else { return };
+        let now = (d.id.clone(), d.standing());
+        let changed = last_standing
+            .with_value(|last| last.as_ref().is_some_and(|l| *l != now && l.0 == now.0));
+        last_standing.set_value(Some(now));
+        if changed {
+            standing_changes.update(|n| *n += 1);
+        }
+    });
     let settled = Resource::new(
-        move || (id(), accept.version().get()),
-        |(id, _)| get_datasource(id),
+        move || (id(), accept.version().get(), standing_changes.get()),
+        |(id, _, _)| get_datasource(id),
     );
     let activity_version = Signal::derive(move || ops.version() + tick.get() as usize);
     // Accepting here changes the navigation's invitation count too.

@@ -114,8 +114,8 @@ pub fn DatasourceDetail() -> impl IntoView {
     // datasource changes several times a second, and rebuilding a tab would wipe what someone
     // is typing into its forms and drop the actions whose answers are on their way. The tabs
     // that show changing data (resources, activity, the delete form's count) follow the live
-    // stream themselves. They are rebuilt when the viewer's standing on the datasource changes while the page is
-    // open (an owner changed their role), so that they offer what the new role allows.
+    // stream themselves. They are rebuilt when the viewer's standing on the datasource changes
+    // while the page is open (an owner changed their role), so they offer what it now allows.
     let standing_changes = RwSignal::new(0u32);
     let last_standing: StoredValue<Option<(String, Standing)>> = StoredValue::new(None);
     Effect::new(move |_| {

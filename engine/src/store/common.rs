@@ -163,6 +163,16 @@ macro_rules! bind_all {
     }};
 }
 
+/// The index outbox after a position, each upsert with the document as the database has it now
+/// (`present` is 0 when its resource is gone). The same text for both backends and for SQLite's
+/// readers.
+pub(crate) const OUTBOX_SQL: &str = "select o.seq, o.op, o.resource_id, o.datasource_id, r.name, r.path, \
+     coalesce(e.media_type, r.media_type) as media_type, r.source_modified_at, e.body, \
+     case when r.id is null then 0 else 1 end as present \
+     from index_outbox o left join resources r on r.id = o.resource_id \
+     left join extracts e on e.resource_id = o.resource_id \
+     where o.seq > $1 order by o.seq limit $2";
+
 macro_rules! store_impl {
     ($ty:ty, $row:ty) => {
         fn user_from_row(row: &$row) -> $crate::error::Result<$crate::model::User> {
@@ -287,6 +297,40 @@ macro_rules! store_impl {
                 q.build().execute(&mut **tx).await?;
             }
             Ok(())
+        }
+
+        /// The outbox entries after `after`, each upsert with its document as the database has
+        /// it now, through the pool.
+        async fn pooled_outbox_after(
+            pool: &sqlx::Pool<<$row as sqlx::Row>::Database>,
+            after: i64,
+            limit: u32,
+        ) -> $crate::error::Result<Vec<$crate::model::OutboxEntry>> {
+            use sqlx::Row;
+            let rows = sqlx::query($crate::store::common::OUTBOX_SQL)
+                .bind(after)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await?;
+            rows.iter()
+                .map(|r| {
+                    let op: String = r.try_get("op")?;
+                    let resource_id: Option<String> = r.try_get("resource_id")?;
+                    let datasource_id: String = r.try_get("datasource_id")?;
+                    let present: i32 = r.try_get("present")?;
+                    let doc = match (op.as_str(), present) {
+                        ("upsert", 1) => Some(index_doc_from_row(r)?),
+                        _ => None,
+                    };
+                    Ok($crate::model::OutboxEntry {
+                        seq: r.try_get("seq")?,
+                        op,
+                        resource_id,
+                        datasource_id,
+                        doc,
+                    })
+                })
+                .collect()
         }
 
         fn job_from_row(row: &$row) -> $crate::error::Result<$crate::model::Job> {
@@ -1454,38 +1498,7 @@ macro_rules! store_impl {
 
             #[tracing::instrument(level = "debug", skip_all)]
             async fn outbox_after(&self, after: i64, limit: u32) -> $crate::error::Result<Vec<$crate::model::OutboxEntry>> {
-                use sqlx::Row;
-                let rows = sqlx::query(
-                    "select o.seq, o.op, o.resource_id, o.datasource_id, r.name, r.path, \
-                     coalesce(e.media_type, r.media_type) as media_type, r.source_modified_at, e.body, \
-                     case when r.id is null then 0 else 1 end as present \
-                     from index_outbox o left join resources r on r.id = o.resource_id \
-                     left join extracts e on e.resource_id = o.resource_id \
-                     where o.seq > $1 order by o.seq limit $2",
-                )
-                .bind(after)
-                .bind(i64::from(limit))
-                .fetch_all(&self.pool)
-                .await?;
-                rows.iter()
-                    .map(|r| {
-                        let op: String = r.try_get("op")?;
-                        let resource_id: Option<String> = r.try_get("resource_id")?;
-                        let datasource_id: String = r.try_get("datasource_id")?;
-                        let present: i32 = r.try_get("present")?;
-                        let doc = match (op.as_str(), present) {
-                            ("upsert", 1) => Some(index_doc_from_row(r)?),
-                            _ => None,
-                        };
-                        Ok($crate::model::OutboxEntry {
-                            seq: r.try_get("seq")?,
-                            op,
-                            resource_id,
-                            datasource_id,
-                            doc,
-                        })
-                    })
-                    .collect()
+                self.read_outbox(after, limit).await
             }
 
             async fn prune_outbox(&self, upto: i64) -> $crate::error::Result<()> {

@@ -65,6 +65,11 @@ impl PgStore {
         Ok(())
     }
 
+    /// The index outbox after `after` (see [`super::Store::outbox_after`]).
+    async fn read_outbox(&self, after: i64, limit: u32) -> Result<Vec<crate::model::OutboxEntry>> {
+        pooled_outbox_after(&self.pool, after, limit).await
+    }
+
     /// One page of children: a plain keyset query (rows arrive in one batch over the socket),
     /// with the count from the datasource row.
     async fn list_children_page(

@@ -60,6 +60,15 @@ impl Readers {
         if limit > Self::INLINE_MAX {
             return None;
         }
+        self.read(|conn| read_children(conn, datasource_id, after, limit))
+    }
+
+    /// Runs `read` on an idle reader (or a new one), or gives `None` when it must go through
+    /// the pool: there is no reader for this database, or the read failed.
+    fn read<T>(
+        &self,
+        read: impl FnOnce(&rusqlite::Connection) -> std::result::Result<T, Box<dyn std::error::Error>>,
+    ) -> Option<T> {
         let idle = self.idle.lock().unwrap_or_else(|p| p.into_inner()).pop();
         let conn = match idle {
             Some(c) => c,
@@ -72,13 +81,13 @@ impl Readers {
                 }
             },
         };
-        match read_children(&conn, datasource_id, after, limit) {
-            Ok(page) => {
+        match read(&conn) {
+            Ok(v) => {
                 let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
                 if idle.len() < Self::KEEP {
                     idle.push(conn);
                 }
-                Some(page)
+                Some(v)
             }
             // The connection is dropped: a failed read leaves nothing worth reusing.
             Err(e) => {
@@ -87,6 +96,47 @@ impl Readers {
             }
         }
     }
+}
+
+/// The index outbox after `after` (see [`super::common::OUTBOX_SQL`]), read in one statement
+/// (its own read transaction).
+fn read_outbox(
+    conn: &rusqlite::Connection,
+    after: i64,
+    limit: u32,
+) -> std::result::Result<Vec<crate::model::OutboxEntry>, Box<dyn std::error::Error>> {
+    let mut stmt = conn.prepare_cached(super::common::OUTBOX_SQL)?;
+    let mut rows = stmt.query(rusqlite::params![after, i64::from(limit)])?;
+    let mut out = Vec::with_capacity(limit as usize);
+    while let Some(r) = rows.next()? {
+        let op: String = r.get("op")?;
+        let resource_id: Option<String> = r.get("resource_id")?;
+        let datasource_id: String = r.get("datasource_id")?;
+        let present: i64 = r.get("present")?;
+        let doc = match (op.as_str(), present, &resource_id) {
+            ("upsert", 1, Some(id)) => {
+                let modified: Option<String> = r.get("source_modified_at")?;
+                Some(crate::model::IndexDoc {
+                    resource_id: id.clone(),
+                    datasource_id: datasource_id.clone(),
+                    name: r.get("name")?,
+                    path: r.get("path")?,
+                    media_type: r.get("media_type")?,
+                    modified: modified.as_deref().map(parse_ts).transpose()?,
+                    body: r.get::<_, Option<String>>("body")?.unwrap_or_default(),
+                })
+            }
+            _ => None,
+        };
+        out.push(crate::model::OutboxEntry {
+            seq: r.get("seq")?,
+            op,
+            resource_id,
+            datasource_id,
+            doc,
+        });
+    }
+    Ok(out)
 }
 
 /// The page's rows and the datasource's count, in one read transaction so both come from one
@@ -203,6 +253,21 @@ impl SqliteStore {
             .run(&self.pool)
             .await?;
         Ok(())
+    }
+
+    /// The index outbox after `after`: a catch-up reads every document's text this way, so it
+    /// is read on a blocking thread through a reader (sqlx would hand the rows over from its
+    /// worker thread one by one), or through the pool when no reader can.
+    async fn read_outbox(&self, after: i64, limit: u32) -> Result<Vec<crate::model::OutboxEntry>> {
+        let readers = self.readers.clone();
+        let read = tokio::task::spawn_blocking(move || {
+            readers.read(|conn| read_outbox(conn, after, limit))
+        })
+        .await;
+        match read {
+            Ok(Some(entries)) => Ok(entries),
+            _ => pooled_outbox_after(&self.pool, after, limit).await,
+        }
     }
 
     /// One page of children: on this thread through a reader when it can (see [`Readers`]),
@@ -350,6 +415,7 @@ fn parse_utc_fast(s: &str) -> Option<chrono::DateTime<chrono::Utc>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::Store;
 
     #[test]
     fn fast_timestamps_read_as_chrono_reads_them() {
@@ -410,6 +476,102 @@ mod tests {
             .await
             .unwrap();
         (db, e, ds)
+    }
+
+    #[tokio::test]
+    async fn readers_read_the_outbox_the_pool_reads() {
+        let (db, e, ds) = engine_with_a_datasource().await;
+        let mut resources: Vec<_> = (0..6)
+            .map(|i| crate::service::sample_resource(&ds.id, i))
+            .collect();
+        resources[1].name = "quote \" back\\slash ünï\n".into();
+        resources[2].media_type = None;
+        resources[2].source_modified_at = None;
+        e.add_resources(&ds.id, &resources).await.unwrap();
+
+        let store = SqliteStore::connect(&db.url).await.unwrap();
+        let at = chrono::Utc::now();
+        // Text for some (one with a media type of its own, one empty), none for the others.
+        for (r, media, body) in [
+            (&resources[0], Some("text/plain"), "first body ünï"),
+            (&resources[1], None, "second\nbody"),
+            (&resources[3], Some("application/pdf"), ""),
+        ] {
+            sqlx::query(
+                "insert into extracts (resource_id, datasource_id, media_type, body, extracted_at) \
+                 values ($1, $2, $3, $4, $5)",
+            )
+            .bind(&r.id)
+            .bind(&ds.id)
+            .bind(media)
+            .bind(body)
+            .bind(at)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        }
+        // Upserts of present resources (with and without text), of one that is gone, a delete
+        // and a datasource's drop.
+        let ops: Vec<(&str, Option<String>)> = vec![
+            ("upsert", Some(resources[0].id.clone())),
+            ("upsert", Some(resources[1].id.clone())),
+            ("upsert", Some(resources[2].id.clone())),
+            ("upsert", Some("gone-resource".into())),
+            ("delete", Some(resources[4].id.clone())),
+            ("upsert", Some(resources[3].id.clone())),
+            ("drop_datasource", None),
+            ("upsert", Some(resources[5].id.clone())),
+        ];
+        for (op, id) in &ops {
+            sqlx::query(
+                "insert into index_outbox (op, resource_id, datasource_id, created_at) \
+                 values ($1, $2, $3, $4)",
+            )
+            .bind(op)
+            .bind(id)
+            .bind(&ds.id)
+            .bind(at)
+            .execute(&store.pool)
+            .await
+            .unwrap();
+        }
+        let head = store.outbox_head().await.unwrap();
+        let first = head - ops.len() as i64;
+        for (after, limit) in [
+            (first, 100),
+            (first, 3),
+            (first + 2, 2),
+            (first + 5, 10),
+            (head, 10),
+        ] {
+            let read = store
+                .readers
+                .read(|c| read_outbox(c, after, limit))
+                .expect("read on this thread");
+            let pooled = pooled_outbox_after(&store.pool, after, limit)
+                .await
+                .unwrap();
+            assert_eq!(read, pooled, "after {after}, limit {limit}");
+            assert_eq!(store.outbox_after(after, limit).await.unwrap(), pooled);
+        }
+        let all = store.outbox_after(first, 100).await.unwrap();
+        assert_eq!(all.len(), ops.len());
+        let ops_read: Vec<_> = all.iter().map(|o| o.op.as_str()).collect();
+        assert_eq!(ops_read, ops.iter().map(|o| o.0).collect::<Vec<_>>());
+        let doc = |i: usize| all[i].doc.clone();
+        assert_eq!(doc(0).unwrap().body, "first body ünï");
+        assert_eq!(doc(0).unwrap().media_type.as_deref(), Some("text/plain"));
+        assert_eq!(doc(1).unwrap().name, resources[1].name);
+        assert_eq!(doc(2).unwrap().body, "", "no text: metadata only");
+        assert_eq!(doc(2).unwrap().modified, None);
+        assert_eq!(doc(0).unwrap().modified, resources[0].source_modified_at);
+        assert!(doc(3).is_none(), "its resource is gone");
+        assert!(doc(4).is_none() && doc(6).is_none());
+        assert_eq!(
+            doc(5).unwrap().media_type.as_deref(),
+            Some("application/pdf")
+        );
+        assert_eq!(all[6].resource_id, None);
     }
 
     #[tokio::test]

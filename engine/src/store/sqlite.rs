@@ -478,15 +478,22 @@ mod tests {
         (db, e, ds)
     }
 
+    /// `n` sample resources; the one at `at` has a name that needs escaping, the next one no
+    /// media type and no modification time.
+    fn awkward_resources(ds: &str, n: usize, at: usize) -> Vec<Resource> {
+        let mut resources: Vec<_> = (0..n)
+            .map(|i| crate::service::sample_resource(ds, i))
+            .collect();
+        resources[at].name = "quote \" back\\slash ünï\n".into();
+        resources[at + 1].media_type = None;
+        resources[at + 1].source_modified_at = None;
+        resources
+    }
+
     #[tokio::test]
     async fn readers_read_the_outbox_the_pool_reads() {
         let (db, e, ds) = engine_with_a_datasource().await;
-        let mut resources: Vec<_> = (0..6)
-            .map(|i| crate::service::sample_resource(&ds.id, i))
-            .collect();
-        resources[1].name = "quote \" back\\slash ünï\n".into();
-        resources[2].media_type = None;
-        resources[2].source_modified_at = None;
+        let resources = awkward_resources(&ds.id, 6, 1);
         e.add_resources(&ds.id, &resources).await.unwrap();
 
         let store = SqliteStore::connect(&db.url).await.unwrap();
@@ -577,12 +584,7 @@ mod tests {
     #[tokio::test]
     async fn readers_read_the_pages_the_pool_reads() {
         let (db, e, ds) = engine_with_a_datasource().await;
-        let mut resources: Vec<_> = (0..250)
-            .map(|i| crate::service::sample_resource(&ds.id, i))
-            .collect();
-        resources[3].name = "quote \" back\\slash ünï\n".into();
-        resources[4].media_type = None;
-        resources[4].source_modified_at = None;
+        let mut resources = awkward_resources(&ds.id, 250, 3);
         resources[5].processing_error = Some("corrupt".into());
         e.add_resources(&ds.id, &resources).await.unwrap();
 

@@ -234,7 +234,10 @@ pub async fn collected(
         after = last.source_id.clone();
         for k in &page {
             let hash = k.content_hash.as_deref().unwrap_or_default();
-            let text = std::fs::read_to_string(blobs.path_of(hash))
+            let text = blobs
+                .read(hash)
+                .map_err(|e| e.to_string())
+                .and_then(|b| String::from_utf8(b).map_err(|e| e.to_string()))
                 .map_err(|e| EngineError::Internal(format!("{}: {e}", k.source_id)))?;
             out.insert(k.source_id.clone(), text);
         }

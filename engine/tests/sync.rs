@@ -104,8 +104,8 @@ impl Ctx {
                 break;
             }
             for k in &page {
-                let blob = self.m.blobs().path_of(k.content_hash.as_deref().unwrap());
-                let text = fs::read_to_string(blob).unwrap();
+                let blob = self.m.blobs().read(k.content_hash.as_deref().unwrap());
+                let text = String::from_utf8(blob.unwrap()).unwrap();
                 assert!(
                     out.insert(k.source_id.clone(), (text, k.source_deleted_at.is_some()))
                         .is_none(),

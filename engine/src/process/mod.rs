@@ -154,21 +154,25 @@ impl Pipeline {
             // Nothing collected (metadata only): its name and path are still searchable.
             return base;
         };
-        let path = self.blobs.path_of(&hash);
+        let blobs = self.blobs.clone();
         let name = r.name.clone();
         let job = tokio::task::spawn_blocking(move || -> std::result::Result<Extracted, String> {
-            let meta = std::fs::metadata(&path).map_err(|e| format!("content unreadable: {e}"))?;
-            if meta.len() as usize > extract::MAX_INPUT_BYTES {
+            let size = blobs
+                .size(&hash)
+                .map_err(|e| format!("content unreadable: {e}"))?;
+            if size as usize > extract::MAX_INPUT_BYTES {
                 return Ok(Extracted::Failed {
                     media_type: String::new(),
                     reason: format!(
                         "too large: {} MB, over the {} MB extraction limit",
-                        meta.len() / (1024 * 1024),
+                        size / (1024 * 1024),
                         extract::MAX_INPUT_BYTES / (1024 * 1024)
                     ),
                 });
             }
-            let bytes = std::fs::read(&path).map_err(|e| format!("content unreadable: {e}"))?;
+            let bytes = blobs
+                .read(&hash)
+                .map_err(|e| format!("content unreadable: {e}"))?;
             Ok(extract::extract(&name, &bytes))
         });
         let outcome = match tokio::time::timeout(self.cfg.time_limit, job).await {

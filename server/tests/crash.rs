@@ -125,23 +125,37 @@ async fn crash_and_restart(backend: &str) {
         .unwrap();
     let url = ds["@id"].as_str().unwrap().to_owned();
 
-    // Kill it mid-sync a few times; each restart picks the job up after its lease runs out.
+    // Kill it mid-sync a few times, each time once more files were committed than at the last
+    // kill (so the sync had resumed from its checkpoint and gone on); each restart picks the job
+    // up after its lease runs out.
     let mut kills = 0;
-    for _ in 0..4 {
-        tokio::time::sleep(Duration::from_millis(rng.gen_range(100..700))).await;
+    let mut committed_at_kill = 0;
+    let deadline = Instant::now() + Duration::from_secs(120);
+    while kills < 3 && Instant::now() < deadline {
         let status = get_json(&http, &url, &auth).await;
         if status["sync_status"] == "synced" {
             break;
         }
+        let committed = status["resource_count"].as_u64().unwrap_or(0);
+        if committed <= committed_at_kill {
+            tokio::time::sleep(Duration::from_millis(rng.gen_range(5..30))).await;
+            continue;
+        }
+        println!(
+            "{backend}: kill at {committed} of {} files ({})",
+            source.len(),
+            status["sync_status"]
+        );
         server.child.kill().unwrap(); // SIGKILL
         server.child.wait().unwrap();
         kills += 1;
+        committed_at_kill = committed;
         server = start(&data, &db.url, port);
         wait_up(&http, &server.base).await;
     }
     assert!(
         kills >= 1,
-        "the sync finished before any kill: make the source bigger"
+        "the sync finished before any kill mid-sync: make the source bigger"
     );
 
     let deadline = Instant::now() + Duration::from_secs(120);

@@ -47,6 +47,8 @@ pub fn parse_simple(text: &str, fields: &TextFields, field: &str) -> Result<Text
     // (negated, part) groups; an OR joins the previous group with the next part.
     let mut groups: Vec<(bool, Vec<Part>)> = Vec::new();
     let mut pending_or = false;
+    // `a AND b` is `a b`: every word is required anyway.
+    let mut pending_and = false;
     let chars: Vec<char> = text.chars().collect();
     let mut i = 0;
     while i < chars.len() {
@@ -76,11 +78,24 @@ pub fn parse_simple(text: &str, fields: &TextFields, field: &str) -> Result<Text
                 i += 1;
             }
             let word: String = chars[start..i].iter().collect();
-            if word == "OR" && !negated {
-                if groups.is_empty() || pending_or {
-                    return Err(bad("has OR without something on its left"));
+            if word.contains(['(', ')']) {
+                return Err(bad(
+                    "has a parenthesis: grouping is not supported (every word is required, and \
+                     OR takes the word or phrase on either side); quote it to search for it as text",
+                ));
+            }
+            if (word == "OR" || word == "AND") && !negated {
+                if pending_or || pending_and {
+                    return Err(bad("has AND or OR twice in a row"));
                 }
-                pending_or = true;
+                if groups.is_empty() {
+                    return Err(bad(&format!("has {word} without something on its left")));
+                }
+                if word == "OR" {
+                    pending_or = true;
+                } else {
+                    pending_and = true;
+                }
                 continue;
             }
             if let Some(stem) = word.strip_suffix('*') {
@@ -108,9 +123,13 @@ pub fn parse_simple(text: &str, fields: &TextFields, field: &str) -> Result<Text
         } else {
             groups.push((negated, vec![part]));
         }
+        pending_and = false;
     }
     if pending_or {
         return Err(bad("ends with OR"));
+    }
+    if pending_and {
+        return Err(bad("ends with AND"));
     }
     if groups.is_empty() {
         return Err(bad("must not be empty"));
@@ -318,6 +337,13 @@ mod tests {
             ("x OR", "ends with OR"),
             ("-x", "not excluded"),
             ("\"\"", "empty phrase"),
+            ("AND x", "AND without"),
+            ("x AND", "ends with AND"),
+            ("x AND OR y", "twice in a row"),
+            ("x OR AND y", "twice in a row"),
+            ("(a OR b) c", "parenthesis"),
+            ("a (b", "parenthesis"),
+            ("f(x)", "parenthesis"),
         ] {
             let e = parse_simple(q, &f, "query")
                 .err()
@@ -330,9 +356,17 @@ mod tests {
             "\"annual report\" 2024",
             "rep* -draft",
             "cat OR dog fish",
+            "cat AND dog",
+            "\"f(x) (draft)\"",
+            "-draft AND report",
+            "and or",
         ] {
             assert!(parse_simple(ok, &f, "query").is_ok(), "{ok}");
         }
+        // AND adds nothing to what the words already require.
+        let words = |q: &str| format!("{:?}", parse_simple(q, &f, "query").unwrap().query);
+        assert_eq!(words("cat AND dog"), words("cat dog"));
+        assert_eq!(words("cat AND dog OR fish"), words("cat dog OR fish"));
     }
 
     #[test]

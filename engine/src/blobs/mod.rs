@@ -109,40 +109,35 @@ impl BlobStore {
 
     /// The size of the stored blob with `hash` (`NotFound` when it is not stored).
     pub fn size(&self, hash: &str) -> io::Result<u64> {
-        let packed = packs::parse_hash(hash);
-        if let Some(size) = packed
-            .map(|h| self.packs.size(&h, false))
-            .transpose()?
-            .flatten()
-        {
-            return Ok(size);
-        }
-        if let Some(path) = self.find_loose(hash) {
-            return Ok(fs::metadata(path)?.len());
-        }
-        // Perhaps stored by another process since this one read the packs' indexes.
-        packed
-            .map(|h| self.packs.size(&h, true))
-            .transpose()?
-            .flatten()
-            .ok_or_else(|| not_stored(hash))
+        self.lookup(
+            hash,
+            |h, reload| self.packs.size(h, reload),
+            |path| Ok(fs::metadata(path)?.len()),
+        )
     }
 
     /// The bytes of the stored blob with `hash` (`NotFound` when it is not stored). Blocking.
     pub fn read(&self, hash: &str) -> io::Result<Vec<u8>> {
-        let packed = packs::parse_hash(hash);
-        if let Some(bytes) = packed
-            .map(|h| self.packs.get(&h, false))
-            .transpose()?
-            .flatten()
-        {
-            return Ok(bytes);
+        self.lookup(hash, |h, reload| self.packs.get(h, reload), |p| fs::read(p))
+    }
+
+    /// Looks for the blob in the packs as this process knows them, then as a file of its own,
+    /// then in the packs again after re-reading their indexes (another process may have stored
+    /// it since).
+    fn lookup<T>(
+        &self,
+        hash: &str,
+        packed: impl Fn(&packs::Hash, bool) -> io::Result<Option<T>>,
+        loose: impl Fn(&Path) -> io::Result<T>,
+    ) -> io::Result<T> {
+        let h = packs::parse_hash(hash);
+        if let Some(found) = h.map(|h| packed(&h, false)).transpose()?.flatten() {
+            return Ok(found);
         }
         if let Some(path) = self.find_loose(hash) {
-            return fs::read(path);
+            return loose(&path);
         }
-        packed
-            .map(|h| self.packs.get(&h, true))
+        h.map(|h| packed(&h, true))
             .transpose()?
             .flatten()
             .ok_or_else(|| not_stored(hash))

@@ -259,10 +259,17 @@ impl BlobStore {
         let mut bytes = Vec::with_capacity(len as usize + 1);
         // Read to the end: the file may have grown since its size was taken.
         file.read_to_end(&mut bytes)?;
-        if bytes.len() as u64 > IN_MEMORY_MAX {
-            return self.put_reader(io::Cursor::new(bytes));
-        }
-        self.put_bytes(&bytes)
+        // The file has been read: from here on, a missing file or folder is the store's, and
+        // must not pass for the source file having gone.
+        let stored = if bytes.len() as u64 > IN_MEMORY_MAX {
+            self.put_reader(io::Cursor::new(bytes))
+        } else {
+            self.put_bytes(&bytes)
+        };
+        stored.map_err(|e| match e.kind() {
+            io::ErrorKind::NotFound => io::Error::other(format!("blob store: {e}")),
+            _ => e,
+        })
     }
 
     /// Removes temporary files a crash left behind (their content was never referenced).

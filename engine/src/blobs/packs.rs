@@ -76,6 +76,8 @@ struct FlushTarget {
 
 pub struct Packs {
     dir: PathBuf,
+    /// A pack takes no more blobs once it is this large.
+    pack_max: u64,
     state: Mutex<State>,
     /// Held for the whole of a flush: a writer that found its blob pending in another's flush
     /// must not return from its own flush before that one has written the record.
@@ -127,8 +129,13 @@ fn sync_dir(dir: &Path) -> io::Result<()> {
 
 impl Packs {
     pub fn new(dir: PathBuf) -> Self {
+        Self::with_pack_max(dir, PACK_MAX)
+    }
+
+    fn with_pack_max(dir: PathBuf, pack_max: u64) -> Self {
         Self {
             dir,
+            pack_max,
             state: Mutex::new(State::default()),
             flushing: Mutex::new(()),
         }
@@ -226,7 +233,7 @@ impl Packs {
             return Ok(());
         }
         let writer = match st.writer.take() {
-            Some(w) if w.len < PACK_MAX => w,
+            Some(w) if w.len < self.pack_max => w,
             _ => self.create_pack(&mut st)?,
         };
         let file = st.packs[writer.pack as usize].data.clone();
@@ -577,6 +584,29 @@ mod tests {
         assert_eq!(st.index.len(), 100 + 4 * 100);
         let idx = fs::metadata(&pack_files(&root, "idx")[0]).unwrap().len();
         assert_eq!(idx, (MAGIC.len() + RECORD * (100 + 4 * 100)) as u64);
+    }
+
+    #[test]
+    fn a_full_pack_is_followed_by_a_new_one_and_a_flush_covers_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("packs");
+        let packs = Packs::with_pack_max(root.clone(), 250);
+        let texts: Vec<String> = (0..10)
+            .map(|i| format!("{i:03}{}", "x".repeat(97)))
+            .collect();
+        let hashes: Vec<Hash> = texts.iter().map(|t| put(&packs, t.as_bytes())).collect();
+        packs.flush().unwrap();
+        // 100 bytes each: a pack takes three (it is not full until it reaches 250 bytes).
+        assert_eq!(pack_files(&root, "pack").len(), 4);
+        let reopened = Packs::new(root.clone());
+        for (h, t) in hashes.iter().zip(&texts) {
+            assert_eq!(reopened.get(h, false).unwrap().unwrap(), t.as_bytes());
+        }
+        let records: u64 = pack_files(&root, "idx")
+            .iter()
+            .map(|p| (fs::metadata(p).unwrap().len() - MAGIC.len() as u64) / RECORD as u64)
+            .sum();
+        assert_eq!(records, 10);
     }
 
     #[test]

@@ -75,6 +75,17 @@ fn schema() -> (Schema, Fields) {
     (b.build(), f)
 }
 
+/// Runs `f`, which may block on tantivy (a full indexing queue, a commit waiting for the
+/// indexing threads), so that the runtime's other tasks meanwhile move to another worker
+/// thread. A runtime with one thread (tests) just runs it.
+fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    use tokio::runtime::{Handle, RuntimeFlavor};
+    match Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 fn index_err(e: impl std::fmt::Display) -> EngineError {
     EngineError::Internal(format!("search index: {e}"))
 }
@@ -284,7 +295,7 @@ impl SearchIndex {
             let Some(last) = entries.last().map(|e| e.seq) else {
                 break;
             };
-            {
+            blocking(|| -> Result<()> {
                 let w = self.lock();
                 for e in &entries {
                     match (e.op.as_str(), &e.resource_id) {
@@ -303,20 +314,21 @@ impl SearchIndex {
                         _ => {}
                     }
                 }
-            }
+                Ok(())
+            })?;
             n += entries.len();
             since_commit += entries.len();
             applied = last;
             // One commit per catch-up (each commit ends the writers' segments), or per
             // `COMMIT_EVERY` entries of a long one, so that progress is kept.
             if since_commit >= COMMIT_EVERY {
-                self.commit(applied)?;
+                blocking(|| self.commit(applied))?;
                 store.prune_outbox(applied).await?;
                 since_commit = 0;
             }
         }
         if since_commit > 0 {
-            self.commit(applied)?;
+            blocking(|| self.commit(applied))?;
             store.prune_outbox(applied).await?;
         }
         // A commit is when tantivy considers merges: after a backlog whose last entries an
@@ -351,13 +363,16 @@ impl SearchIndex {
             let docs = store.index_docs_after(after, 2000).await?;
             let Some((last, _)) = docs.last() else { break };
             after = *last;
-            let w = self.lock();
-            for (_, d) in &docs {
-                w.add_document(self.doc(d)).map_err(index_err)?;
-            }
+            blocking(|| -> Result<()> {
+                let w = self.lock();
+                for (_, d) in &docs {
+                    w.add_document(self.doc(d)).map_err(index_err)?;
+                }
+                Ok(())
+            })?;
             n += docs.len();
         }
-        self.commit(head)?;
+        blocking(|| self.commit(head))?;
         store.prune_outbox(head).await?;
         self.reader.reload().map_err(index_err)?;
         Ok(n)

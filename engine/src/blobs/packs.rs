@@ -19,7 +19,7 @@
 
 use std::collections::HashMap;
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Read, Write};
+use std::io::{self, Read, Seek, Write};
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -361,19 +361,22 @@ impl Packs {
 fn read_index(st: &mut State, id: u32, path: &Path) -> io::Result<()> {
     let mut file = File::open(path)?;
     let pack = &st.packs[id as usize];
-    let mut at = pack.idx_read;
+    let start = pack.idx_read;
+    // Only what was appended since the last read.
+    file.seek(io::SeekFrom::Start(start))?;
     let mut bytes = Vec::new();
     file.read_to_end(&mut bytes)?;
-    if at == 0 {
+    let mut at = 0;
+    if start == 0 {
         if bytes.get(..MAGIC.len()) != Some(&MAGIC[..]) {
             // Not an index of this format (or its header never reached the disk).
             return Ok(());
         }
-        at = MAGIC.len() as u64;
+        at = MAGIC.len();
     }
     let pack_len = pack.data.metadata()?.len();
     let mut found = Vec::new();
-    while let Some(r) = bytes.get(at as usize..at as usize + RECORD) {
+    while let Some(r) = bytes.get(at..at + RECORD) {
         let Some((hash, offset, len)) = decode(r) else {
             break;
         };
@@ -388,9 +391,9 @@ fn read_index(st: &mut State, id: u32, path: &Path) -> io::Result<()> {
                 len,
             },
         ));
-        at += RECORD as u64;
+        at += RECORD;
     }
-    st.packs[id as usize].idx_read = at;
+    st.packs[id as usize].idx_read = start + at as u64;
     for (hash, loc) in found {
         st.index.entry(hash).or_insert(loc);
     }
@@ -451,6 +454,11 @@ mod tests {
         assert_eq!(other.get(&a, true).unwrap().unwrap(), b"first");
         assert_eq!(other.get(&b, false).unwrap().unwrap(), b"second");
         assert_eq!(other.get(&empty, false).unwrap().unwrap(), b"");
+        // Appended later to the same index: read from where the last reading stopped.
+        let c = put(&packs, b"third");
+        packs.flush().unwrap();
+        assert_eq!(other.get(&c, true).unwrap().unwrap(), b"third");
+        assert_eq!(other.get(&a, false).unwrap().unwrap(), b"first");
 
         let reopened = Packs::new(dir.path().join("packs"));
         for (h, bytes) in [(a, &b"first"[..]), (b, b"second"), (empty, b"")] {

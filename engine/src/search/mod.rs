@@ -38,6 +38,8 @@ const COMMIT_EVERY: usize = 20_000;
 /// While a backlog is indexed, segments of a size merge only once this many have piled up
 /// (instead of tantivy's 8); see [`SearchIndex::defer_merges`].
 pub const BACKLOG_MERGE_SEGMENTS: usize = 32;
+/// The fewest documents a merge may produce before it is split (see [`SplitMerges`]).
+const MERGE_MIN_CAP: u32 = 50_000;
 
 #[derive(Clone, Copy)]
 struct Fields {
@@ -84,6 +86,74 @@ fn blocking<T>(f: impl FnOnce() -> T) -> T {
         Ok(RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
         _ => f(),
     }
+}
+
+/// Tantivy's log merge policy, split into merges of at most a quarter of the index (and at
+/// least [`MERGE_MIN_CAP`] documents), and while a backlog is indexed (`backlog`), merging only
+/// once [`BACKLOG_MERGE_SEGMENTS`] of a size have piled up.
+fn merge_policy(backlog: bool) -> SplitMerges {
+    let mut policy = tantivy::indexer::LogMergePolicy::default();
+    if backlog {
+        policy.set_min_num_segments(BACKLOG_MERGE_SEGMENTS);
+    }
+    SplitMerges(policy)
+}
+
+/// Segments are searched in parallel, one thread each. The log policy merges a whole level of
+/// similar segments into one, so an index built by a backlog (dozens of segments of a size)
+/// ended as one large segment, and the slowest queries (phrases of common words) ran on one
+/// core. Each of its merges is split here into runs of at most a quarter of the index's
+/// documents, so the index keeps a few large segments of similar size.
+#[derive(Debug)]
+struct SplitMerges(tantivy::indexer::LogMergePolicy);
+
+impl tantivy::indexer::MergePolicy for SplitMerges {
+    fn compute_merge_candidates(
+        &self,
+        segments: &[tantivy::SegmentMeta],
+    ) -> Vec<tantivy::indexer::MergeCandidate> {
+        use tantivy::indexer::MergeCandidate;
+        let total: u32 = segments.iter().map(|s| s.num_docs()).sum();
+        split_merges(
+            self.0
+                .compute_merge_candidates(segments)
+                .into_iter()
+                .map(|c| c.0)
+                .collect(),
+            |id| {
+                segments
+                    .iter()
+                    .find(|s| s.id() == *id)
+                    .map_or(0, |s| s.num_docs())
+            },
+            (total / 4).max(MERGE_MIN_CAP),
+        )
+        .into_iter()
+        .map(MergeCandidate)
+        .collect()
+    }
+}
+
+/// Splits each merge into consecutive runs of at most `cap` documents (a segment larger than
+/// `cap` is a run of its own); runs of one segment are not merges and are dropped.
+fn split_merges<Id>(merges: Vec<Vec<Id>>, docs: impl Fn(&Id) -> u32, cap: u32) -> Vec<Vec<Id>> {
+    let mut out = Vec::new();
+    for merge in merges {
+        let mut run = Vec::new();
+        let mut sum = 0u32;
+        for id in merge {
+            let n = docs(&id);
+            if !run.is_empty() && sum.saturating_add(n) > cap {
+                out.push(std::mem::take(&mut run));
+                sum = 0;
+            }
+            run.push(id);
+            sum = sum.saturating_add(n);
+        }
+        out.push(run);
+    }
+    out.retain(|run| run.len() >= 2);
+    out
 }
 
 fn index_err(e: impl std::fmt::Display) -> EngineError {
@@ -183,6 +253,7 @@ impl SearchIndex {
                     "{e} (is another Tributary using this data directory?)"
                 ))
             })?;
+        writer.set_merge_policy(Box::new(merge_policy(false)));
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::Manual)
@@ -256,14 +327,10 @@ impl SearchIndex {
         if self.merges_deferred.swap(defer, Ordering::AcqRel) == defer {
             return;
         }
-        let w = self.lock();
-        let mut policy = tantivy::indexer::LogMergePolicy::default();
-        if defer {
-            policy.set_min_num_segments(BACKLOG_MERGE_SEGMENTS);
-        } else {
+        if !defer {
             self.merge_due.store(true, Ordering::Release);
         }
-        w.set_merge_policy(Box::new(policy));
+        self.lock().set_merge_policy(Box::new(merge_policy(defer)));
     }
 
     /// How many segments the index has (searched in parallel; merged in the background).
@@ -543,4 +610,29 @@ pub(crate) fn regex_escape(s: &str) -> String {
         out.push(c);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_merges;
+
+    #[test]
+    fn merges_are_split_into_runs_of_at_most_the_cap() {
+        // A level of ten segments of 30 documents, capped at 100: runs of three (90), and the
+        // last segment alone is no merge.
+        let level: Vec<u32> = (0..10).collect();
+        let runs = split_merges(vec![level], |_| 30, 100);
+        assert_eq!(runs, vec![vec![0, 1, 2], vec![3, 4, 5], vec![6, 7, 8]]);
+        // Under the cap: the merge as it was.
+        assert_eq!(
+            split_merges(vec![vec![1, 2, 3]], |_| 10, 100),
+            vec![vec![1, 2, 3]]
+        );
+        // A segment over the cap is a run of its own (not merged); the others still are.
+        let sizes = |id: &u32| if *id == 0 { 500 } else { 40 };
+        assert_eq!(
+            split_merges(vec![vec![0, 1, 2], vec![7, 8]], sizes, 100),
+            vec![vec![1, 2], vec![7, 8]]
+        );
+    }
 }

@@ -126,7 +126,7 @@ pub trait CredentialSaver: Send + Sync {
 
 /// A place a spyder collects from.
 #[async_trait]
-pub trait Source: Send {
+pub trait Source: Send + Sync {
     /// The next entries after the last one returned (the first call starts after the
     /// checkpoint the source was made with), in byte order of `source_id`; empty when done.
     async fn next_page(&mut self, limit: usize) -> std::result::Result<Vec<Entry>, SyncError>;
@@ -139,6 +139,21 @@ pub trait Source: Send {
         entry: &Entry,
         blobs: &BlobStore,
     ) -> std::result::Result<Option<Blob>, SyncError>;
+    /// [`fetch`](Self::fetch) of several entries, outcomes in their order: by default
+    /// [`FETCH_CONCURRENCY`] at a time.
+    async fn fetch_many(
+        &self,
+        entries: &[&Entry],
+        blobs: &BlobStore,
+    ) -> Vec<std::result::Result<Option<Blob>, SyncError>> {
+        let mut fetched = Vec::with_capacity(entries.len());
+        for chunk in entries.chunks(FETCH_CONCURRENCY) {
+            fetched.extend(
+                futures_util::future::join_all(chunk.iter().map(|e| self.fetch(e, blobs))).await,
+            );
+        }
+        fetched
+    }
 }
 
 /// What a run has done so far; committed with every batch as the job's checkpoint.
@@ -185,7 +200,7 @@ pub enum RunEnd {
 }
 
 /// Files read at once while syncing.
-const FETCH_CONCURRENCY: usize = 8;
+pub(crate) const FETCH_CONCURRENCY: usize = 8;
 
 /// Settings of a run.
 pub struct RunSettings<'a> {
@@ -371,14 +386,8 @@ pub async fn run(
                 plan.push((entry, matched));
             }
         }
-        let mut fetched = Vec::with_capacity(plan.len());
-        for chunk in plan.chunks(FETCH_CONCURRENCY) {
-            let blobs = futures_util::future::join_all(
-                chunk.iter().map(|(entry, _)| source.fetch(entry, s.blobs)),
-            )
-            .await;
-            fetched.extend(blobs);
-        }
+        let wanted: Vec<&Entry> = plan.iter().map(|(entry, _)| *entry).collect();
+        let fetched = source.fetch_many(&wanted, s.blobs).await;
         for ((entry, matched), blob) in plan.into_iter().zip(fetched) {
             let blob = match blob {
                 Ok(Some(b)) => b,

@@ -30,6 +30,7 @@ on_both!(
     a_long_backlog_still_merges_its_segments,
     a_failed_catch_up_still_lets_the_segments_merge,
     a_catch_up_commits_once,
+    fed_documents_are_searchable_after_the_next_commit,
 );
 
 struct Ctx {
@@ -707,6 +708,58 @@ async fn a_catch_up_commits_once(c: Ctx) -> TestDb {
         c.e.search(&c.u, Some(&id), &again).await.unwrap().total,
         n as i64
     );
+    c.db
+}
+
+/// What `feed` gives the writer is neither searchable nor recorded before a catch-up commits
+/// it; an index that stops before (here: is dropped and opened again) applies it again.
+async fn fed_documents_are_searchable_after_the_next_commit(c: Ctx) -> TestDb {
+    let (id, _) = c.datasource("fed", &files()).await;
+    let store = c.e.store().clone();
+    let dir = tempfile::tempdir().unwrap();
+    let disk = SearchIndex::open(dir.path()).unwrap();
+    assert_eq!(disk.rebuild(store.as_ref()).await.unwrap(), 10);
+    let committed = disk.applied();
+    let hits = |index: &SearchIndex| {
+        let q =
+            engine::search::query::parse_simple("fedword", index.text_fields(), "query").unwrap();
+        index
+            .search(&q, std::slice::from_ref(&id), &Default::default(), 0, 10)
+            .unwrap()
+            .1
+    };
+
+    // One resource processed again, with a new word.
+    let rid = resource_ids(&c, &id).await[0].clone();
+    assert_eq!(store.requeue_processing(&id, Some(&rid)).await.unwrap(), 1);
+    let now = chrono::Utc::now();
+    let claimed = store
+        .claim_processing(10, now, now + chrono::Duration::minutes(5))
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    let done = processed_text(&claimed[0], "the fedword".into());
+    store.finish_processing(&[done], now).await.unwrap();
+
+    assert_eq!(disk.feed(store.as_ref()).await.unwrap(), 1);
+    assert_eq!(disk.feed(store.as_ref()).await.unwrap(), 0, "given once");
+    assert_eq!(hits(&disk), 0, "not searchable before a commit");
+    assert_eq!(disk.applied(), committed);
+    let waiting = store.outbox_after(committed, 10).await.unwrap();
+    assert_eq!(waiting.len(), 1, "not pruned");
+
+    // Stopped before committing: opened again, it applies the entry again.
+    drop(disk);
+    let disk = SearchIndex::open(dir.path()).unwrap();
+    assert_eq!(disk.applied(), committed);
+    assert_eq!(disk.feed(store.as_ref()).await.unwrap(), 1);
+    assert_eq!(hits(&disk), 0);
+    // The catch-up commits what was fed (nothing new to apply), and prunes it.
+    assert_eq!(disk.catch_up(store.as_ref()).await.unwrap(), 0);
+    assert_eq!(hits(&disk), 1);
+    assert_eq!(disk.applied(), waiting[0].seq);
+    assert!(store.outbox_after(0, 10).await.unwrap().is_empty());
+    assert_eq!(disk.len(), 10, "replaced, not added");
     c.db
 }
 

@@ -104,7 +104,26 @@ pub fn detect(name: &str, bytes: &[u8]) -> String {
 
 /// Extracts the text of `bytes` named `name`.
 pub fn extract(name: &str, bytes: &[u8]) -> Extracted {
+    extract_as(detect(name, bytes), bytes)
+}
+
+/// The formats whose text is the content itself (decoded as UTF-8): extracting them takes time
+/// in proportion to their size, with nothing in them that could make it take longer.
+fn is_plain(media_type: &str) -> bool {
+    matches!(
+        media_type,
+        "text/plain" | "text/markdown" | "text/csv" | "application/json"
+    )
+}
+
+/// [`extract`] if `bytes` are of a plain text format (see [`is_plain`]), `None` for the others,
+/// whose extraction should run where a time limit can leave it behind.
+pub fn extract_plain(name: &str, bytes: &[u8]) -> Option<Extracted> {
     let media_type = detect(name, bytes);
+    is_plain(&media_type).then(|| extract_as(media_type, bytes))
+}
+
+fn extract_as(media_type: String, bytes: &[u8]) -> Extracted {
     if bytes.len() > MAX_INPUT_BYTES {
         return Extracted::Failed {
             media_type,
@@ -116,9 +135,7 @@ pub fn extract(name: &str, bytes: &[u8]) -> Extracted {
         };
     }
     let result = match media_type.as_str() {
-        "text/plain" | "text/markdown" | "text/csv" | "application/json" => {
-            Ok(Some(String::from_utf8_lossy(bytes).into_owned()))
-        }
+        m if is_plain(m) => Ok(Some(String::from_utf8_lossy(bytes).into_owned())),
         "text/html" => Ok(Some(html_text(&String::from_utf8_lossy(bytes)))),
         "application/pdf" => pdf_text(bytes).map(Some),
         DOCX | XLSX | PPTX => ooxml_text(&media_type, bytes).map(Some),
@@ -404,6 +421,32 @@ mod tests {
             detect("img.txt", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
             "image/png"
         );
+    }
+
+    #[test]
+    fn only_plain_text_formats_are_extracted_in_the_plain_pass() {
+        for (name, bytes, media) in [
+            ("a.txt", &b"plain words"[..], "text/plain"),
+            ("a.md", b"# Title\n", "text/markdown"),
+            ("a.csv", b"a,b\n1,2\n", "text/csv"),
+            ("notes", b"{\"a\": 1}", "application/json"),
+        ] {
+            match extract_plain(name, bytes) {
+                Some(Extracted::Text { media_type, body }) => {
+                    assert_eq!(media_type, media);
+                    assert_eq!(body.as_bytes(), bytes);
+                }
+                other => panic!("{name}: {other:?}"),
+            }
+        }
+        for (name, bytes) in [
+            ("a.txt", &b"<!DOCTYPE html><p>x</p>"[..]),
+            ("x.txt", b"%PDF-1.4 ..."),
+            ("mail.txt", b"From: a@b.c\nTo: d@e.f\nSubject: hi\n\nbody"),
+            ("x.bin", b"\x00\x01\x02binary"),
+        ] {
+            assert!(extract_plain(name, bytes).is_none(), "{name}");
+        }
     }
 
     #[test]

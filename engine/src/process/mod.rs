@@ -51,15 +51,65 @@ pub struct Pipeline {
     index: Arc<SearchIndex>,
     cfg: Arc<PipelineConfig>,
     stopping: Arc<AtomicBool>,
-    /// When the index last caught up: it commits at most about once a second while a backlog
-    /// is being worked through (a tantivy commit per batch would dominate the work).
+    /// When the index last committed: at most about once a second while a backlog is being
+    /// worked through (a tantivy commit per batch would dominate the work).
     caught_up: Arc<std::sync::Mutex<std::time::Instant>>,
-    /// A catch-up is running beside the pipeline (at most one at a time).
+    /// A feed or catch-up is running beside the pipeline (at most one at a time).
     indexing: Arc<AtomicBool>,
 }
 
 /// How stale the index may be while the pipeline works through a backlog.
 const INDEX_EVERY: Duration = Duration::from_secs(1);
+
+/// The blob `hash`'s text if it is small plain text (see [`extract::extract_plain`]); `None`
+/// for anything else, or content that could not be read (left to [`Pipeline::process`]).
+fn plain_text(
+    blobs: &BlobStore,
+    hash: &str,
+    name: &str,
+) -> Option<std::result::Result<Extracted, String>> {
+    if blobs.size(hash).ok()? > PLAIN_MAX_BYTES {
+        return None;
+    }
+    extract::extract_plain(name, &blobs.read(hash).ok()?).map(Ok)
+}
+
+/// The largest file [`Pipeline::process_all`] extracts in its groups.
+const PLAIN_MAX_BYTES: u64 = 1024 * 1024;
+
+/// What processing `r` came to.
+fn processed(r: &Resource, outcome: std::result::Result<Extracted, String>) -> Processed {
+    let base = Processed {
+        resource_id: r.id.clone(),
+        content_hash: r.content_hash.clone(),
+        status: "processed",
+        error: None,
+        media_type: None,
+        body: None,
+    };
+    match outcome {
+        Ok(Extracted::Text { media_type, body }) => Processed {
+            media_type: Some(media_type),
+            body: Some(body),
+            ..base
+        },
+        Ok(Extracted::MetadataOnly { media_type }) => Processed {
+            media_type: Some(media_type).filter(|m| !m.is_empty()),
+            ..base
+        },
+        Ok(Extracted::Failed { media_type, reason }) => Processed {
+            status: "failed",
+            error: Some(reason),
+            media_type: Some(media_type).filter(|m| !m.is_empty()),
+            ..base
+        },
+        Err(reason) => Processed {
+            status: "failed",
+            error: Some(reason),
+            ..base
+        },
+    }
+}
 
 impl Pipeline {
     pub fn new(
@@ -87,40 +137,38 @@ impl Pipeline {
         let claimed = store
             .claim_processing(self.cfg.batch, now(), now() + lease)
             .await?;
-        // `concurrency` extractions in flight at all times (a slow file holds up only its own
-        // slot), outcomes kept in claim order.
-        let jobs: Vec<_> = claimed.iter().map(|r| self.process(r)).collect();
-        let done: Vec<Processed> = futures_util::stream::iter(jobs)
-            .buffered(self.cfg.concurrency.max(1))
-            .collect()
-            .await;
+        let done = self.process_all(&claimed).await;
         if !done.is_empty() {
             store.finish_processing(&done, now()).await?;
         }
         // The queue ran dry: bring the index up to date before answering, so what was processed
-        // is searchable. While a backlog is worked through, the index catches up about once a
-        // second beside the pipeline: extraction goes on while tantivy indexes and commits.
+        // is searchable. While a backlog is worked through, the batch's documents are given to
+        // the index beside the pipeline (extraction goes on while tantivy indexes), and about
+        // once a second that also commits, which makes them searchable.
         let dry = claimed.len() < self.cfg.batch as usize;
-        // Merging segments waits until the backlog is done: meanwhile every catch-up adds new
+        // Merging segments waits until the backlog is done: meanwhile every commit adds new
         // ones. The catch-up of a dry queue (below) commits with merging on again.
         self.index.defer_merges(!dry);
-        let due = dry
-            || self
-                .caught_up
-                .lock()
-                .unwrap_or_else(|p| p.into_inner())
-                .elapsed()
-                >= INDEX_EVERY;
-        if due {
-            *self.caught_up.lock().unwrap_or_else(|p| p.into_inner()) = std::time::Instant::now();
-        }
         if dry {
             self.index.catch_up(store.as_ref()).await?;
-        } else if due && !self.indexing.swap(true, Ordering::AcqRel) {
+        } else if !self.indexing.swap(true, Ordering::AcqRel) {
+            let commit = {
+                let mut last = self.caught_up.lock().unwrap_or_else(|p| p.into_inner());
+                let due = last.elapsed() >= INDEX_EVERY;
+                if due {
+                    *last = std::time::Instant::now();
+                }
+                due
+            };
             let (index, store, indexing) =
                 (self.index.clone(), store.clone(), self.indexing.clone());
             tokio::spawn(async move {
-                if let Err(e) = index.catch_up(store.as_ref()).await {
+                let done = if commit {
+                    index.catch_up(store.as_ref()).await
+                } else {
+                    index.feed(store.as_ref()).await
+                };
+                if let Err(e) = done {
                     tracing::error!(error = %e, "the search index could not catch up");
                 }
                 indexing.store(false, Ordering::Release);
@@ -141,18 +189,63 @@ impl Pipeline {
         }
     }
 
+    /// Processes `claimed`, outcomes in their order. Plain text (most files, and the quickest)
+    /// goes first, in `concurrency` groups of files each on one blocking thread (a thread per
+    /// file cost two wake-ups and context switches a file); every other file then runs on its
+    /// own, `concurrency` at a time, under the time limit (a slow one holds up only its slot).
+    async fn process_all(&self, claimed: &[Resource]) -> Vec<Processed> {
+        let slots = self.cfg.concurrency.max(1);
+        let per_group = claimed.len().div_ceil(slots).max(1);
+        let groups = claimed.chunks(per_group).map(|group| {
+            let files: Vec<_> = group
+                .iter()
+                .map(|r| (r.content_hash.clone(), r.name.clone()))
+                .collect();
+            let blobs = self.blobs.clone();
+            async move {
+                let n = files.len();
+                let job = tokio::task::spawn_blocking(move || {
+                    files
+                        .iter()
+                        .map(|(hash, name)| plain_text(&blobs, hash.as_deref()?, name))
+                        .collect::<Vec<_>>()
+                });
+                match tokio::time::timeout(self.cfg.time_limit, job).await {
+                    Ok(Ok(outcomes)) => outcomes,
+                    // Stuck or stopped: each file is tried again on its own.
+                    _ => vec![None; n],
+                }
+            }
+        });
+        let plain = futures_util::future::join_all(groups)
+            .await
+            .into_iter()
+            .flatten();
+        let jobs: Vec<_> = claimed
+            .iter()
+            .zip(plain)
+            .map(|(r, outcome)| async move {
+                match outcome {
+                    Some(outcome) => processed(r, outcome),
+                    None => self.process(r).await,
+                }
+            })
+            .collect();
+        futures_util::stream::iter(jobs)
+            .buffered(slots)
+            .collect()
+            .await
+    }
+
     async fn process(&self, r: &Resource) -> Processed {
-        let base = Processed {
-            resource_id: r.id.clone(),
-            content_hash: r.content_hash.clone(),
-            status: "processed",
-            error: None,
-            media_type: None,
-            body: None,
-        };
         let Some(hash) = r.content_hash.clone() else {
             // Nothing collected (metadata only): its name and path are still searchable.
-            return base;
+            return processed(
+                r,
+                Ok(Extracted::MetadataOnly {
+                    media_type: String::new(),
+                }),
+            );
         };
         let blobs = self.blobs.clone();
         let name = r.name.clone();
@@ -183,28 +276,7 @@ impl Pipeline {
             Ok(Err(e)) => Err(format!("corrupt: extraction stopped ({e})")),
             Ok(Ok(r)) => r,
         };
-        match outcome {
-            Ok(Extracted::Text { media_type, body }) => Processed {
-                media_type: Some(media_type),
-                body: Some(body),
-                ..base
-            },
-            Ok(Extracted::MetadataOnly { media_type }) => Processed {
-                media_type: Some(media_type),
-                ..base
-            },
-            Ok(Extracted::Failed { media_type, reason }) => Processed {
-                status: "failed",
-                error: Some(reason),
-                media_type: Some(media_type).filter(|m| !m.is_empty()),
-                ..base
-            },
-            Err(reason) => Processed {
-                status: "failed",
-                error: Some(reason),
-                ..base
-            },
-        }
+        processed(r, outcome)
     }
 
     /// Runs the pipeline until `shutdown` resolves; catches the index up first (the outbox may

@@ -156,6 +156,16 @@ fn split_merges<Id>(merges: Vec<Vec<Id>>, docs: impl Fn(&Id) -> u32, cap: u32) -
     out
 }
 
+/// The outbox position recorded with the index's last commit.
+fn committed_position(index: &Index) -> i64 {
+    index
+        .load_metas()
+        .ok()
+        .and_then(|m| m.payload)
+        .and_then(|p| p.parse().ok())
+        .unwrap_or(0)
+}
+
 fn index_err(e: impl std::fmt::Display) -> EngineError {
     EngineError::Internal(format!("search index: {e}"))
 }
@@ -205,6 +215,9 @@ pub struct SearchIndex {
     merges_deferred: std::sync::atomic::AtomicBool,
     /// Merging is on again and no commit has considered the segments since.
     merge_due: std::sync::atomic::AtomicBool,
+    /// How far the outbox has been given to the writer: at or after [`Self::applied`], the
+    /// position of the last commit (see [`Self::feed`]).
+    fed: std::sync::atomic::AtomicI64,
 }
 
 impl SearchIndex {
@@ -264,6 +277,7 @@ impl SearchIndex {
             .get("default")
             .ok_or_else(|| index_err("no default tokenizer"))?;
         Ok(Arc::new(Self {
+            fed: std::sync::atomic::AtomicI64::new(committed_position(&index)),
             index,
             reader,
             writer: Mutex::new(writer),
@@ -285,12 +299,7 @@ impl SearchIndex {
 
     /// How far the outbox has been applied (from the last commit).
     pub fn applied(&self) -> i64 {
-        self.index
-            .load_metas()
-            .ok()
-            .and_then(|m| m.payload)
-            .and_then(|p| p.parse().ok())
-            .unwrap_or(0)
+        committed_position(&self.index)
     }
 
     fn doc(&self, d: &IndexDoc) -> TantivyDocument {
@@ -339,14 +348,15 @@ impl SearchIndex {
         Ok(self.reader.searcher().segment_readers().len())
     }
 
-    /// Applies every outbox entry after the index's position, commits with the new position,
-    /// and prunes what was applied. Returns how many entries were applied.
+    /// Applies every outbox entry not yet given to the writer, commits with the new position
+    /// (the documents given since the last commit become searchable), and prunes what was
+    /// committed. Returns how many entries were applied.
     pub async fn catch_up(&self, store: &dyn Store) -> Result<usize> {
         use std::sync::atomic::Ordering;
         let _one = self.applying.lock().await;
         // Taken first: every commit from here on is under the policy that set it.
         let merge_due = self.merge_due.swap(false, Ordering::AcqRel);
-        let applied = self.apply_outbox(store, merge_due).await;
+        let applied = self.apply_outbox(store, Some(merge_due)).await;
         if applied.is_err() && merge_due {
             // Still due: the next catch-up makes the commit that lets the segments merge.
             self.merge_due.store(true, Ordering::Release);
@@ -354,11 +364,25 @@ impl SearchIndex {
         applied
     }
 
-    async fn apply_outbox(&self, store: &dyn Store, merge_due: bool) -> Result<usize> {
-        let mut applied = self.applied();
+    /// Gives the writer every outbox entry not yet given, without committing: its indexing
+    /// threads work on them meanwhile, and the next [`catch_up`](Self::catch_up) only commits.
+    /// While a backlog is processed, the pipeline feeds the index after every batch and commits
+    /// about once a second; committing every batch would end the segments every time. Nothing
+    /// fed is searchable (or durable) before that commit; after a crash, the outbox is applied
+    /// again from the last commit's position. Returns how many entries were given.
+    pub async fn feed(&self, store: &dyn Store) -> Result<usize> {
+        let _one = self.applying.lock().await;
+        self.apply_outbox(store, None).await
+    }
+
+    /// Applies the outbox from [`Self::fed`]; commits unless `commit` is `None`, whose
+    /// `Some(true)` asks for a commit even with nothing new (so that segments merge).
+    async fn apply_outbox(&self, store: &dyn Store, commit: Option<bool>) -> Result<usize> {
+        use std::sync::atomic::Ordering;
+        let mut fed = self.fed.load(Ordering::Acquire);
         let (mut n, mut since_commit) = (0, 0);
         loop {
-            let entries = store.outbox_after(applied, 2000).await?;
+            let entries = store.outbox_after(fed, 2000).await?;
             let Some(last) = entries.last().map(|e| e.seq) else {
                 break;
             };
@@ -385,35 +409,45 @@ impl SearchIndex {
             })?;
             n += entries.len();
             since_commit += entries.len();
-            applied = last;
+            fed = last;
+            self.fed.store(fed, Ordering::Release);
             // One commit per catch-up (each commit ends the writers' segments), or per
             // `COMMIT_EVERY` entries of a long one, so that progress is kept.
-            if since_commit >= COMMIT_EVERY {
-                blocking(|| self.commit(applied))?;
-                store.prune_outbox(applied).await?;
+            if commit.is_some() && since_commit >= COMMIT_EVERY {
+                blocking(|| self.commit(fed))?;
+                store.prune_outbox(fed).await?;
                 since_commit = 0;
             }
         }
-        if since_commit > 0 {
-            blocking(|| self.commit(applied))?;
-            store.prune_outbox(applied).await?;
-        }
-        // A commit is when tantivy considers merges: after a backlog whose last entries an
-        // earlier catch-up applied, one with nothing new lets the segments merge.
-        if n == 0 && merge_due {
-            self.commit(applied)?;
-        }
-        if n > 0 {
+        let Some(merge_due) = commit else {
+            return Ok(n);
+        };
+        if fed > self.applied() {
+            blocking(|| self.commit(fed))?;
+            store.prune_outbox(fed).await?;
             self.reader.reload().map_err(index_err)?;
+        } else if merge_due {
+            // A commit is when tantivy considers merges: after a backlog whose last entries an
+            // earlier catch-up applied, one with nothing new lets the segments merge.
+            self.commit(fed)?;
         }
         Ok(n)
     }
 
+    /// Commits what was given to the writer, recording `position`. If that fails, what was
+    /// given since the last commit is given again by the next catch-up (applying an entry
+    /// twice replaces the document with itself).
     fn commit(&self, position: i64) -> Result<()> {
         let mut w = self.lock();
-        let mut prepared = w.prepare_commit().map_err(index_err)?;
-        prepared.set_payload(&position.to_string());
-        prepared.commit().map_err(index_err)?;
+        let done = w.prepare_commit().and_then(|mut prepared| {
+            prepared.set_payload(&position.to_string());
+            prepared.commit()
+        });
+        if let Err(e) = done {
+            self.fed
+                .store(self.applied(), std::sync::atomic::Ordering::Release);
+            return Err(index_err(e));
+        }
         Ok(())
     }
 
@@ -440,6 +474,7 @@ impl SearchIndex {
             n += docs.len();
         }
         blocking(|| self.commit(head))?;
+        self.fed.store(head, std::sync::atomic::Ordering::Release);
         store.prune_outbox(head).await?;
         self.reader.reload().map_err(index_err)?;
         Ok(n)

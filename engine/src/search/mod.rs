@@ -38,6 +38,8 @@ const COMMIT_EVERY: usize = 20_000;
 /// While a backlog is indexed, segments of a size merge only once this many have piled up
 /// (instead of tantivy's 8); see [`SearchIndex::defer_merges`].
 pub const BACKLOG_MERGE_SEGMENTS: usize = 32;
+/// The most words of one prefix search that snippets mark.
+const PREFIX_SNIPPET_WORDS: usize = 64;
 /// The fewest documents a merge may produce before it is split (see [`SplitMerges`]).
 const MERGE_MIN_CAP: u32 = 50_000;
 
@@ -535,10 +537,64 @@ impl SearchIndex {
     /// The snippet maker of `text`'s matches in the body.
     pub fn snippets(&self, text: &query::TextQuery) -> Result<Snippets> {
         let searcher = self.reader.searcher();
-        let mut g =
-            SnippetGenerator::create(&searcher, &*text.query, self.f.body).map_err(index_err)?;
-        g.set_max_num_chars(200);
-        Ok(Snippets(g))
+        // The query's own words, and for each prefix the index's words that start with it
+        // (tantivy knows no terms of a prefix search): the rarest words weigh most, as tantivy
+        // weighs them.
+        let mut words: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
+        text.query.query_terms(&mut |term, _| {
+            if term.field() == self.f.body {
+                if let Some(w) = term.value().as_str() {
+                    words.insert(w.to_owned());
+                }
+            }
+        });
+        for stem in &text.prefixes {
+            words.extend(self.words_starting_with(&searcher, stem)?);
+        }
+        let mut weighted = std::collections::BTreeMap::new();
+        for w in words {
+            let freq = searcher
+                .doc_freq(&Term::from_field_text(self.f.body, &w))
+                .map_err(index_err)?;
+            if freq > 0 {
+                weighted.insert(w, 1.0 / (1.0 + freq as f32));
+            }
+        }
+        let tokenizer = self.text.analyzer.clone();
+        Ok(Snippets(SnippetGenerator::new(
+            weighted,
+            tokenizer,
+            self.f.body,
+            200,
+        )))
+    }
+
+    /// Up to [`PREFIX_SNIPPET_WORDS`] words of the text starting with `stem`, in byte order.
+    fn words_starting_with(
+        &self,
+        searcher: &tantivy::Searcher,
+        stem: &str,
+    ) -> Result<std::collections::BTreeSet<String>> {
+        let mut out = std::collections::BTreeSet::new();
+        for segment in searcher.segment_readers() {
+            let inverted = segment.inverted_index(self.f.body).map_err(index_err)?;
+            let mut stream = inverted
+                .terms()
+                .range()
+                .ge(stem.as_bytes())
+                .into_stream()
+                .map_err(index_err)?;
+            while stream.advance() && out.len() < PREFIX_SNIPPET_WORDS {
+                let Some(word) = std::str::from_utf8(stream.key())
+                    .ok()
+                    .filter(|w| w.starts_with(stem))
+                else {
+                    break;
+                };
+                out.insert(word.to_owned());
+            }
+        }
+        Ok(out)
     }
 
     /// Whether every document in the index (deleted ones included) belongs to one of

@@ -32,6 +32,9 @@ pub struct TextFields {
 pub struct TextQuery {
     pub query: Box<dyn Query>,
     pub term_union: bool,
+    /// The stems of the prefix searches (`stem*`) a match may have matched in the text, so that
+    /// snippets can mark the words they matched (a prefix has no terms of its own).
+    pub prefixes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -139,12 +142,22 @@ pub fn parse_simple(text: &str, fields: &TextFields, field: &str) -> Result<Text
     }
     // One positive group is the query itself, its alternatives' clauses side by side (no
     // wrapper, which would hide a plain union of terms from tantivy's pruning).
+    let prefixes = groups
+        .iter()
+        .filter(|(negated, _)| !negated)
+        .flat_map(|(_, parts)| parts)
+        .filter_map(|p| match p {
+            Part::Prefix(stem) => Some(stem.clone()),
+            _ => None,
+        })
+        .collect();
     if let [(false, parts)] = groups.as_slice() {
         let term_union = parts.iter().all(|p| single_term(p, fields));
         let clauses = parts.iter().flat_map(|p| part_clauses(p, fields)).collect();
         return Ok(TextQuery {
             query: Box::new(BooleanQuery::new(clauses)),
             term_union,
+            prefixes,
         });
     }
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
@@ -158,6 +171,7 @@ pub fn parse_simple(text: &str, fields: &TextFields, field: &str) -> Result<Text
     Ok(TextQuery {
         query: Box::new(BooleanQuery::new(clauses)),
         term_union: false,
+        prefixes,
     })
 }
 
@@ -215,7 +229,7 @@ fn part_clauses(p: &Part, f: &TextFields) -> [(Occur, Box<dyn Query>); 2] {
 }
 
 /// Parses Onna's advanced form (the value of `"advanced"`).
-pub fn parse_advanced(v: &Value, fields: &TextFields, path: &str) -> Result<Box<dyn Query>> {
+pub fn parse_advanced(v: &Value, fields: &TextFields, path: &str) -> Result<TextQuery> {
     let obj = v.as_object().ok_or_else(|| {
         EngineError::invalid(
             path.to_owned(),
@@ -233,12 +247,15 @@ pub fn parse_advanced(v: &Value, fields: &TextFields, path: &str) -> Result<Box<
             .get("var")
             .and_then(Value::as_str)
             .unwrap_or_default();
-        let field_fields = match var {
-            "extracted_text" | "text" | "" => fields.clone(),
-            "title" | "name" => TextFields {
-                body: fields.name,
-                ..fields.clone()
-            },
+        let (field_fields, in_text) = match var {
+            "extracted_text" | "text" | "" => (fields.clone(), true),
+            "title" | "name" => (
+                TextFields {
+                    body: fields.name,
+                    ..fields.clone()
+                },
+                false,
+            ),
             other => {
                 return Err(EngineError::invalid(
                     format!("{path}.text_contains"),
@@ -252,10 +269,15 @@ pub fn parse_advanced(v: &Value, fields: &TextFields, path: &str) -> Result<Box<
                 "the second item must be text",
             )
         })?;
-        return parse_simple(text, &field_fields, &format!("{path}.text_contains"))
-            .map(|t| t.query);
+        let mut parsed = parse_simple(text, &field_fields, &format!("{path}.text_contains"))?;
+        if !in_text {
+            parsed.prefixes.clear();
+        }
+        parsed.term_union = false;
+        return Ok(parsed);
     }
     let mut clauses: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+    let mut prefixes = Vec::new();
     let mut positive = false;
     for (key, occur) in [
         ("and", Occur::Must),
@@ -271,6 +293,10 @@ pub fn parse_advanced(v: &Value, fields: &TextFields, path: &str) -> Result<Box<
             .enumerate()
             .map(|(i, item)| parse_advanced(item, fields, &format!("{path}.{key}[{i}]")))
             .collect::<Result<Vec<_>>>()?;
+        if occur != Occur::MustNot {
+            prefixes.extend(qs.iter().flat_map(|q| q.prefixes.iter().cloned()));
+        }
+        let qs = qs.into_iter().map(|q| q.query);
         match occur {
             // `or` is one required clause: any of its items.
             Occur::Should => {
@@ -303,7 +329,11 @@ pub fn parse_advanced(v: &Value, fields: &TextFields, path: &str) -> Result<Box<
             "needs and or or (and_not alone matches nothing)",
         ));
     }
-    Ok(Box::new(BooleanQuery::new(clauses)))
+    Ok(TextQuery {
+        query: Box::new(BooleanQuery::new(clauses)),
+        term_union: false,
+        prefixes,
+    })
 }
 
 #[cfg(test)]

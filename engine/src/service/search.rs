@@ -60,10 +60,7 @@ impl Engine {
             }
             (Some(Value::String(q)), None) => query::parse_simple(q, index.text_fields(), "query")?,
             (Some(_), None) => return Err(EngineError::invalid("query", "must be text")),
-            (None, Some(a)) => query::TextQuery {
-                query: query::parse_advanced(a, index.text_fields(), "advanced")?,
-                term_union: false,
-            },
+            (None, Some(a)) => query::parse_advanced(a, index.text_fields(), "advanced")?,
             (None, None) => return Err(EngineError::invalid("query", "is required")),
         };
         let size = match obj.get("size") {

@@ -542,10 +542,12 @@ impl SearchIndex {
         // weighs them.
         let mut words: std::collections::BTreeSet<String> = std::collections::BTreeSet::new();
         text.query.query_terms(&mut |term, _| {
-            if term.field() == self.f.body {
-                if let Some(w) = term.value().as_str() {
-                    words.insert(w.to_owned());
-                }
+            if let Some(w) = term
+                .value()
+                .as_str()
+                .filter(|_| term.field() == self.f.body)
+            {
+                words.insert(w.to_owned());
             }
         });
         for stem in &text.prefixes {

@@ -210,37 +210,26 @@ async fn mixed_documents_are_searchable(c: Ctx) -> TestDb {
     assert_eq!(r.total, 1);
     // A prefix marks the words it matched, not the ones an excluded prefix names; so does
     // the advanced form's, but not one that searched the title only.
-    let snippet = |r: engine::model::SearchResults| {
-        assert_eq!(r.items.len(), 1);
-        r.items[0].snippet.clone()
-    };
-    let r =
-        c.e.search(&c.u, Some(&id), &q("zebr* -pdfonly*"))
-            .await
-            .unwrap();
-    let s = snippet(r);
-    assert!(
-        s.contains("<mark>zebra</mark>") && s.matches("<mark>").count() == 1,
-        "{s}"
-    );
     let advanced = |var: &str, text: &str| {
         json!({"advanced": {"and": [{"text_contains": [{"var": var}, text]}],
                             "and_not": [{"text_contains": [{"var": "extracted_text"}, "quart*"]}]}})
     };
-    let r =
-        c.e.search(&c.u, Some(&id), &advanced("extracted_text", "gira*"))
-            .await
-            .unwrap();
-    let s = snippet(r);
-    assert!(
-        s.contains("<mark>giraffe</mark>") && s.matches("<mark>").count() == 1,
-        "{s}"
-    );
-    let r =
-        c.e.search(&c.u, Some(&id), &advanced("title", "pag*"))
-            .await
-            .unwrap();
-    assert_eq!(snippet(r), "");
+    for (body, marked) in [
+        (q("zebr* -pdfonly*"), Some("zebra")),
+        (advanced("extracted_text", "gira*"), Some("giraffe")),
+        (advanced("title", "pag*"), None),
+    ] {
+        let r = c.e.search(&c.u, Some(&id), &body).await.unwrap();
+        assert_eq!(r.items.len(), 1, "{body}");
+        let s = &r.items[0].snippet;
+        match marked {
+            Some(w) => assert!(
+                s.contains(&format!("<mark>{w}</mark>")) && s.matches("<mark>").count() == 1,
+                "{body}: {s}"
+            ),
+            None => assert_eq!(s, "", "{body}"),
+        }
+    }
 
     // Phrases, prefixes, OR, exclusion, and Onna's advanced form.
     assert_eq!(

@@ -517,11 +517,7 @@ async fn an_outcome_for_content_that_changed_meanwhile_is_left_out(c: Ctx) -> Te
         .unwrap();
     c.m.run_due_now().await.unwrap();
     let store = c.e.store().clone();
-    let now = engine::service::now();
-    let claimed = store
-        .claim_processing(10, now, now + chrono::Duration::minutes(5))
-        .await
-        .unwrap();
+    let claimed = claim(store.as_ref(), 10).await;
     assert_eq!(claimed.len(), 3);
     let head = store.outbox_head().await.unwrap();
 
@@ -602,10 +598,7 @@ async fn reindex_one_by_one(c: &Ctx, datasource: &str, ids: &[String]) {
             1
         );
         let now = chrono::Utc::now();
-        let claimed = store
-            .claim_processing(10, now, now + chrono::Duration::minutes(5))
-            .await
-            .unwrap();
+        let claimed = claim(store.as_ref(), 10).await;
         assert_eq!(claimed.len(), 1);
         let done = Processed {
             resource_id: rid.clone(),
@@ -707,10 +700,7 @@ async fn a_catch_up_commits_once(c: Ctx) -> TestDb {
     index.defer_merges(true);
     assert_eq!(store.requeue_processing(&id, None).await.unwrap(), n as i64);
     let now = chrono::Utc::now();
-    let claimed = store
-        .claim_processing(n as u32, now, now + chrono::Duration::minutes(5))
-        .await
-        .unwrap();
+    let claimed = claim(store.as_ref(), n as u32).await;
     assert_eq!(claimed.len(), n);
     let done: Vec<Processed> = claimed
         .iter()
@@ -755,10 +745,7 @@ async fn fed_documents_are_searchable_after_the_next_commit(c: Ctx) -> TestDb {
     let rid = resource_ids(&c, &id).await[0].clone();
     assert_eq!(store.requeue_processing(&id, Some(&rid)).await.unwrap(), 1);
     let now = chrono::Utc::now();
-    let claimed = store
-        .claim_processing(10, now, now + chrono::Duration::minutes(5))
-        .await
-        .unwrap();
+    let claimed = claim(store.as_ref(), 10).await;
     assert_eq!(claimed.len(), 1);
     let done = processed_text(&claimed[0], "the fedword".into());
     store.finish_processing(&[done], now).await.unwrap();
@@ -783,6 +770,15 @@ async fn fed_documents_are_searchable_after_the_next_commit(c: Ctx) -> TestDb {
     assert!(store.outbox_after(0, 10).await.unwrap().is_empty());
     assert_eq!(disk.len(), 10, "replaced, not added");
     c.db
+}
+
+/// Claims up to `limit` resources waiting for processing, with a lease of five minutes.
+async fn claim(store: &dyn engine::store::Store, limit: u32) -> Vec<engine::model::Resource> {
+    let now = chrono::Utc::now();
+    store
+        .claim_processing(limit, now, now + chrono::Duration::minutes(5))
+        .await
+        .unwrap()
 }
 
 /// A successful plain-text outcome for the claimed resource `r`.

@@ -31,6 +31,7 @@ on_both!(
     a_failed_catch_up_still_lets_the_segments_merge,
     a_catch_up_commits_once,
     fed_documents_are_searchable_after_the_next_commit,
+    text_in_other_encodings_is_searchable,
 );
 
 struct Ctx {
@@ -334,6 +335,67 @@ async fn mixed_documents_are_searchable(c: Ctx) -> TestDb {
     c.e.delete_datasource(&c.u, &id).await.unwrap();
     c.p.drain().await.unwrap();
     assert_eq!(c.e.search_index().unwrap().len(), 0);
+    c.db
+}
+
+/// Text files saved by Windows tools: "Unicode" (UTF-16 with a byte-order mark, either byte
+/// order) and the single-byte Windows-1252, are text like UTF-8's, not binaries.
+async fn text_in_other_encodings_is_searchable(c: Ctx) -> TestDb {
+    let utf16 = |text: &str, le: bool| -> Vec<u8> {
+        let mut out = if le {
+            vec![0xFF, 0xFE]
+        } else {
+            vec![0xFE, 0xFF]
+        };
+        for unit in text.encode_utf16() {
+            out.extend(if le {
+                unit.to_le_bytes()
+            } else {
+                unit.to_be_bytes()
+            });
+        }
+        out
+    };
+    let files = vec![
+        (
+            "unicode.txt",
+            utf16("Grüße aus Köln: littlendianword", true),
+        ),
+        ("bigendian.txt", utf16("naïve bigendianword", false)),
+        // "Crème brûlée – €5" in Windows-1252 (é, û, the dash and the euro sign are single bytes).
+        (
+            "menu.txt",
+            b"Cr\xe8me br\xfbl\xe9e \x96 \x805 latinword".to_vec(),
+        ),
+        ("prices.csv", b"item;price\nfa\xe7ade;12\n".to_vec()),
+    ];
+    let (id, _) = c.datasource("encodings", &files).await;
+    let q = |s: &str| json!({"query": s});
+    for (word, file) in [
+        ("köln", "unicode.txt"),
+        ("littlendianword", "unicode.txt"),
+        ("naïve", "bigendian.txt"),
+        ("brûlée", "menu.txt"),
+        ("latinword", "menu.txt"),
+        ("façade", "prices.csv"),
+    ] {
+        assert_eq!(c.find(&c.u, Some(&id), q(word)).await, [file], "{word}");
+    }
+    let ids = resource_ids(&c, &id).await;
+    let all = c.e.store().resources_with_text(&ids).await.unwrap();
+    let get = |n: &str| all.iter().find(|(r, _)| r.name == n).unwrap().clone();
+    let (menu, text) = get("menu.txt");
+    assert_eq!(
+        (menu.media_type.as_deref(), text.as_deref()),
+        (Some("text/plain"), Some("Crème brûlée – €5 latinword"))
+    );
+    let (unicode, text) = get("unicode.txt");
+    assert_eq!(
+        (unicode.media_type.as_deref(), text.as_deref()),
+        (Some("text/plain"), Some("Grüße aus Köln: littlendianword")),
+        "decoded, without its byte-order mark"
+    );
+    assert_eq!(get("prices.csv").0.media_type.as_deref(), Some("text/csv"));
     c.db
 }
 

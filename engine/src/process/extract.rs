@@ -2,7 +2,8 @@
 //! text), with the file name only to tell text formats apart that content cannot (CSV from
 //! plain text). Plain text and Markdown, HTML (text only: no scripts or styles), PDF, Office
 //! Open XML (docx, xlsx, pptx), e-mail (.eml, attachments extracted as their own sections),
-//! CSV and JSON. Anything else keeps its metadata only.
+//! CSV and JSON. Anything else keeps its metadata only. Text may be UTF-8, UTF-16 with a
+//! byte-order mark, or single-byte Windows-1252/Latin-1 (told apart by its first 4 KB).
 //!
 //! Pure and synchronous: the pipeline runs it on a blocking thread under a time limit.
 
@@ -62,18 +63,14 @@ pub fn detect(name: &str, bytes: &[u8]) -> String {
     if let Some(t) = infer::get(bytes) {
         return t.mime_type().into();
     }
-    let head = &bytes[..bytes.len().min(4096)];
-    // Text: valid UTF-8 (allowing a character cut at the end of the sample), no NULs.
-    let text = match std::str::from_utf8(head) {
-        Ok(s) => Some(s),
-        Err(e) if e.valid_up_to() + 4 >= head.len() => {
-            std::str::from_utf8(&head[..e.valid_up_to()]).ok()
-        }
-        Err(_) => None,
-    };
-    let Some(text) = text.filter(|t| !t.contains('\0')) else {
+    let head = &bytes[..bytes.len().min(TEXT_SAMPLE)];
+    let Some(encoding) = text_encoding(head) else {
         return "application/octet-stream".into();
     };
+    let text = decode(head, encoding);
+    if text.contains('\0') {
+        return "application/octet-stream".into();
+    }
     let trimmed = text.trim_start_matches('\u{feff}').trim_start();
     let lower: String = trimmed
         .chars()
@@ -87,7 +84,10 @@ pub fn detect(name: &str, bytes: &[u8]) -> String {
         return "message/rfc822".into();
     }
     if (trimmed.starts_with('{') || trimmed.starts_with('['))
-        && serde_json::from_slice::<serde_json::Value>(bytes).is_ok()
+        && match encoding {
+            Encoding::Utf8 => serde_json::from_slice::<serde_json::Value>(bytes).is_ok(),
+            _ => serde_json::from_str::<serde_json::Value>(&decode(bytes, encoding)).is_ok(),
+        }
     {
         return "application/json".into();
     }
@@ -135,8 +135,8 @@ fn extract_as(media_type: String, bytes: &[u8]) -> Extracted {
         };
     }
     let result = match media_type.as_str() {
-        m if is_plain(m) => Ok(Some(String::from_utf8_lossy(bytes).into_owned())),
-        "text/html" => Ok(Some(html_text(&String::from_utf8_lossy(bytes)))),
+        m if is_plain(m) => Ok(Some(text_of(bytes))),
+        "text/html" => Ok(Some(html_text(&text_of(bytes)))),
         "application/pdf" => pdf_text(bytes).map(Some),
         DOCX | XLSX | PPTX => ooxml_text(&media_type, bytes).map(Some),
         "message/rfc822" => mail_text(bytes).map(Some),
@@ -156,6 +156,61 @@ fn extract_as(media_type: String, bytes: &[u8]) -> Extracted {
         Ok(None) => Extracted::MetadataOnly { media_type },
         Err(reason) => Extracted::Failed { media_type, reason },
     }
+}
+
+/// How much of a file's start [`detect`] looks at to tell text from binary.
+const TEXT_SAMPLE: usize = 4096;
+
+/// How a text file is encoded.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Utf8,
+    /// With a byte-order mark, as Windows tools save "Unicode" text.
+    Utf16Le,
+    Utf16Be,
+    /// Single-byte text of older Windows and Latin-1 tools (Latin-1 is its subset but for
+    /// 0x80-0x9F, which are control characters there and never in text).
+    Windows1252,
+}
+
+/// The encoding of a file that starts with `head`, if it is text: UTF-16 with a byte-order
+/// mark; UTF-8 (a character may be cut at the end of the sample); else single-byte text if
+/// it has no NULs and hardly any control characters (at most one byte in a hundred: binary
+/// data has about one in eight). `None` for binary content.
+fn text_encoding(head: &[u8]) -> Option<Encoding> {
+    match head {
+        [0xFF, 0xFE, ..] => return Some(Encoding::Utf16Le),
+        [0xFE, 0xFF, ..] => return Some(Encoding::Utf16Be),
+        _ => {}
+    }
+    match std::str::from_utf8(head) {
+        Ok(_) => return Some(Encoding::Utf8),
+        Err(e) if e.valid_up_to() + 4 >= head.len() => return Some(Encoding::Utf8),
+        Err(_) => {}
+    }
+    let controls = head
+        .iter()
+        .filter(|&&b| (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r' | 0x0C)) || b == 0x7F)
+        .count();
+    (!head.contains(&0) && controls * 100 <= head.len()).then_some(Encoding::Windows1252)
+}
+
+/// `bytes` as text in `encoding`; what cannot be decoded becomes U+FFFD. A byte-order mark
+/// is dropped.
+fn decode(bytes: &[u8], encoding: Encoding) -> String {
+    let codec = match encoding {
+        Encoding::Utf8 => return String::from_utf8_lossy(bytes).into_owned(),
+        Encoding::Utf16Le => encoding_rs::UTF_16LE,
+        Encoding::Utf16Be => encoding_rs::UTF_16BE,
+        Encoding::Windows1252 => encoding_rs::WINDOWS_1252,
+    };
+    codec.decode_with_bom_removal(bytes).0.into_owned()
+}
+
+/// The text of a text file, in the encoding its start shows (UTF-8 when unsure).
+fn text_of(bytes: &[u8]) -> String {
+    let head = &bytes[..bytes.len().min(TEXT_SAMPLE)];
+    decode(bytes, text_encoding(head).unwrap_or(Encoding::Utf8))
 }
 
 fn looks_like_mail(text: &str) -> bool {
@@ -421,6 +476,52 @@ mod tests {
             detect("img.txt", b"\x89PNG\r\n\x1a\n\0\0\0\rIHDR"),
             "image/png"
         );
+    }
+
+    #[test]
+    fn text_is_read_in_utf16_and_windows_1252_too() {
+        let utf16le: Vec<u8> = [0xFF, 0xFE]
+            .into_iter()
+            .chain(
+                "<html><body>Grüße</body></html>"
+                    .encode_utf16()
+                    .flat_map(u16::to_le_bytes),
+            )
+            .collect();
+        assert_eq!(detect("page.txt", &utf16le), "text/html");
+        assert_eq!(
+            extract("page.txt", &utf16le),
+            Extracted::Text {
+                media_type: "text/html".into(),
+                body: "Grüße".into()
+            }
+        );
+        let utf16be: Vec<u8> = [0xFE, 0xFF]
+            .into_iter()
+            .chain("{\"a\": \"ß\"}".encode_utf16().flat_map(u16::to_be_bytes))
+            .collect();
+        assert_eq!(detect("data", &utf16be), "application/json");
+        // Windows-1252: 0x80 is the euro sign, 0x93/0x94 curly quotes; Latin-1 letters as is.
+        let cp1252 = b"\x93Caf\xe9\x94 costs \x805\r\n";
+        assert_eq!(detect("a.txt", cp1252), "text/plain");
+        assert_eq!(
+            extract("a.txt", cp1252),
+            Extracted::Text {
+                media_type: "text/plain".into(),
+                body: "“Café” costs €5\r\n".into()
+            }
+        );
+        // UTF-8 stays UTF-8 (its bytes would read as other letters in Windows-1252), also
+        // when the sample ends inside a character.
+        assert_eq!(text_of("Café".as_bytes()), "Café");
+        let cut = "é".repeat(TEXT_SAMPLE).into_bytes();
+        assert_eq!(text_encoding(&cut[..TEXT_SAMPLE - 1]), Some(Encoding::Utf8));
+        // Bytes that are not UTF-8 and full of control characters are binary, NULs or not.
+        let controls: Vec<u8> = (0u8..200)
+            .map(|i| if i % 5 == 0 { 0x01 } else { 0xC0 + i % 40 })
+            .collect();
+        assert_eq!(detect("x.txt", &controls), "application/octet-stream");
+        assert_eq!(detect("x.txt", b"caf\xe9\0"), "application/octet-stream");
     }
 
     #[test]

@@ -98,7 +98,13 @@ async fn reindex(config: &Config) -> Result<(), String> {
         .rebuild(engine.store().as_ref())
         .await
         .map_err(|e| e.to_string())?;
-    println!("search index rebuilt: {n} documents");
+    let segments = index.segments().map_err(|e| e.to_string())?;
+    println!("search index rebuilt: {n} documents in {segments} segments; merging them…");
+    index.close().map_err(|e| e.to_string())?;
+    let merged = engine::search::SearchIndex::open(&config.data_dir.join("index"))
+        .and_then(|i| i.segments())
+        .map_err(|e| e.to_string())?;
+    println!("search index merged into {merged} segments");
     Ok(())
 }
 

@@ -482,6 +482,16 @@ impl SearchIndex {
         Ok(n)
     }
 
+    /// Closes the index once its background segment merges are done: what a command that
+    /// rebuilt it does before it exits, so that it leaves the index merged rather than in the
+    /// many segments it was written in. Refused while the index is still shared.
+    pub fn close(self: Arc<Self>) -> Result<()> {
+        let me = Arc::try_unwrap(self)
+            .map_err(|_| index_err("the search index is still in use elsewhere"))?;
+        let writer = me.writer.into_inner().unwrap_or_else(|p| p.into_inner());
+        writer.wait_merging_threads().map_err(index_err)
+    }
+
     /// Ranked hits of `text` within `datasources`, after `offset`, at most `limit`, and how many
     /// match in all.
     pub fn search(

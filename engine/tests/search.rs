@@ -32,6 +32,7 @@ on_both!(
     a_catch_up_commits_once,
     fed_documents_are_searchable_after_the_next_commit,
     text_in_other_encodings_is_searchable,
+    a_resource_without_content_is_processed_from_its_metadata,
 );
 
 struct Ctx {
@@ -400,6 +401,27 @@ async fn text_in_other_encodings_is_searchable(c: Ctx) -> TestDb {
         "decoded, without its byte-order mark"
     );
     assert_eq!(get("prices.csv").0.media_type.as_deref(), Some("text/csv"));
+    c.db
+}
+
+/// A resource recorded without content (as `tributary seed-children` records them) is
+/// processed all the same: nothing to extract, its name and path searchable.
+async fn a_resource_without_content_is_processed_from_its_metadata(c: Ctx) -> TestDb {
+    let (id, _) = c.datasource("seeded", &[]).await;
+    let seeded = engine::service::sample_resource(&id, 7);
+    c.e.add_resources(&id, std::slice::from_ref(&seeded))
+        .await
+        .unwrap();
+    assert_eq!(c.p.drain().await.unwrap(), 1);
+    let q = json!({"query": "file_0000007"});
+    assert_eq!(c.find(&c.u, Some(&id), q).await, ["file_0000007.txt"]);
+    let all = c.e.store().resources_with_text(&[seeded.id]).await.unwrap();
+    let (r, text) = &all[0];
+    assert_eq!(
+        (r.processing_status.as_str(), r.processing_error.as_deref()),
+        ("processed", None)
+    );
+    assert_eq!(text.as_deref().unwrap_or_default(), "");
     c.db
 }
 

@@ -77,16 +77,21 @@ fn plain_text(
 /// The largest file [`Pipeline::process_all`] extracts in its groups.
 const PLAIN_MAX_BYTES: u64 = 1024 * 1024;
 
-/// What processing `r` came to.
-fn processed(r: &Resource, outcome: std::result::Result<Extracted, String>) -> Processed {
-    let base = Processed {
+/// `r` processed with nothing taken from its content: its name and path are still searchable.
+fn metadata_only(r: &Resource) -> Processed {
+    Processed {
         resource_id: r.id.clone(),
         content_hash: r.content_hash.clone(),
         status: "processed",
         error: None,
         media_type: None,
         body: None,
-    };
+    }
+}
+
+/// What processing `r` came to.
+fn processed(r: &Resource, outcome: std::result::Result<Extracted, String>) -> Processed {
+    let base = metadata_only(r);
     match outcome {
         Ok(Extracted::Text { media_type, body }) => Processed {
             media_type: Some(media_type),
@@ -94,7 +99,7 @@ fn processed(r: &Resource, outcome: std::result::Result<Extracted, String>) -> P
             ..base
         },
         Ok(Extracted::MetadataOnly { media_type }) => Processed {
-            media_type: Some(media_type).filter(|m| !m.is_empty()),
+            media_type: Some(media_type),
             ..base
         },
         Ok(Extracted::Failed { media_type, reason }) => Processed {
@@ -239,13 +244,8 @@ impl Pipeline {
 
     async fn process(&self, r: &Resource) -> Processed {
         let Some(hash) = r.content_hash.clone() else {
-            // Nothing collected (metadata only): its name and path are still searchable.
-            return processed(
-                r,
-                Ok(Extracted::MetadataOnly {
-                    media_type: String::new(),
-                }),
-            );
+            // Nothing collected (a folder, say).
+            return metadata_only(r);
         };
         let blobs = self.blobs.clone();
         let name = r.name.clone();

@@ -1,8 +1,8 @@
 //! Text extraction by media type, detected from the content (magic numbers, then a look at the
 //! text), with the file name only to tell text formats apart that content cannot (CSV from
 //! plain text). Plain text and Markdown, HTML (text only: no scripts or styles), PDF, Office
-//! Open XML (docx, xlsx, pptx), e-mail (.eml, attachments extracted as their own sections),
-//! CSV and JSON. Anything else keeps its metadata only. Text may be UTF-8, UTF-16 with a
+//! Open XML (docx, xlsx, pptx), OpenDocument (odt, ods, odp), e-mail (.eml, attachments
+//! extracted as their own sections), CSV and JSON. Anything else keeps its metadata only. Text may be UTF-8, UTF-16 with a
 //! byte-order mark, or single-byte Windows-1252/Latin-1 (told apart by its first 4 KB).
 //!
 //! Pure and synchronous: the pipeline runs it on a blocking thread under a time limit.
@@ -44,6 +44,9 @@ impl Extracted {
 const DOCX: &str = "application/vnd.openxmlformats-officedocument.wordprocessingml.document";
 const XLSX: &str = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet";
 const PPTX: &str = "application/vnd.openxmlformats-officedocument.presentationml.presentation";
+const ODT: &str = "application/vnd.oasis.opendocument.text";
+const ODS: &str = "application/vnd.oasis.opendocument.spreadsheet";
+const ODP: &str = "application/vnd.oasis.opendocument.presentation";
 
 /// The media type of `bytes` named `name`: from the content first.
 pub fn detect(name: &str, bytes: &[u8]) -> String {
@@ -139,6 +142,7 @@ fn extract_as(media_type: String, bytes: &[u8]) -> Extracted {
         "text/html" => Ok(Some(html_text(&text_of(bytes)))),
         "application/pdf" => pdf_text(bytes).map(Some),
         DOCX | XLSX | PPTX => ooxml_text(&media_type, bytes).map(Some),
+        ODT | ODS | ODP => opendocument_text(bytes).map(Some),
         "message/rfc822" => mail_text(bytes).map(Some),
         _ => Ok(None),
     };
@@ -301,9 +305,20 @@ fn pdf_text(bytes: &[u8]) -> Result<String, String> {
 }
 
 /// A zip that holds an Office Open XML document: which one.
+/// The office format of a zip: Office Open XML by its main part, OpenDocument by its
+/// `mimetype` entry (LibreOffice's own files).
 fn ooxml_kind(bytes: &[u8]) -> Option<&'static str> {
-    let zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes)).ok()?;
     let names: Vec<&str> = zip.file_names().collect();
+    if names.contains(&"mimetype") {
+        let mut declared = String::new();
+        zip.by_name("mimetype")
+            .ok()?
+            .take(100)
+            .read_to_string(&mut declared)
+            .ok()?;
+        return [ODT, ODS, ODP].into_iter().find(|t| declared.trim() == *t);
+    }
     if names.contains(&"word/document.xml") {
         Some(DOCX)
     } else if names.contains(&"xl/workbook.xml") {
@@ -356,6 +371,25 @@ fn ooxml_text(media_type: &str, bytes: &[u8]) -> Result<String, String> {
         out.push('\n');
     }
     Ok(out)
+}
+
+/// The text of an OpenDocument text, spreadsheet or presentation: its paragraphs and headings
+/// (cells and slides hold theirs), in `content.xml`.
+fn opendocument_text(bytes: &[u8]) -> Result<String, String> {
+    let mut zip =
+        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("corrupt: {e}"))?;
+    let mut xml = Vec::new();
+    zip.by_name("content.xml")
+        .map_err(|e| format!("corrupt: {e}"))?
+        .take(MAX_INPUT_BYTES as u64)
+        .read_to_end(&mut xml)
+        .map_err(|e| format!("corrupt: {e}"))?;
+    // `<text:s/>` is a space, `<text:tab/>` a tab, `<text:line-break/>` a line break.
+    xml_text(
+        &xml,
+        &[b"p", b"h"],
+        &[b"p", b"h", b"s", b"tab", b"line-break"],
+    )
 }
 
 /// Text inside elements named `text` (local names), a line break after each of `breaks`.
@@ -633,6 +667,44 @@ zebrafigures inside\r\n--b--\r\n";
             z.finish().unwrap();
         }
         buf.into_inner()
+    }
+
+    #[test]
+    fn opendocument_text_is_read_from_its_content() {
+        let odt = zipped(&[
+            ("mimetype", ODT),
+            (
+                "content.xml",
+                r#"<office:document-content xmlns:office="o" xmlns:text="t"><office:body><office:text>
+                <text:h>Minutes</text:h><text:p>Budget<text:s/>approved by <text:span>Ana</text:span></text:p>
+                </office:text></office:body></office:document-content>"#,
+            ),
+        ]);
+        assert_eq!(detect("minutes.odt", &odt), ODT);
+        let Extracted::Text { body, .. } = extract("minutes.odt", &odt) else {
+            panic!("no text")
+        };
+        let words: Vec<&str> = body.split_whitespace().collect();
+        assert_eq!(words, ["Minutes", "Budget", "approved", "by", "Ana"]);
+        let ods = zipped(&[
+            ("mimetype", ODS),
+            (
+                "content.xml",
+                r#"<c xmlns:table="b" xmlns:text="t"><table:table-cell><text:p>odsword</text:p></table:table-cell></c>"#,
+            ),
+        ]);
+        assert_eq!(detect("sheet", &ods), ODS);
+        assert!(
+            matches!(extract("sheet", &ods), Extracted::Text { body, .. } if body.contains("odsword"))
+        );
+        // Another zip with a `mimetype` (an EPUB) is a zip; an OpenDocument without its
+        // content is corrupt.
+        let epub = zipped(&[("mimetype", "application/epub+zip")]);
+        assert_eq!(detect("book.epub", &epub), "application/zip");
+        let empty = zipped(&[("mimetype", ODP)]);
+        assert!(
+            matches!(extract("deck.odp", &empty), Extracted::Failed { reason, .. } if reason.starts_with("corrupt"))
+        );
     }
 
     #[test]

@@ -27,6 +27,18 @@ const MEDIA_FILTERS: &[(&str, &str)] = &[
         "application/vnd.openxmlformats-officedocument.presentationml.presentation",
         "PowerPoint (pptx)",
     ),
+    (
+        "application/vnd.oasis.opendocument.text",
+        "OpenDocument text (odt)",
+    ),
+    (
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "OpenDocument spreadsheet (ods)",
+    ),
+    (
+        "application/vnd.oasis.opendocument.presentation",
+        "OpenDocument presentation (odp)",
+    ),
     ("message/rfc822", "E-mail"),
     ("application/json", "JSON"),
 ];

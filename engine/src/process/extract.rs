@@ -199,22 +199,22 @@ fn text_encoding(head: &[u8]) -> Option<Encoding> {
     (!head.contains(&0) && controls * 100 <= head.len()).then_some(Encoding::Windows1252)
 }
 
-/// `bytes` as text in `encoding`; what cannot be decoded becomes U+FFFD. A byte-order mark
-/// is dropped.
-fn decode(bytes: &[u8], encoding: Encoding) -> String {
+/// `bytes` as text in `encoding` (valid UTF-8 as it is, without a copy); what cannot be
+/// decoded becomes U+FFFD. A UTF-16 byte-order mark is dropped.
+fn decode(bytes: &[u8], encoding: Encoding) -> std::borrow::Cow<'_, str> {
     let codec = match encoding {
-        Encoding::Utf8 => return String::from_utf8_lossy(bytes).into_owned(),
+        Encoding::Utf8 => return String::from_utf8_lossy(bytes),
         Encoding::Utf16Le => encoding_rs::UTF_16LE,
         Encoding::Utf16Be => encoding_rs::UTF_16BE,
         Encoding::Windows1252 => encoding_rs::WINDOWS_1252,
     };
-    codec.decode_with_bom_removal(bytes).0.into_owned()
+    codec.decode_with_bom_removal(bytes).0
 }
 
 /// The text of a text file, in the encoding its start shows (UTF-8 when unsure).
 fn text_of(bytes: &[u8]) -> String {
     let head = &bytes[..bytes.len().min(TEXT_SAMPLE)];
-    decode(bytes, text_encoding(head).unwrap_or(Encoding::Utf8))
+    decode(bytes, text_encoding(head).unwrap_or(Encoding::Utf8)).into_owned()
 }
 
 fn looks_like_mail(text: &str) -> bool {

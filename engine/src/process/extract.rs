@@ -2,8 +2,9 @@
 //! text), with the file name only to tell text formats apart that content cannot (CSV from
 //! plain text). Plain text and Markdown, HTML (text only: no scripts or styles), PDF, Office
 //! Open XML (docx, xlsx, pptx), OpenDocument (odt, ods, odp), e-mail (.eml, attachments
-//! extracted as their own sections), CSV and JSON. Anything else keeps its metadata only. Text may be UTF-8, UTF-16 with a
-//! byte-order mark, or single-byte Windows-1252/Latin-1 (told apart by its first 4 KB).
+//! extracted as their own sections), CSV and JSON. Anything else keeps its metadata only.
+//! Text may be UTF-8, UTF-16 with a byte-order mark, or single-byte Windows-1252/Latin-1
+//! (told apart by its first 4 KB).
 //!
 //! Pure and synchronous: the pipeline runs it on a blocking thread under a time limit.
 
@@ -304,7 +305,6 @@ fn pdf_text(bytes: &[u8]) -> Result<String, String> {
     }
 }
 
-/// A zip that holds an Office Open XML document: which one.
 /// The office format of a zip: Office Open XML by its main part, OpenDocument by its
 /// `mimetype` entry (LibreOffice's own files).
 fn ooxml_kind(bytes: &[u8]) -> Option<&'static str> {

@@ -204,7 +204,14 @@ fn text_encoding(head: &[u8]) -> Option<Encoding> {
 /// decoded becomes U+FFFD. A UTF-16 byte-order mark is dropped.
 fn decode(bytes: &[u8], encoding: Encoding) -> std::borrow::Cow<'_, str> {
     let codec = match encoding {
-        Encoding::Utf8 => return String::from_utf8_lossy(bytes),
+        // Validating first is several times quicker than the lossy decoder, and text is
+        // nearly always valid.
+        Encoding::Utf8 => {
+            return match std::str::from_utf8(bytes) {
+                Ok(text) => std::borrow::Cow::Borrowed(text),
+                Err(_) => String::from_utf8_lossy(bytes),
+            };
+        }
         Encoding::Utf16Le => encoding_rs::UTF_16LE,
         Encoding::Utf16Be => encoding_rs::UTF_16BE,
         Encoding::Windows1252 => encoding_rs::WINDOWS_1252,

@@ -98,6 +98,16 @@ impl Ctx {
         (ds.id, root)
     }
 
+    /// Each `(word, file)`: searching `datasource` for the word finds that file alone.
+    async fn finds_each(&self, datasource: &str, cases: &[(&str, &str)]) {
+        for (word, file) in cases {
+            let found = self
+                .find(&self.u, Some(datasource), json!({"query": word}))
+                .await;
+            assert_eq!(found, [*file], "{word}");
+        }
+    }
+
     async fn find(&self, user: &User, scope: Option<&str>, body: Value) -> Vec<String> {
         self.e
             .search(user, scope, &body)
@@ -141,19 +151,21 @@ async fn mixed_documents_are_searchable(c: Ctx) -> TestDb {
     let q = |s: &str| json!({"query": s});
 
     // Each format's own word finds exactly its file; scripts and styles are not text.
-    for (word, file) in [
-        ("zebra", "notes.txt"),
-        ("markdownword", "readme.md"),
-        ("giraffe", "page.html"),
-        ("csvword", "table.csv"),
-        ("jsonword", "data.json"),
-        ("pdfonlyword", "report.pdf"),
-        ("docxword", "letter.docx"),
-        ("mailbodyword", "budget.eml"),
-        ("attachmentword", "budget.eml"),
-    ] {
-        assert_eq!(c.find(&c.u, Some(&id), q(word)).await, [file], "{word}");
-    }
+    c.finds_each(
+        &id,
+        &[
+            ("zebra", "notes.txt"),
+            ("markdownword", "readme.md"),
+            ("giraffe", "page.html"),
+            ("csvword", "table.csv"),
+            ("jsonword", "data.json"),
+            ("pdfonlyword", "report.pdf"),
+            ("docxword", "letter.docx"),
+            ("mailbodyword", "budget.eml"),
+            ("attachmentword", "budget.eml"),
+        ],
+    )
+    .await;
     for hidden in ["scriptword", "cssword"] {
         assert!(
             c.find(&c.u, Some(&id), q(hidden)).await.is_empty(),
@@ -375,17 +387,18 @@ async fn text_in_other_encodings_is_searchable(c: Ctx) -> TestDb {
         ("prices.csv", b"item;price\nfa\xe7ade;12\n".to_vec()),
     ];
     let (id, _) = c.datasource("encodings", &files).await;
-    let q = |s: &str| json!({"query": s});
-    for (word, file) in [
-        ("köln", "unicode.txt"),
-        ("littlendianword", "unicode.txt"),
-        ("naïve", "bigendian.txt"),
-        ("brûlée", "menu.txt"),
-        ("latinword", "menu.txt"),
-        ("façade", "prices.csv"),
-    ] {
-        assert_eq!(c.find(&c.u, Some(&id), q(word)).await, [file], "{word}");
-    }
+    c.finds_each(
+        &id,
+        &[
+            ("köln", "unicode.txt"),
+            ("littlendianword", "unicode.txt"),
+            ("naïve", "bigendian.txt"),
+            ("brûlée", "menu.txt"),
+            ("latinword", "menu.txt"),
+            ("façade", "prices.csv"),
+        ],
+    )
+    .await;
     let ids = resource_ids(&c, &id).await;
     let all = c.e.store().resources_with_text(&ids).await.unwrap();
     let get = |n: &str| all.iter().find(|(r, _)| r.name == n).unwrap().clone();

@@ -12,6 +12,8 @@ use crate::types::{
     BulkResult, DatasourceListing, DatasourceView, InvitationRow, Me, MyInvitation, NewToken,
     PageOf, ResourceDetail, ResourceView, RunView, SearchHitView, SharingView, TokenView, UserView,
 };
+#[cfg(feature = "ssr")]
+use crate::types::{Flash, said};
 
 #[cfg(feature = "ssr")]
 pub mod ssr {
@@ -19,7 +21,7 @@ pub mod ssr {
     use leptos::prelude::*;
 
     use crate::error::AppError;
-    use crate::types::{DatasourceView, Me, MyInvitation, ResourceView};
+    use crate::types::{BulkResult, DatasourceView, Me, MyInvitation, ResourceView};
 
     pub const SESSION_COOKIE: &str = "tributary_session";
 
@@ -258,17 +260,135 @@ pub mod ssr {
 
     /// Sets or clears the session cookie on the response.
     pub fn set_session_cookie(token: Option<&str>, max_age_secs: i64) {
-        if let Some(resp) = use_context::<leptos_axum::ResponseOptions>() {
-            let value = match token {
-                Some(t) => format!(
-                    "{SESSION_COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}"
-                ),
-                None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
-            };
-            if let Ok(v) = axum::http::HeaderValue::from_str(&value) {
-                resp.append_header(axum::http::header::SET_COOKIE, v);
+        set_cookie(&match token {
+            Some(t) => format!(
+                "{SESSION_COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}"
+            ),
+            None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
+        });
+    }
+
+    /// The value of the cookie `name` in these request headers, if set and not empty.
+    pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+        headers
+            .get_all(axum::http::header::COOKIE)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .flat_map(|v| v.split(';'))
+            .filter_map(|kv| kv.trim().split_once('='))
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.to_owned())
+            .filter(|v| !v.is_empty())
+    }
+
+    fn set_cookie(value: &str) {
+        if let (Some(resp), Ok(v)) = (
+            use_context::<leptos_axum::ResponseOptions>(),
+            axum::http::HeaderValue::from_str(value),
+        ) {
+            resp.append_header(axum::http::header::SET_COOKIE, v);
+        }
+    }
+
+    pub const FLASH_COOKIE: &str = "tributary_flash";
+
+    /// Undoes percent-encoding (`+` stays a plus); invalid escapes are kept as they are.
+    fn urldecode(s: &str) -> String {
+        let b = s.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            let hex = |c: u8| (c as char).to_digit(16);
+            match (
+                b[i],
+                b.get(i + 1).and_then(|c| hex(*c)),
+                b.get(i + 2).and_then(|c| hex(*c)),
+            ) {
+                (b'%', Some(h), Some(l)) => {
+                    out.push((h * 16 + l) as u8);
+                    i += 3;
+                }
+                (c, _, _) => {
+                    out.push(c);
+                    i += 1;
+                }
             }
         }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// Says what a form did, on the page the browser is sent back to, when the form was posted
+    /// without JavaScript (the browser asked for HTML, and leptos_axum answers with a redirect);
+    /// with JavaScript the page shows its own toast. One message, read once, for a minute.
+    pub fn flash(text: &str) {
+        flash_with(crate::types::Flash {
+            text: text.to_owned(),
+            ok: true,
+            bulk: None,
+            token: None,
+        });
+    }
+
+    /// Longest title and message a bulk action's flashed results keep: a cookie holds 4 KB,
+    /// and a page has 20 rows.
+    const FLASH_CUT: usize = 48;
+
+    pub fn flash_with(mut f: crate::types::Flash) {
+        let plain_form = use_context::<axum::http::request::Parts>().is_some_and(|p| {
+            p.headers
+                .get(axum::http::header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"))
+        });
+        if !plain_form {
+            return;
+        }
+        let cut = |s: &mut String| {
+            if let Some((i, _)) = s.char_indices().nth(FLASH_CUT) {
+                s.truncate(i);
+                s.push('…');
+            }
+        };
+        for r in f.bulk.iter_mut().flat_map(|(_, items)| items.iter_mut()) {
+            cut(&mut r.title);
+            cut(&mut r.message);
+        }
+        if let Ok(json) = serde_json::to_string(&f) {
+            let value = crate::pages::search::urlencode(&json);
+            set_cookie(&format!(
+                "{FLASH_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=60"
+            ));
+        }
+    }
+
+    /// What [`flash`] left for this request, which it clears.
+    pub fn take_flash() -> Option<crate::types::Flash> {
+        let value = use_context::<axum::http::request::Parts>()
+            .and_then(|p| cookie(&p.headers, FLASH_COOKIE))?;
+        set_cookie(&format!(
+            "{FLASH_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+        ));
+        serde_json::from_str(&urldecode(&value)).ok()
+    }
+
+    /// Sync now, pause or resume several datasources; one result per datasource.
+    pub async fn bulk(action: &str, ids: &[String]) -> Result<Vec<BulkResult>, AppError> {
+        let user = user()?;
+        let parsed: engine::domain::SyncAction = action.parse()?;
+        let outcomes = engine()?.bulk_sync_action(&user, parsed, ids).await?;
+        Ok(outcomes
+            .into_iter()
+            .map(|o| BulkResult {
+                title: o.title.unwrap_or_else(|| o.id.clone()),
+                ok: o.error.is_none(),
+                message: match (o.error, o.status) {
+                    (Some(e), _) => AppError::from(e).message,
+                    (None, Some(s)) => format!("now {s}"),
+                    (None, None) => "done".into(),
+                },
+                id: o.id,
+            })
+            .collect())
     }
 
     /// Only same-site relative paths may be redirected to after login.
@@ -276,6 +396,27 @@ pub mod ssr {
         match next {
             Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
             _ => "/datasources".into(),
+        }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::urldecode;
+        use crate::pages::search::urlencode;
+
+        #[test]
+        fn flashed_text_survives_the_cookie() {
+            for text in ["Deleted “Café ☕”", "a=b; c%20d+e", "", "100%"] {
+                let encoded = urlencode(text);
+                assert!(
+                    encoded
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"%-_.~".contains(&b))
+                );
+                assert_eq!(urldecode(&encoded), text);
+            }
+            // A broken escape is kept, not dropped.
+            assert_eq!(urldecode("50%zz%4"), "50%zz%4");
         }
     }
 }
@@ -349,22 +490,33 @@ pub async fn list_datasources(
 /// Sync now, pause or resume several datasources; one result per datasource.
 #[server(prefix = "/rpc", endpoint = "bulk_action", input = leptos::server_fn::codec::Json)]
 pub async fn bulk_action(action: String, ids: Vec<String>) -> Result<Vec<BulkResult>, AppError> {
-    let user = ssr::user()?;
-    let action: engine::domain::SyncAction = action.parse()?;
-    let outcomes = ssr::engine()?.bulk_sync_action(&user, action, &ids).await?;
-    Ok(outcomes
-        .into_iter()
-        .map(|o| BulkResult {
-            title: o.title.unwrap_or_else(|| o.id.clone()),
-            ok: o.error.is_none(),
-            message: match (o.error, o.status) {
-                (Some(e), _) => AppError::from(e).message,
-                (None, Some(s)) => format!("now {s}"),
-                (None, None) => "done".into(),
-            },
-            id: o.id,
-        })
-        .collect())
+    ssr::bulk(&action, &ids).await
+}
+
+/// The same from the list's form without JavaScript: the checked rows' ids (`ids[N]`) and the
+/// button pressed (`action`). The results are flashed onto the list it returns to.
+#[server(prefix = "/rpc", endpoint = "bulk_form")]
+pub async fn bulk_form(action: String, ids: Option<Vec<String>>) -> Result<(), AppError> {
+    let ids = ids.unwrap_or_default();
+    if ids.is_empty() {
+        let e = AppError::new(422, "invalid", said::SELECT_FIRST);
+        ssr::flash_with(Flash {
+            text: e.message.clone(),
+            ok: false,
+            bulk: None,
+            token: None,
+        });
+        return Err(e);
+    }
+    let results = ssr::bulk(&action, &ids).await?;
+    let (ok, text) = said::bulk_done(&action, &results);
+    ssr::flash_with(Flash {
+        text,
+        ok,
+        bulk: Some((action, results)),
+        token: None,
+    });
+    Ok(())
 }
 
 #[server(prefix = "/rpc", endpoint = "get_datasource")]
@@ -472,6 +624,7 @@ pub async fn replace_credentials(
     engine
         .refresh_credentials(&user, &id, &serde_json::Value::Object(body))
         .await?;
+    ssr::flash(said::CREDENTIALS_SAVED);
     Ok(())
 }
 
@@ -513,6 +666,7 @@ pub async fn update_datasource(
     let ds = engine
         .update_datasource(&user, &id, &serde_json::Value::Object(body))
         .await?;
+    ssr::flash(said::SAVED);
     Ok(ssr::datasource_view(ds))
 }
 
@@ -534,6 +688,7 @@ pub async fn delete_datasource(id: String, confirm_title: String) -> Result<(), 
         });
     }
     engine.delete_datasource(&user, &id).await?;
+    ssr::flash(&said::deleted(&ds.title));
     leptos_axum::redirect("/datasources");
     Ok(())
 }
@@ -576,9 +731,9 @@ pub async fn create_user(
 ) -> Result<UserView, AppError> {
     let actor = ssr::user()?;
     let body = serde_json::json!({"email": email, "display_name": display_name, "password": password, "role": role});
-    Ok(ssr::user_view(
-        ssr::engine()?.admin_create_user(&actor, &body).await?,
-    ))
+    let u = ssr::engine()?.admin_create_user(&actor, &body).await?;
+    ssr::flash(&said::user_added(&u.email));
+    Ok(ssr::user_view(u))
 }
 
 /// Activates or deactivates an account, or changes its role (admins only).
@@ -599,6 +754,7 @@ pub async fn update_user(
     let u = ssr::engine()?
         .update_user(&actor, &id, &serde_json::Value::Object(body))
         .await?;
+    ssr::flash(&said::user_updated(&u.email));
     Ok(ssr::user_view(u))
 }
 
@@ -643,6 +799,7 @@ pub async fn set_role(id: String, user: String, role: String) -> Result<(), AppE
     };
     let body = serde_json::json!({"roles": [{"user": user, "role": role}]});
     ssr::engine()?.change_sharing(&actor, &id, &body).await?;
+    ssr::flash(said::ACCESS_CHANGED);
     Ok(())
 }
 
@@ -651,9 +808,9 @@ pub async fn set_role(id: String, user: String, role: String) -> Result<(), AppE
 pub async fn invite(id: String, email: String, role: String) -> Result<InvitationRow, AppError> {
     let actor = ssr::user()?;
     let body = serde_json::json!({"email": email, "role": role});
-    Ok(invitation_row(
-        ssr::engine()?.invite(&actor, &id, &body).await?,
-    ))
+    let invitation = ssr::engine()?.invite(&actor, &id, &body).await?;
+    ssr::flash(&said::invited(&invitation.email));
+    Ok(invitation_row(invitation))
 }
 
 #[server(prefix = "/rpc", endpoint = "revoke_invitation")]
@@ -662,6 +819,7 @@ pub async fn revoke_invitation(id: String, invitation_id: String) -> Result<(), 
     ssr::engine()?
         .revoke_invitation(&actor, &id, &invitation_id)
         .await?;
+    ssr::flash(said::INVITATION_REVOKED);
     Ok(())
 }
 
@@ -683,6 +841,7 @@ pub async fn accept_invitation(invitation_id: String) -> Result<String, AppError
     let inv = ssr::engine()?
         .accept_invitation(&user, &invitation_id)
         .await?;
+    ssr::flash(said::INVITATION_ACCEPTED);
     leptos_axum::redirect(&format!("/datasources/{}", inv.datasource_id));
     Ok(inv.datasource_id)
 }
@@ -693,6 +852,7 @@ pub async fn decline_invitation(invitation_id: String) -> Result<(), AppError> {
     ssr::engine()?
         .decline_invitation(&user, &invitation_id)
         .await?;
+    ssr::flash(said::INVITATION_DECLINED);
     leptos_axum::redirect("/invitations");
     Ok(())
 }
@@ -721,10 +881,19 @@ pub async fn list_tokens() -> Result<Vec<TokenView>, AppError> {
 pub async fn create_token(name: String) -> Result<NewToken, AppError> {
     let user = ssr::user()?;
     let made = ssr::engine()?.create_personal_token(&user, &name).await?;
-    Ok(NewToken {
+    let new = NewToken {
         token: token_view(made.info),
         secret: made.secret,
-    })
+    };
+    // Without JavaScript the secret rides the redirect in the one-time cookie (HTTP-only,
+    // this site only, a minute at most), as the session's own token does.
+    ssr::flash_with(Flash {
+        text: said::TOKEN_CREATED.into(),
+        ok: true,
+        bulk: None,
+        token: Some(new.clone()),
+    });
+    Ok(new)
 }
 
 #[server(prefix = "/rpc", endpoint = "revoke_token")]
@@ -733,6 +902,7 @@ pub async fn revoke_token(token_id: String) -> Result<(), AppError> {
     ssr::engine()?
         .revoke_personal_token(&user, &token_id)
         .await?;
+    ssr::flash(said::TOKEN_REVOKED);
     Ok(())
 }
 
@@ -761,6 +931,7 @@ pub async fn change_password(
             &new_password,
         )
         .await?;
+    ssr::flash(said::PASSWORD_CHANGED);
     Ok(())
 }
 
@@ -770,6 +941,7 @@ pub async fn change_password(
 pub async fn sync_now(id: String) -> Result<String, AppError> {
     let user = ssr::user()?;
     let (job, _) = ssr::engine()?.send_to_spyder(&user, &id, true).await?;
+    ssr::flash(&said::sync_requested(&job.state));
     Ok(job.state)
 }
 
@@ -777,6 +949,7 @@ pub async fn sync_now(id: String) -> Result<String, AppError> {
 pub async fn pause_datasource(id: String) -> Result<(), AppError> {
     let user = ssr::user()?;
     ssr::engine()?.pause(&user, &id).await?;
+    ssr::flash(said::PAUSED);
     Ok(())
 }
 
@@ -784,6 +957,7 @@ pub async fn pause_datasource(id: String) -> Result<(), AppError> {
 pub async fn resume_datasource(id: String) -> Result<(), AppError> {
     let user = ssr::user()?;
     ssr::engine()?.resume(&user, &id).await?;
+    ssr::flash(said::RESUMED);
     Ok(())
 }
 
@@ -851,9 +1025,11 @@ pub async fn get_resource(id: String, resource_id: String) -> Result<ResourceDet
 pub async fn send_to_processing(id: String, resource_id: Option<String>) -> Result<i64, AppError> {
     let user = ssr::user()?;
     let rid = resource_id.filter(|r| !r.is_empty());
-    Ok(ssr::engine()?
+    let n = ssr::engine()?
         .send_to_compute(&user, &id, rid.as_deref())
-        .await?)
+        .await?;
+    ssr::flash(&said::queued_for_processing(n));
+    Ok(n)
 }
 
 /// The search forms (global and a datasource's tab): one page of hits.

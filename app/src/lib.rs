@@ -36,10 +36,38 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
             </head>
             <body class="min-h-screen bg-slate-50 text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
                 <App />
+                <Flashed />
             </body>
         </html>
     }
 }
+
+/// What a form posted without JavaScript did (see `api::ssr::flash`), on the page it returned
+/// to: the toast, and a bulk action's results or a new token's secret below the page. Rendered
+/// by the server only, after the app's markup, so the browser's app never meets it (with
+/// JavaScript the pages show their own toasts and results, and nothing is flashed).
+#[cfg(feature = "ssr")]
+#[component]
+fn Flashed() -> impl IntoView {
+    use crate::components::toast::{ToastItem, ToastKind};
+    use crate::pages::{account::NewTokenNotice, datasource_list::BulkResultList};
+    api::ssr::take_flash().map(|f| {
+        let kind = if f.ok { ToastKind::Success } else { ToastKind::Failure };
+        view! {
+            <div class="mx-auto max-w-6xl px-4 pb-8" data-testid="flashed">
+                {f.bulk.map(|(action, items)| view! { <BulkResultList action items dismiss=None /> })}
+                {f.token.map(|t| view! { <NewTokenNotice t /> })}
+            </div>
+            <div class="pointer-events-none fixed bottom-4 right-4 z-50 flex w-80 max-w-[calc(100vw-2rem)] flex-col gap-2" role="status">
+                <ToastItem kind text=f.text dismiss=None />
+            </div>
+        }
+    })
+}
+
+#[cfg(not(feature = "ssr"))]
+#[component]
+fn Flashed() -> impl IntoView {}
 
 #[component]
 pub fn App() -> impl IntoView {

@@ -287,6 +287,17 @@ pub struct BulkResult {
     pub message: String,
 }
 
+/// What a form posted without JavaScript did, carried over its redirect (see `api::ssr::flash`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Flash {
+    pub text: String,
+    pub ok: bool,
+    /// A bulk action's action and results, for the list to show below it.
+    pub bulk: Option<(String, Vec<BulkResult>)>,
+    /// A token just created, whose secret is shown this once.
+    pub token: Option<NewToken>,
+}
+
 /// The orders of the datasources list (`sort`), as the engine names them.
 pub const SORTS: &[(&str, &str)] = &[
     ("oldest", "Oldest first"),
@@ -379,4 +390,65 @@ pub struct UserView {
     pub role: String,
     pub active: bool,
     pub created_at: String,
+}
+
+/// What a toast says after each action, in one place: the page's script shows it, and without
+/// JavaScript the server flashes the same words onto the page the form returns to.
+pub mod said {
+    pub fn queued_for_processing(n: i64) -> String {
+        format!(
+            "{n} resource{} queued for processing",
+            if n == 1 { "" } else { "s" }
+        )
+    }
+    pub fn sync_requested(state: &str) -> String {
+        if state == "running" {
+            "A sync is already running".to_owned()
+        } else {
+            "Sync queued".to_owned()
+        }
+    }
+    pub fn deleted(title: &str) -> String {
+        format!("Deleted “{title}”")
+    }
+    pub fn invited(email: &str) -> String {
+        format!("Invitation sent to {email}")
+    }
+    pub fn user_added(email: &str) -> String {
+        format!("Added {email}")
+    }
+    pub fn user_updated(email: &str) -> String {
+        format!("Updated {email}")
+    }
+    /// A bulk action's toast, and whether it did all it was asked.
+    pub fn bulk_done(action: &str, items: &[super::BulkResult]) -> (bool, String) {
+        let done = items.iter().filter(|r| r.ok).count();
+        let verb = match action {
+            "sync" => "Queued a sync for",
+            "pause" => "Paused",
+            _ => "Resumed",
+        };
+        let text = format!(
+            "{verb} {done} of {} datasource{}",
+            items.len(),
+            if items.len() == 1 { "" } else { "s" }
+        );
+        if done == items.len() {
+            (true, text)
+        } else {
+            (false, format!("{text}; see the results below the list"))
+        }
+    }
+    pub const SELECT_FIRST: &str = "Select the datasources to sync, pause or resume first.";
+    pub const SAVED: &str = "Changes saved";
+    pub const CREDENTIALS_SAVED: &str = "Credentials saved";
+    pub const PAUSED: &str = "Paused; a running sync stops at its next checkpoint";
+    pub const RESUMED: &str = "Resuming from where it paused";
+    pub const ACCESS_CHANGED: &str = "Access changed";
+    pub const INVITATION_REVOKED: &str = "Invitation revoked";
+    pub const INVITATION_ACCEPTED: &str = "Invitation accepted; the datasource is in your list";
+    pub const INVITATION_DECLINED: &str = "Invitation declined";
+    pub const TOKEN_CREATED: &str = "Token created; copy its secret now";
+    pub const TOKEN_REVOKED: &str = "Token revoked";
+    pub const PASSWORD_CHANGED: &str = "Password changed";
 }

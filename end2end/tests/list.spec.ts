@@ -58,6 +58,9 @@ test("the list counts, filters, sorts, pages and acts in bulk", async ({ page, r
   // gets its own result, and the refused one says why.
   await page.getByLabel("Sort", { exact: true }).selectOption("oldest");
   await expect(page.getByTestId("datasource-row").first()).toContainText(`List ${stamp} 00`);
+  // Nothing selected yet: the buttons say what to do first.
+  await page.getByRole("button", { name: "Sync now" }).click();
+  await expect(page.locator("[data-toast=failure]")).toContainText("Select the datasources");
   const select = (n: string) => page.getByRole("checkbox", { name: `Select List ${stamp} ${n}` }).check();
   await select("00");
   await select("01");

@@ -2,9 +2,9 @@
 //! per request by [`resolve_user`] and stored in the request's extensions, where the REST
 //! handlers ([`ApiUser`]) and the server functions (`app::api::ssr::request_user`) read it.
 
-use app::api::ssr::{RequestUser, SESSION_COOKIE};
+use app::api::ssr::{RequestUser, SESSION_COOKIE, cookie};
 use axum::extract::{FromRequestParts, Request, State};
-use axum::http::header::{AUTHORIZATION, COOKIE};
+use axum::http::header::AUTHORIZATION;
 use axum::http::request::Parts;
 use axum::middleware::Next;
 use axum::response::Response;
@@ -23,21 +23,8 @@ pub fn bearer(parts: &axum::http::HeaderMap) -> Option<String> {
         .filter(|t| !t.is_empty())
 }
 
-/// The session cookie's value, if any.
-fn session_cookie(headers: &axum::http::HeaderMap) -> Option<String> {
-    headers
-        .get_all(COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == SESSION_COOKIE)
-        .map(|(_, v)| v.to_owned())
-        .filter(|v| !v.is_empty())
-}
-
 pub async fn resolve_user(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
-    let token = bearer(req.headers()).or_else(|| session_cookie(req.headers()));
+    let token = bearer(req.headers()).or_else(|| cookie(req.headers(), SESSION_COOKIE));
     let mut resolved = RequestUser::default();
     if let Some(token) = token {
         match state.engine.authenticate(&token).await {

@@ -86,26 +86,34 @@ pub fn Toaster() -> impl IntoView {
             data-testid="toasts"
         >
             <For each=move || toasts.list.get() key=|t| t.id let:t>
-                <div
-                    class=match t.kind {
-                        ToastKind::Success => "toast toast-success",
-                        ToastKind::Failure => "toast toast-failure",
-                    }
-                    data-toast=match t.kind { ToastKind::Success => "success", ToastKind::Failure => "failure" }
-                >
-                    <span aria-hidden="true">{match t.kind { ToastKind::Success => "✓", ToastKind::Failure => "✕" }}</span>
-                    <span class="sr-only">{match t.kind { ToastKind::Success => "Done: ", ToastKind::Failure => "Failed: " }}</span>
-                    <p class="flex-1">{t.text.clone()}</p>
-                    <button
-                        type="button"
-                        class="rounded px-1 text-current opacity-70 hover:opacity-100 focus-visible:outline-2 focus-visible:outline-current"
-                        aria-label="Dismiss"
-                        on:click=move |_| toasts.dismiss(t.id)
-                    >
-                        "×"
-                    </button>
-                </div>
+                <ToastItem kind=t.kind text=t.text dismiss=Some(Callback::new(move |()| toasts.dismiss(t.id))) />
             </For>
+        </div>
+    }
+}
+
+/// One toast; `dismiss` is the button that closes it (none on a page without JavaScript).
+#[component]
+pub fn ToastItem(kind: ToastKind, text: String, dismiss: Option<Callback<()>>) -> impl IntoView {
+    let success = kind == ToastKind::Success;
+    view! {
+        <div
+            class=if success { "toast toast-success" } else { "toast toast-failure" }
+            data-toast=if success { "success" } else { "failure" }
+        >
+            <span aria-hidden="true">{if success { "✓" } else { "✕" }}</span>
+            <span class="sr-only">{if success { "Done: " } else { "Failed: " }}</span>
+            <p class="flex-1">{text}</p>
+            {dismiss.map(|d| view! {
+                <button
+                    type="button"
+                    class="rounded px-1 text-current opacity-70 hover:opacity-100 focus-visible:outline-2 focus-visible:outline-current"
+                    aria-label="Dismiss"
+                    on:click=move |_| d.run(())
+                >
+                    "×"
+                </button>
+            })}
         </div>
     }
 }

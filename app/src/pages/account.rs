@@ -7,6 +7,7 @@ use crate::api::{ChangePassword, CreateToken, RevokeToken, get_me, list_tokens};
 use crate::components::confirm::ConfirmButton;
 use crate::components::notice::{ErrorNotice, field_error, form_error};
 use crate::components::toast::toast_outcome;
+use crate::types::said;
 
 #[component]
 pub fn Account() -> impl IntoView {
@@ -30,14 +31,23 @@ pub fn Account() -> impl IntoView {
     }
 }
 
+/// A token just made, with its secret, shown this once.
+#[component]
+pub fn NewTokenNotice(t: crate::types::NewToken) -> impl IntoView {
+    view! {
+        <div role="status" class="mb-4 rounded-md border border-green-300 bg-green-50 p-4 dark:border-green-800 dark:bg-green-950" data-testid="new-token">
+            <p class="mb-2">{format!("Token '{}' created. Copy it now; it will not be shown again:", t.token.name)}</p>
+            <code class="block break-all rounded bg-white p-2 dark:bg-slate-900" data-testid="new-token-secret">{t.secret}</code>
+        </div>
+    }
+}
+
 #[component]
 fn Tokens() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
-    toast_outcome(revoke.value(), |_| "Token revoked".to_owned());
-    toast_outcome(create.value(), |_| {
-        "Token created; copy its secret now".to_owned()
-    });
+    toast_outcome(revoke.value(), |_| said::TOKEN_REVOKED.to_owned());
+    toast_outcome(create.value(), |_| said::TOKEN_CREATED.to_owned());
     let tokens = Resource::new(
         move || (create.version().get(), revoke.version().get()),
         |_| list_tokens(),
@@ -50,12 +60,7 @@ fn Tokens() -> impl IntoView {
                 "For scripts: send " <code>"Authorization: Bearer <token>"</code>
                 ". A token acts as you and lasts until you revoke it; its secret is shown only once."
             </p>
-            {move || made.get().and_then(|r| r.ok()).map(|t| view! {
-                <div role="status" class="mb-4 rounded-md border border-green-300 bg-green-50 p-4 dark:border-green-800 dark:bg-green-950" data-testid="new-token">
-                    <p class="mb-2">{format!("Token '{}' created. Copy it now; it will not be shown again:", t.token.name)}</p>
-                    <code class="block break-all rounded bg-white p-2 dark:bg-slate-900" data-testid="new-token-secret">{t.secret}</code>
-                </div>
-            })}
+            {move || made.get().and_then(|r| r.ok()).map(|t| view! { <NewTokenNotice t /> })}
             {form_error(revoke.value(), &[])}
             <Transition fallback=|| view! { <div class="skeleton h-16" aria-busy="true">"Loading tokens…"</div> }>
                 {move || Suspend::new(async move {
@@ -113,7 +118,7 @@ fn Tokens() -> impl IntoView {
 #[component]
 fn PasswordForm() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
-    toast_outcome(change.value(), |_| "Password changed".to_owned());
+    toast_outcome(change.value(), |_| said::PASSWORD_CHANGED.to_owned());
     let value = change.value();
     view! {
         <ActionForm action=change attr:class="card max-w-2xl space-y-4" attr:aria-label="Change password">

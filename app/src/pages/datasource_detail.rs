@@ -23,7 +23,7 @@ use crate::pages::datasource_new::{
 use crate::pages::search::SearchPanel;
 use crate::types::{
     DatasourceView, InvitationRow, MyInvitation, ProgressView, ROLES, SYNC_TYPES, Standing,
-    format_bytes,
+    format_bytes, said,
 };
 
 const TABS: &[(&str, &str)] = &[
@@ -73,26 +73,15 @@ pub fn DatasourceDetail() -> impl IntoView {
         process: ServerAction::<SendToProcessing>::new(),
     };
     toast_outcome(ops.process.value(), |n: &i64| {
-        format!(
-            "{n} resource{} queued for processing",
-            if *n == 1 { "" } else { "s" }
-        )
+        said::queued_for_processing(*n)
     });
-    toast_outcome(update.value(), |_| "Changes saved".to_owned());
+    toast_outcome(update.value(), |_| said::SAVED.to_owned());
     toast_outcome(accept.value(), |_| "Invitation accepted".to_owned());
     toast_outcome(ops.sync.value(), |state: &String| {
-        if state == "running" {
-            "A sync is already running".to_owned()
-        } else {
-            "Sync queued".to_owned()
-        }
+        said::sync_requested(state)
     });
-    toast_outcome(ops.pause.value(), |_| {
-        "Paused; a running sync stops at its next checkpoint".to_owned()
-    });
-    toast_outcome(ops.resume.value(), |_| {
-        "Resuming from where it paused".to_owned()
-    });
+    toast_outcome(ops.pause.value(), |_| said::PAUSED.to_owned());
+    toast_outcome(ops.resume.value(), |_| said::RESUMED.to_owned());
     // Moves when the server says this datasource changed (or every two seconds while a sync
     // is under way and the live stream is down).
     let busy = RwSignal::new(false);
@@ -413,7 +402,7 @@ fn EditForm(d: DatasourceView, action: ServerAction<UpdateDatasource>) -> impl I
 fn CredentialsForm(d: DatasourceView) -> impl IntoView {
     let action = ServerAction::<ReplaceCredentials>::new();
     let value = action.value();
-    toast_outcome(value, |_| "Credentials saved".to_owned());
+    toast_outcome(value, |_| said::CREDENTIALS_SAVED.to_owned());
     credential_inputs(&d.kind, value, true).map(|inputs| view! {
         <ActionForm action=action attr:class="card mt-6 max-w-2xl space-y-4" attr:aria-label="Credentials">
             <h2 class="text-lg font-semibold">"Credentials"</h2>
@@ -434,7 +423,7 @@ fn DeleteForm(
     let value = action.value();
     let title = d.title.clone();
     let count = d.resource_count;
-    toast_outcome(value, move |_| format!("Deleted “{title}”"));
+    toast_outcome(value, move |_| said::deleted(&title));
     view! {
         <ActionForm action=action attr:class="card max-w-2xl space-y-4 border-red-300 dark:border-red-900" attr:aria-label="Delete datasource">
             <h2 class="text-lg font-semibold text-red-700 dark:text-red-400">"Delete this datasource"</h2>
@@ -525,11 +514,11 @@ impl SharingActions {
             invite: ServerAction::<Invite>::new(),
             revoke: ServerAction::<RevokeInvitation>::new(),
         };
-        toast_outcome(a.set_role.value(), |_| "Access changed".to_owned());
+        toast_outcome(a.set_role.value(), |_| said::ACCESS_CHANGED.to_owned());
         toast_outcome(a.invite.value(), |i: &InvitationRow| {
-            format!("Invitation sent to {}", i.email)
+            said::invited(&i.email)
         });
-        toast_outcome(a.revoke.value(), |_| "Invitation revoked".to_owned());
+        toast_outcome(a.revoke.value(), |_| said::INVITATION_REVOKED.to_owned());
         a
     }
 }

@@ -10,15 +10,21 @@ use leptos_meta::Title;
 use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
+use crate::api::BulkForm;
 use crate::api::{bulk_action, list_datasources};
 use crate::components::badge::StatusBadge;
 use crate::components::live::use_live_tick;
 use crate::components::notice::ErrorNotice;
 use crate::components::toast::use_toasts;
 use crate::pages::search::urlencode;
-use crate::types::{BulkResult, DatasourceView, KINDS, SORTS, STATUSES, SYNC_TYPES, format_bytes};
+use crate::types::{
+    BulkResult, DatasourceView, KINDS, SORTS, STATUSES, SYNC_TYPES, format_bytes, said,
+};
 
 const PAGE_SIZE: i64 = 20;
+
+/// Where the bulk form posts without JavaScript.
+const BULK_FORM_PATH: &str = <BulkForm as leptos::server_fn::ServerFn>::PATH;
 
 /// The listing's parameters, as in the address.
 const PARAMS: [&str; 5] = ["status", "kind", "type_sync", "q", "sort"];
@@ -167,8 +173,12 @@ pub fn DatasourceList() -> impl IntoView {
                             );
                             view! {
                                 <p class="mb-2 text-sm text-slate-600 dark:text-slate-400" data-testid="total">{showing}</p>
-                                <BulkBar order=l.items.iter().map(|d| d.id.clone()).collect() selected run />
-                                <DatasourceTable items=l.items selected />
+                                // A plain form too: without JavaScript the buttons post the
+                                // checked rows, and the results come back flashed.
+                                <form method="post" action=BULK_FORM_PATH>
+                                    <BulkBar order=l.items.iter().map(|d| d.id.clone()).collect() selected run />
+                                    <DatasourceTable items=l.items selected />
+                                </form>
                                 <nav class="mt-4 flex gap-3" aria-label="Pages">
                                     {p.scroll.is_some().then(|| view! {
                                         <a class="btn-secondary" href=p.href_with("", None)>"First page"</a>
@@ -316,21 +326,9 @@ fn bulk_run(
         if let Some((action, outcome)) = run.value().get() {
             match outcome {
                 Ok(items) => {
-                    let done = items.iter().filter(|r| r.ok).count();
-                    let verb = match action.as_str() {
-                        "sync" => "Queued a sync for",
-                        "pause" => "Paused",
-                        _ => "Resumed",
-                    };
-                    let text = format!(
-                        "{verb} {done} of {} datasource{}",
-                        items.len(),
-                        if items.len() == 1 { "" } else { "s" }
-                    );
-                    if done == items.len() {
-                        toasts.success(text);
-                    } else {
-                        toasts.failure(format!("{text}; see the results below the list"));
+                    match said::bulk_done(&action, &items) {
+                        (true, text) => toasts.success(text),
+                        (false, text) => toasts.failure(text),
                     }
                     results.set(Some((action, items)));
                     selected.set(BTreeSet::new());
@@ -352,14 +350,22 @@ fn BulkBar(
     run: BulkRun,
 ) -> impl IntoView {
     let count = move || selected.with(|s| s.len());
+    let toasts = use_toasts();
     let order = StoredValue::new(order);
     let button = move |action: &'static str, label: &'static str| {
         view! {
             <button
-                type="button"
+                type="submit"
+                name="action"
+                value=action
                 class="btn-secondary"
-                disabled=move || count() == 0 || run.pending().get()
-                on:click=move |_| {
+                disabled=move || run.pending().get()
+                on:click=move |ev| {
+                    ev.prevent_default();
+                    if count() == 0 {
+                        toasts.failure(said::SELECT_FIRST);
+                        return;
+                    }
                     let chosen = selected.get_untracked();
                     let ids: Vec<String> = order.with_value(|o| o.iter().filter(|id| chosen.contains(*id)).cloned().collect());
                     run.dispatch((action.to_owned(), ids));
@@ -392,27 +398,40 @@ fn BulkBar(
 fn BulkResults(results: RwSignal<Option<(String, Vec<BulkResult>)>>) -> impl IntoView {
     move || {
         results.get().map(|(action, items)| {
-            view! {
-                <section class="card mt-4 p-4" aria-label="Results of the bulk action" data-testid="bulk-results">
-                    <div class="mb-2 flex items-center">
-                        <h2 class="font-semibold">{format!("Results of “{action}”")}</h2>
-                        <button type="button" class="btn-secondary ml-auto" on:click=move |_| results.set(None)>"Dismiss"</button>
-                    </div>
-                    <ul class="space-y-1 text-sm">
-                        {items.into_iter().map(|r| view! {
-                            <li data-ok=r.ok.to_string() data-testid="bulk-result">
-                                <span aria-hidden="true" class=if r.ok { "text-green-700 dark:text-green-400" } else { "text-red-700 dark:text-red-400" }>
-                                    {if r.ok { "✓ " } else { "✕ " }}
-                                </span>
-                                <span class="sr-only">{if r.ok { "Done: " } else { "Refused: " }}</span>
-                                <a class="link font-medium" href=format!("/datasources/{}", r.id)>{r.title}</a>
-                                " — "{r.message}
-                            </li>
-                        }).collect_view()}
-                    </ul>
-                </section>
-            }
+            let dismiss = Some(Callback::new(move |()| results.set(None)));
+            view! { <BulkResultList action items dismiss /> }
         })
+    }
+}
+
+/// A bulk action's result per datasource (`dismiss`: the page's button that hides it).
+#[component]
+pub fn BulkResultList(
+    action: String,
+    items: Vec<BulkResult>,
+    dismiss: Option<Callback<()>>,
+) -> impl IntoView {
+    view! {
+        <section class="card mt-4 p-4" aria-label="Results of the bulk action" data-testid="bulk-results">
+            <div class="mb-2 flex items-center">
+                <h2 class="font-semibold">{format!("Results of “{action}”")}</h2>
+                {dismiss.map(|d| view! {
+                    <button type="button" class="btn-secondary ml-auto" on:click=move |_| d.run(())>"Dismiss"</button>
+                })}
+            </div>
+            <ul class="space-y-1 text-sm">
+                {items.into_iter().map(|r| view! {
+                    <li data-ok=r.ok.to_string() data-testid="bulk-result">
+                        <span aria-hidden="true" class=if r.ok { "text-green-700 dark:text-green-400" } else { "text-red-700 dark:text-red-400" }>
+                            {if r.ok { "✓ " } else { "✕ " }}
+                        </span>
+                        <span class="sr-only">{if r.ok { "Done: " } else { "Refused: " }}</span>
+                        <a class="link font-medium" href=format!("/datasources/{}", r.id)>{r.title}</a>
+                        " — "{r.message}
+                    </li>
+                }).collect_view()}
+            </ul>
+        </section>
     }
 }
 
@@ -463,7 +482,7 @@ fn DatasourceTable(
                     </tr>
                 </thead>
                 <tbody>
-                    {items.into_iter().map(|d| {
+                    {items.into_iter().enumerate().map(|(i, d)| {
                         let sync_label = SYNC_TYPES.iter().find(|(v, _, _)| *v == d.type_sync).map(|(_, l, _)| *l).unwrap_or("");
                         let id = d.id.clone();
                         let id_for_change = d.id.clone();
@@ -475,6 +494,8 @@ fn DatasourceTable(
                                 <td>
                                     <input
                                         type="checkbox"
+                                        name=format!("ids[{i}]")
+                                        value=d.id.clone()
                                         aria-label=select_label
                                         disabled=!d.can_operate
                                         title=(!d.can_operate).then_some("Your role does not allow syncing this datasource")

@@ -8,15 +8,14 @@ use crate::components::confirm::ConfirmButton;
 use crate::components::layout::use_nav_refresh;
 use crate::components::notice::{ErrorNotice, form_error};
 use crate::components::toast::toast_outcome;
+use crate::types::said;
 
 #[component]
 pub fn Invitations() -> impl IntoView {
     let accept = ServerAction::<AcceptInvitation>::new();
     let decline = ServerAction::<DeclineInvitation>::new();
-    toast_outcome(accept.value(), |_| {
-        "Invitation accepted; the datasource is in your list".to_owned()
-    });
-    toast_outcome(decline.value(), |_| "Invitation declined".to_owned());
+    toast_outcome(accept.value(), |_| said::INVITATION_ACCEPTED.to_owned());
+    toast_outcome(decline.value(), |_| said::INVITATION_DECLINED.to_owned());
     let list = Resource::new(
         move || (accept.version().get(), decline.version().get()),
         |_| my_invitations(),

@@ -7,6 +7,7 @@ use crate::api::{CreateUser, UpdateUser, list_users};
 use crate::components::confirm::ConfirmButton;
 use crate::components::notice::{ErrorNotice, field_error, form_error};
 use crate::components::toast::toast_outcome;
+use crate::types::said;
 
 #[component]
 pub fn Users() -> impl IntoView {
@@ -18,10 +19,10 @@ pub fn Users() -> impl IntoView {
     );
     let value = create.value();
     toast_outcome(value, |u: &crate::types::UserView| {
-        format!("Added {}", u.email)
+        said::user_added(&u.email)
     });
     toast_outcome(update.value(), |u: &crate::types::UserView| {
-        format!("Updated {}", u.email)
+        said::user_updated(&u.email)
     });
     view! {
         <Title text="Users" />

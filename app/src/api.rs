@@ -290,50 +290,23 @@ pub mod ssr {
         }
     }
 
-    pub const FLASH_COOKIE: &str = "tributary_flash";
-
-    /// Undoes percent-encoding (`+` stays a plus); invalid escapes are kept as they are.
-    fn urldecode(s: &str) -> String {
-        let b = s.as_bytes();
-        let mut out = Vec::with_capacity(b.len());
-        let mut i = 0;
-        while i < b.len() {
-            let hex = |c: u8| (c as char).to_digit(16);
-            match (
-                b[i],
-                b.get(i + 1).and_then(|c| hex(*c)),
-                b.get(i + 2).and_then(|c| hex(*c)),
-            ) {
-                (b'%', Some(h), Some(l)) => {
-                    out.push((h * 16 + l) as u8);
-                    i += 3;
-                }
-                (c, _, _) => {
-                    out.push(c);
-                    i += 1;
-                }
-            }
-        }
-        String::from_utf8_lossy(&out).into_owned()
+    /// Says what the server function `S` did, on the page the browser is sent back to. Forms
+    /// post as plain forms (the page's script fetches them, or the browser posts them itself
+    /// without JavaScript) asking for HTML, and leptos_axum answers with a redirect: the
+    /// message rides it in a one-time cookie. A client asking for JSON gets its answer instead,
+    /// and nothing is flashed. One message, read once, for a minute.
+    pub fn flash<S: leptos::server_fn::ServerFn>(text: &str) {
+        flash_with::<S>(crate::types::Flash::new(true, text));
     }
 
-    /// Says what a form did, on the page the browser is sent back to, when the form was posted
-    /// without JavaScript (the browser asked for HTML, and leptos_axum answers with a redirect);
-    /// with JavaScript the page shows its own toast. One message, read once, for a minute.
-    pub fn flash(text: &str) {
-        flash_with(crate::types::Flash {
-            text: text.to_owned(),
-            ok: true,
-            bulk: None,
-            token: None,
-        });
+    /// The same with what the form says in place besides the toast.
+    pub fn flash_detail<S: leptos::server_fn::ServerFn>(text: &str, detail: String) {
+        let mut f = crate::types::Flash::new(true, text);
+        f.detail = Some(detail);
+        flash_with::<S>(f);
     }
 
-    /// Longest title and message a bulk action's flashed results keep: a cookie holds 4 KB,
-    /// and a page has 20 rows.
-    const FLASH_CUT: usize = 48;
-
-    pub fn flash_with(mut f: crate::types::Flash) {
+    pub fn flash_with<S: leptos::server_fn::ServerFn>(mut f: crate::types::Flash) {
         let plain_form = use_context::<axum::http::request::Parts>().is_some_and(|p| {
             p.headers
                 .get(axum::http::header::ACCEPT)
@@ -343,32 +316,38 @@ pub mod ssr {
         if !plain_form {
             return;
         }
-        let cut = |s: &mut String| {
-            if let Some((i, _)) = s.char_indices().nth(FLASH_CUT) {
-                s.truncate(i);
-                s.push('…');
-            }
-        };
-        for r in f.bulk.iter_mut().flat_map(|(_, items)| items.iter_mut()) {
-            cut(&mut r.title);
-            cut(&mut r.message);
-        }
-        if let Ok(json) = serde_json::to_string(&f) {
-            let value = crate::pages::search::urlencode(&json);
+        f.from = Some(S::PATH.to_owned());
+        for (i, chunk) in crate::flash::cookie::encode(&mut f).iter().enumerate() {
             set_cookie(&format!(
-                "{FLASH_COOKIE}={value}; Path=/; HttpOnly; SameSite=Lax; Max-Age=60"
+                "{}{i}={chunk}; Path=/; HttpOnly; SameSite=Lax; Max-Age=60",
+                crate::flash::cookie::PREFIX
             ));
         }
     }
 
-    /// What [`flash`] left for this request, which it clears.
+    /// The header the page's script sends when it refetches a page for live updates: such a
+    /// request leaves the flash alone, so it stays for the page a form returns to.
+    pub const LIVE_HEADER: &str = "x-tributary-live";
+
+    /// What [`flash`] left for this request, which it clears (not for a live refetch).
     pub fn take_flash() -> Option<crate::types::Flash> {
-        let value = use_context::<axum::http::request::Parts>()
-            .and_then(|p| cookie(&p.headers, FLASH_COOKIE))?;
-        set_cookie(&format!(
-            "{FLASH_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
-        ));
-        serde_json::from_str(&urldecode(&value)).ok()
+        use crate::flash::cookie::{MOST_CHUNKS, PREFIX};
+        let parts = use_context::<axum::http::request::Parts>()?;
+        if parts.headers.contains_key(LIVE_HEADER) {
+            return None;
+        }
+        let chunks: Vec<String> = (0..MOST_CHUNKS)
+            .map_while(|i| cookie(&parts.headers, &format!("{PREFIX}{i}")))
+            .collect();
+        if chunks.is_empty() {
+            return None;
+        }
+        for i in 0..chunks.len() {
+            set_cookie(&format!(
+                "{PREFIX}{i}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+            ));
+        }
+        crate::flash::cookie::decode(&chunks)
     }
 
     /// Sync now, pause or resume several datasources; one result per datasource.
@@ -396,27 +375,6 @@ pub mod ssr {
         match next {
             Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
             _ => "/datasources".into(),
-        }
-    }
-
-    #[cfg(test)]
-    mod tests {
-        use super::urldecode;
-        use crate::pages::search::urlencode;
-
-        #[test]
-        fn flashed_text_survives_the_cookie() {
-            for text in ["Deleted “Café ☕”", "a=b; c%20d+e", "", "100%"] {
-                let encoded = urlencode(text);
-                assert!(
-                    encoded
-                        .bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || b"%-_.~".contains(&b))
-                );
-                assert_eq!(urldecode(&encoded), text);
-            }
-            // A broken escape is kept, not dropped.
-            assert_eq!(urldecode("50%zz%4"), "50%zz%4");
         }
     }
 }
@@ -500,21 +458,14 @@ pub async fn bulk_form(action: String, ids: Option<Vec<String>>) -> Result<(), A
     let ids = ids.unwrap_or_default();
     if ids.is_empty() {
         let e = AppError::new(422, "invalid", said::SELECT_FIRST);
-        ssr::flash_with(Flash {
-            text: e.message.clone(),
-            ok: false,
-            bulk: None,
-            token: None,
-        });
+        ssr::flash_with::<BulkForm>(Flash::new(false, e.message.clone()));
         return Err(e);
     }
     let results = ssr::bulk(&action, &ids).await?;
     let (ok, text) = said::bulk_done(&action, &results);
-    ssr::flash_with(Flash {
-        text,
-        ok,
+    ssr::flash_with::<BulkForm>(Flash {
         bulk: Some((action, results)),
-        token: None,
+        ..Flash::new(ok, text)
     });
     Ok(())
 }
@@ -597,6 +548,7 @@ pub async fn create_datasource(
     let ds = ssr::engine()?
         .create_datasource(&user, &serde_json::Value::Object(body))
         .await?;
+    ssr::flash::<CreateDatasource>(&said::created(&ds.title));
     leptos_axum::redirect(&format!("/datasources/{}", ds.id));
     Ok(ds.id)
 }
@@ -624,7 +576,7 @@ pub async fn replace_credentials(
     engine
         .refresh_credentials(&user, &id, &serde_json::Value::Object(body))
         .await?;
-    ssr::flash(said::CREDENTIALS_SAVED);
+    ssr::flash::<ReplaceCredentials>(said::CREDENTIALS_SAVED);
     Ok(())
 }
 
@@ -666,7 +618,7 @@ pub async fn update_datasource(
     let ds = engine
         .update_datasource(&user, &id, &serde_json::Value::Object(body))
         .await?;
-    ssr::flash(said::SAVED);
+    ssr::flash::<UpdateDatasource>(said::SAVED);
     Ok(ssr::datasource_view(ds))
 }
 
@@ -688,7 +640,7 @@ pub async fn delete_datasource(id: String, confirm_title: String) -> Result<(), 
         });
     }
     engine.delete_datasource(&user, &id).await?;
-    ssr::flash(&said::deleted(&ds.title));
+    ssr::flash::<DeleteDatasource>(&said::deleted(&ds.title));
     leptos_axum::redirect("/datasources");
     Ok(())
 }
@@ -732,7 +684,7 @@ pub async fn create_user(
     let actor = ssr::user()?;
     let body = serde_json::json!({"email": email, "display_name": display_name, "password": password, "role": role});
     let u = ssr::engine()?.admin_create_user(&actor, &body).await?;
-    ssr::flash(&said::user_added(&u.email));
+    ssr::flash::<CreateUser>(&said::user_added(&u.email));
     Ok(ssr::user_view(u))
 }
 
@@ -754,7 +706,7 @@ pub async fn update_user(
     let u = ssr::engine()?
         .update_user(&actor, &id, &serde_json::Value::Object(body))
         .await?;
-    ssr::flash(&said::user_updated(&u.email));
+    ssr::flash::<UpdateUser>(&said::user_updated(&u.email));
     Ok(ssr::user_view(u))
 }
 
@@ -799,7 +751,7 @@ pub async fn set_role(id: String, user: String, role: String) -> Result<(), AppE
     };
     let body = serde_json::json!({"roles": [{"user": user, "role": role}]});
     ssr::engine()?.change_sharing(&actor, &id, &body).await?;
-    ssr::flash(said::ACCESS_CHANGED);
+    ssr::flash::<SetRole>(said::ACCESS_CHANGED);
     Ok(())
 }
 
@@ -809,7 +761,10 @@ pub async fn invite(id: String, email: String, role: String) -> Result<Invitatio
     let actor = ssr::user()?;
     let body = serde_json::json!({"email": email, "role": role});
     let invitation = ssr::engine()?.invite(&actor, &id, &body).await?;
-    ssr::flash(&said::invited(&invitation.email));
+    ssr::flash_detail::<Invite>(
+        &said::invited(&invitation.email),
+        format!("Invited {} as {}.", invitation.email, invitation.role),
+    );
     Ok(invitation_row(invitation))
 }
 
@@ -819,7 +774,7 @@ pub async fn revoke_invitation(id: String, invitation_id: String) -> Result<(), 
     ssr::engine()?
         .revoke_invitation(&actor, &id, &invitation_id)
         .await?;
-    ssr::flash(said::INVITATION_REVOKED);
+    ssr::flash::<RevokeInvitation>(said::INVITATION_REVOKED);
     Ok(())
 }
 
@@ -841,7 +796,7 @@ pub async fn accept_invitation(invitation_id: String) -> Result<String, AppError
     let inv = ssr::engine()?
         .accept_invitation(&user, &invitation_id)
         .await?;
-    ssr::flash(said::INVITATION_ACCEPTED);
+    ssr::flash::<AcceptInvitation>(said::INVITATION_ACCEPTED);
     leptos_axum::redirect(&format!("/datasources/{}", inv.datasource_id));
     Ok(inv.datasource_id)
 }
@@ -852,7 +807,7 @@ pub async fn decline_invitation(invitation_id: String) -> Result<(), AppError> {
     ssr::engine()?
         .decline_invitation(&user, &invitation_id)
         .await?;
-    ssr::flash(said::INVITATION_DECLINED);
+    ssr::flash::<DeclineInvitation>(said::INVITATION_DECLINED);
     leptos_axum::redirect("/invitations");
     Ok(())
 }
@@ -887,11 +842,9 @@ pub async fn create_token(name: String) -> Result<NewToken, AppError> {
     };
     // Without JavaScript the secret rides the redirect in the one-time cookie (HTTP-only,
     // this site only, a minute at most), as the session's own token does.
-    ssr::flash_with(Flash {
-        text: said::TOKEN_CREATED.into(),
-        ok: true,
-        bulk: None,
+    ssr::flash_with::<CreateToken>(Flash {
         token: Some(new.clone()),
+        ..Flash::new(true, said::TOKEN_CREATED)
     });
     Ok(new)
 }
@@ -902,7 +855,7 @@ pub async fn revoke_token(token_id: String) -> Result<(), AppError> {
     ssr::engine()?
         .revoke_personal_token(&user, &token_id)
         .await?;
-    ssr::flash(said::TOKEN_REVOKED);
+    ssr::flash::<RevokeToken>(said::TOKEN_REVOKED);
     Ok(())
 }
 
@@ -931,7 +884,7 @@ pub async fn change_password(
             &new_password,
         )
         .await?;
-    ssr::flash(said::PASSWORD_CHANGED);
+    ssr::flash::<ChangePassword>(said::PASSWORD_CHANGED);
     Ok(())
 }
 
@@ -941,7 +894,7 @@ pub async fn change_password(
 pub async fn sync_now(id: String) -> Result<String, AppError> {
     let user = ssr::user()?;
     let (job, _) = ssr::engine()?.send_to_spyder(&user, &id, true).await?;
-    ssr::flash(&said::sync_requested(&job.state));
+    ssr::flash::<SyncNow>(&said::sync_requested(&job.state));
     Ok(job.state)
 }
 
@@ -949,7 +902,7 @@ pub async fn sync_now(id: String) -> Result<String, AppError> {
 pub async fn pause_datasource(id: String) -> Result<(), AppError> {
     let user = ssr::user()?;
     ssr::engine()?.pause(&user, &id).await?;
-    ssr::flash(said::PAUSED);
+    ssr::flash::<PauseDatasource>(said::PAUSED);
     Ok(())
 }
 
@@ -957,7 +910,7 @@ pub async fn pause_datasource(id: String) -> Result<(), AppError> {
 pub async fn resume_datasource(id: String) -> Result<(), AppError> {
     let user = ssr::user()?;
     ssr::engine()?.resume(&user, &id).await?;
-    ssr::flash(said::RESUMED);
+    ssr::flash::<ResumeDatasource>(said::RESUMED);
     Ok(())
 }
 
@@ -1028,7 +981,7 @@ pub async fn send_to_processing(id: String, resource_id: Option<String>) -> Resu
     let n = ssr::engine()?
         .send_to_compute(&user, &id, rid.as_deref())
         .await?;
-    ssr::flash(&said::queued_for_processing(n));
+    ssr::flash_detail::<SendToProcessing>(&said::queued_for_processing(n), n.to_string());
     Ok(n)
 }
 

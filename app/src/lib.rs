@@ -1,9 +1,14 @@
-//! Tributary's pages, components and server functions. Rendered on the server, hydrated in the
-//! browser; the engine is reached only through server functions (and only under `ssr`).
+//! Tributary's pages, components and server functions. Every page is rendered on the server
+//! (Leptos islands mode); the browser runs one island, the [`Shell`], whose controller
+//! (`client`) fetches pages, forms and live updates as server-rendered HTML and swaps them in.
+//! The engine is reached only through server functions (and only under `ssr`).
 
 pub mod api;
+#[cfg(feature = "hydrate")]
+pub mod client;
 pub mod components;
 pub mod error;
+pub mod flash;
 pub mod pages;
 pub mod types;
 
@@ -13,15 +18,30 @@ use leptos_router::components::{Redirect, Route, Router, Routes};
 use leptos_router::{SsrMode, path};
 
 use crate::components::layout::Layout;
-use crate::components::toast::{Toaster, provide_toasts};
+use crate::components::shell::{FlashToast, Shell};
+use crate::flash::Flashed;
 use crate::pages::{
     account::Account, datasource_detail::DatasourceDetail, datasource_list::DatasourceList,
     datasource_new::NewDatasource, invitations::Invitations, login::Login, not_found::NotFound,
     resource::ResourcePage, search::SearchPage, users::Users,
 };
 
-/// The HTML document around the app.
+/// The HTML document around the app. Pages are rendered here, on the server; in the browser
+/// only the [`Shell`] island runs, outside `#page`, and swaps `#page` for the next page's (see
+/// `client`). What the last form did (the flash) is read once here, for the page and its toast.
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    #[cfg(feature = "ssr")]
+    let flash = api::ssr::take_flash();
+    #[cfg(not(feature = "ssr"))]
+    let flash: Option<types::Flash> = None;
+    let toasts: Vec<FlashToast> = flash
+        .iter()
+        .map(|f| FlashToast {
+            ok: f.ok,
+            text: f.text.clone(),
+        })
+        .collect();
+    provide_context(Flashed(flash));
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -31,65 +51,28 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta name="color-scheme" content="light dark" />
                 <link rel="icon" href="/favicon.svg" type="image/svg+xml" />
                 <AutoReload options=options.clone() />
-                <HydrationScripts options />
+                <HydrationScripts options islands=true />
                 <MetaTags />
             </head>
             <body class="min-h-screen bg-slate-50 text-slate-900 antialiased dark:bg-slate-950 dark:text-slate-100">
-                <App />
-                <Flashed />
+                <div id="page">
+                    <App />
+                </div>
+                <Shell toasts />
             </body>
         </html>
     }
 }
 
-/// What a form posted without JavaScript did (see `api::ssr::flash`), on the page it returned
-/// to: the toast, and a bulk action's results or a new token's secret below the page. Rendered
-/// by the server only, after the app's markup, so the browser's app never meets it (with
-/// JavaScript the pages show their own toasts and results, and nothing is flashed).
-#[cfg(feature = "ssr")]
-#[component]
-fn Flashed() -> impl IntoView {
-    use crate::components::toast::{ToastItem, ToastKind};
-    use crate::pages::{account::NewTokenNotice, datasource_list::BulkResultList};
-    api::ssr::take_flash().map(|f| {
-        let kind = if f.ok { ToastKind::Success } else { ToastKind::Failure };
-        view! {
-            <div class="mx-auto max-w-6xl px-4 pb-8" data-testid="flashed">
-                {f.bulk.map(|(action, items)| view! { <BulkResultList action items dismiss=None /> })}
-                {f.token.map(|t| view! { <NewTokenNotice t /> })}
-            </div>
-            <div class="pointer-events-none fixed bottom-4 right-4 z-50 flex w-80 max-w-[calc(100vw-2rem)] flex-col gap-2" role="status">
-                <ToastItem kind text=f.text dismiss=None />
-            </div>
-        }
-    })
-}
-
-#[cfg(not(feature = "ssr"))]
-#[component]
-fn Flashed() -> impl IntoView {}
-
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
-    provide_toasts();
-    // Marks the document once the WebAssembly has taken over, so tests (and curious people)
-    // can tell a hydrated page from a server-rendered one. Effects run only in the browser.
-    Effect::new(move |_| {
-        if let Some(body) = document().body() {
-            let _ = body.set_attribute("data-hydrated", "true");
-            // When it happened (ms since the epoch), for the time-to-interactive benchmark.
-            #[cfg(feature = "hydrate")]
-            let _ = body.set_attribute("data-hydrated-at", &js_sys::Date::now().to_string());
-        }
-    });
-
     view! {
         <Stylesheet id="leptos" href="/pkg/tributary.css" />
         <Title formatter=|t: String| if t.is_empty() { "Tributary".to_owned() } else { format!("{t} · Tributary") } />
         <Router>
             // Async rendering: the HTML carries the data, so pages read (and forms work) without
-            // JavaScript; the app then hydrates on top.
+            // JavaScript.
             <Routes fallback=|| view! { <Layout><NotFound /></Layout> }>
                 <Route path=path!("/") view=|| view! { <Redirect path="/datasources" /> } />
                 <Route ssr=SsrMode::Async path=path!("/login") view=Login />
@@ -103,6 +86,5 @@ pub fn App() -> impl IntoView {
                 <Route ssr=SsrMode::Async path=path!("/account") view=|| view! { <Layout><Account /></Layout> } />
             </Routes>
         </Router>
-        <Toaster />
     }
 }

@@ -287,15 +287,44 @@ pub struct BulkResult {
     pub message: String,
 }
 
-/// What a form posted without JavaScript did, carried over its redirect (see `api::ssr::flash`).
+/// What a form did, carried over its redirect to the page it returns to (see `api::ssr::flash`).
+/// Forms post as plain forms (fetched by the page's script, or by the browser itself without
+/// JavaScript), so this is how every page learns what the last form did.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Flash {
+    /// The toast.
     pub text: String,
     pub ok: bool,
+    /// The server function that flashed it (its path, e.g. `/rpc/invite`), so the form it came
+    /// from can confirm in place.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// What that form says in place when it says more than the toast (an invitation's
+    /// "Invited … as editor.", how many resources were queued).
+    #[serde(default)]
+    pub detail: Option<String>,
     /// A bulk action's action and results, for the list to show below it.
     pub bulk: Option<(String, Vec<BulkResult>)>,
     /// A token just created, whose secret is shown this once.
     pub token: Option<NewToken>,
+    /// Bulk results left out because they did not fit (see `flash::cookie`).
+    #[serde(default)]
+    pub bulk_cut: usize,
+}
+
+impl Flash {
+    /// A toast and nothing more.
+    pub fn new(ok: bool, text: impl Into<String>) -> Self {
+        Self {
+            text: text.into(),
+            ok,
+            from: None,
+            detail: None,
+            bulk: None,
+            token: None,
+            bulk_cut: 0,
+        }
+    }
 }
 
 /// The orders of the datasources list (`sort`), as the engine names them.
@@ -407,6 +436,9 @@ pub mod said {
         } else {
             "Sync queued".to_owned()
         }
+    }
+    pub fn created(title: &str) -> String {
+        format!("Created “{title}”")
     }
     pub fn deleted(title: &str) -> String {
         format!("Deleted “{title}”")

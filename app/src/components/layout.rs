@@ -4,26 +4,10 @@ use leptos::prelude::*;
 use leptos_router::components::A;
 
 use crate::api::{Logout, get_me};
-use crate::components::live::{ConnectionBanner, provide_live, use_live_tick};
-
-/// Bumped by pages whose actions change what the navigation shows (the invitation count).
-#[derive(Clone, Copy)]
-struct NavRefresh(RwSignal<u32>);
-
-pub fn use_nav_refresh() -> RwSignal<u32> {
-    use_context::<NavRefresh>()
-        .map(|n| n.0)
-        .unwrap_or_else(|| RwSignal::new(0))
-}
 
 #[component]
 pub fn Layout(children: Children) -> impl IntoView {
-    let refresh = RwSignal::new(0u32);
-    provide_context(NavRefresh(refresh));
-    provide_live();
-    // An invitation arriving or going changes the count in the navigation.
-    let live = use_live_tick(|_| true, || false);
-    let me = Resource::new(move || (refresh.get(), live.get()), |_| get_me());
+    let me = Resource::new(|| (), |_| get_me());
     let logout = ServerAction::<Logout>::new();
     view! {
         <a href="#main" class="sr-only focus:not-sr-only focus:absolute focus:p-2">"Skip to content"</a>
@@ -40,14 +24,18 @@ pub fn Layout(children: Children) -> impl IntoView {
                         me.await.ok().flatten().map(|m| {
                             let count = m.invitations;
                             let label = if count == 0 { "Invitations".to_owned() } else { format!("Invitations, {count} pending") };
+                            // Follows live updates: an invitation arriving or going changes the
+                            // count. `data-user` tells the page's script who is signed in.
                             view! {
-                                <A href="/invitations" attr:class="nav-link" attr:aria-label=label>
-                                    "Invitations"
-                                    {(count > 0).then(|| view! {
-                                        <span class="ml-1 rounded-full bg-sky-600 px-2 py-0.5 text-xs font-semibold text-white" data-testid="invitation-count">{count}</span>
-                                    })}
-                                </A>
-                                {(m.role == "admin").then(|| view! { <A href="/users" attr:class="nav-link">"Users"</A> })}
+                                <span id="nav-me" class="contents" data-live="nav" data-user=m.id.clone()>
+                                    <A href="/invitations" attr:class="nav-link" attr:aria-label=label>
+                                        "Invitations"
+                                        {(count > 0).then(|| view! {
+                                            <span class="ml-1 rounded-full bg-sky-600 px-2 py-0.5 text-xs font-semibold text-white" data-testid="invitation-count">{count}</span>
+                                        })}
+                                    </A>
+                                    {(m.role == "admin").then(|| view! { <A href="/users" attr:class="nav-link">"Users"</A> })}
+                                </span>
                             }
                         })
                     })}
@@ -72,7 +60,6 @@ pub fn Layout(children: Children) -> impl IntoView {
                 </div>
             </nav>
         </header>
-        <ConnectionBanner />
         <main id="main" class="mx-auto max-w-6xl px-4 py-8">{children()}</main>
     }
 }

@@ -1,6 +1,6 @@
 pub mod badge;
 pub mod confirm;
 pub mod layout;
-pub mod live;
 pub mod notice;
+pub mod shell;
 pub mod toast;

@@ -6,8 +6,7 @@ use leptos_meta::Title;
 use crate::api::{ChangePassword, CreateToken, RevokeToken, get_me, list_tokens};
 use crate::components::confirm::ConfirmButton;
 use crate::components::notice::{ErrorNotice, field_error, form_error};
-use crate::components::toast::toast_outcome;
-use crate::types::said;
+use crate::flash::flashed_from;
 
 #[component]
 pub fn Account() -> impl IntoView {
@@ -46,13 +45,10 @@ pub fn NewTokenNotice(t: crate::types::NewToken) -> impl IntoView {
 fn Tokens() -> impl IntoView {
     let create = ServerAction::<CreateToken>::new();
     let revoke = ServerAction::<RevokeToken>::new();
-    toast_outcome(revoke.value(), |_| said::TOKEN_REVOKED.to_owned());
-    toast_outcome(create.value(), |_| said::TOKEN_CREATED.to_owned());
-    let tokens = Resource::new(
-        move || (create.version().get(), revoke.version().get()),
-        |_| list_tokens(),
-    );
+    let tokens = Resource::new(|| (), |_| list_tokens());
     let made = create.value();
+    // A token just made: its secret came back with the page, this once.
+    let new_token = flashed_from::<CreateToken>().and_then(|f| f.token);
     view! {
         <section class="mb-8 max-w-3xl" aria-labelledby="tokens-heading">
             <h2 id="tokens-heading" class="mb-2 text-lg font-semibold">"Personal API tokens"</h2>
@@ -60,7 +56,7 @@ fn Tokens() -> impl IntoView {
                 "For scripts: send " <code>"Authorization: Bearer <token>"</code>
                 ". A token acts as you and lasts until you revoke it; its secret is shown only once."
             </p>
-            {move || made.get().and_then(|r| r.ok()).map(|t| view! { <NewTokenNotice t /> })}
+            {new_token.map(|t| view! { <NewTokenNotice t /> })}
             {form_error(revoke.value(), &[])}
             <Transition fallback=|| view! { <div class="skeleton h-16" aria-busy="true">"Loading tokens…"</div> }>
                 {move || Suspend::new(async move {
@@ -108,7 +104,7 @@ fn Tokens() -> impl IntoView {
                     <input id="token-name" name="name" class="input" required maxlength="100" autocomplete="off" placeholder="nightly export" />
                     {field_error(made, "name")}
                 </div>
-                <button type="submit" class="btn-primary" disabled=move || create.pending().get()>"Create token"</button>
+                <button type="submit" class="btn-primary" data-pending-label="Creating…">"Create token"</button>
                 {form_error(made, &["name"])}
             </ActionForm>
         </section>
@@ -118,7 +114,6 @@ fn Tokens() -> impl IntoView {
 #[component]
 fn PasswordForm() -> impl IntoView {
     let change = ServerAction::<ChangePassword>::new();
-    toast_outcome(change.value(), |_| said::PASSWORD_CHANGED.to_owned());
     let value = change.value();
     view! {
         <ActionForm action=change attr:class="card max-w-2xl space-y-4" attr:aria-label="Change password">
@@ -140,10 +135,10 @@ fn PasswordForm() -> impl IntoView {
                 {field_error(value, "confirm_password")}
             </div>
             {form_error(value, &["current_password", "new_password", "confirm_password"])}
-            {move || value.get().is_some_and(|r| r.is_ok()).then(|| view! {
+            {flashed_from::<ChangePassword>().map(|_| view! {
                 <p role="status" class="text-green-700 dark:text-green-400" data-testid="password-changed">"Password changed."</p>
             })}
-            <button type="submit" class="btn-primary" disabled=move || change.pending().get()>"Change password"</button>
+            <button type="submit" class="btn-primary" data-pending-label="Changing…">"Change password"</button>
         </ActionForm>
     }
 }

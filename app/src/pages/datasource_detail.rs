@@ -5,6 +5,8 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
 
+use leptos::server_fn::ServerFn;
+
 use crate::api::{
     AcceptInvitation, DeclineInvitation, DeleteDatasource, Invite, PauseDatasource,
     ReplaceCredentials, ResumeDatasource, RevokeInvitation, SendToProcessing, SetRole, SyncNow,
@@ -12,19 +14,13 @@ use crate::api::{
 };
 use crate::components::badge::StatusBadge;
 use crate::components::confirm::ConfirmButton;
-use crate::components::layout::use_nav_refresh;
-use crate::components::live::use_live_tick;
 use crate::components::notice::{ErrorNotice, field_error, form_error};
-use crate::components::toast::toast_outcome;
-use crate::error::AppError;
+use crate::flash::flashed_from;
 use crate::pages::datasource_new::{
     CREDENTIAL_FIELDS, FORM_FIELDS, SyncTypeChoice, credential_inputs, settings_inputs,
 };
 use crate::pages::search::SearchPanel;
-use crate::types::{
-    DatasourceView, InvitationRow, MyInvitation, ProgressView, ROLES, SYNC_TYPES, Standing,
-    format_bytes, said,
-};
+use crate::types::{DatasourceView, MyInvitation, ProgressView, ROLES, SYNC_TYPES, format_bytes};
 
 const TABS: &[(&str, &str)] = &[
     ("overview", "Overview"),
@@ -61,10 +57,10 @@ pub fn DatasourceDetail() -> impl IntoView {
             .filter(|t| TABS.iter().any(|(v, _)| v == t))
             .unwrap_or_else(|| "overview".into())
     };
+    // Created here for the errors a refused form comes back with (in the address, for the
+    // server function's path): each form shows its own.
     let update = ServerAction::<UpdateDatasource>::new();
     let accept = ServerAction::<AcceptInvitation>::new();
-    // The sharing tab's actions live as long as the page, not the tab: a live update rebuilds
-    // the tab, and an action made inside it would be gone with its answer still on the way.
     let sharing = SharingActions::new();
     let ops = Ops {
         sync: ServerAction::<SyncNow>::new(),
@@ -72,119 +68,67 @@ pub fn DatasourceDetail() -> impl IntoView {
         resume: ServerAction::<ResumeDatasource>::new(),
         process: ServerAction::<SendToProcessing>::new(),
     };
-    toast_outcome(ops.process.value(), |n: &i64| {
-        said::queued_for_processing(*n)
-    });
-    toast_outcome(update.value(), |_| said::SAVED.to_owned());
-    toast_outcome(accept.value(), |_| "Invitation accepted".to_owned());
-    toast_outcome(ops.sync.value(), |state: &String| {
-        said::sync_requested(state)
-    });
-    toast_outcome(ops.pause.value(), |_| said::PAUSED.to_owned());
-    toast_outcome(ops.resume.value(), |_| said::RESUMED.to_owned());
-    // Moves when the server says this datasource changed (or every two seconds while a sync
-    // is under way and the live stream is down).
-    let busy = RwSignal::new(false);
-    let tick = use_live_tick(move |changed| changed == id(), move || busy.get_untracked());
-    // The header (badge, progress, controls) and the overview follow every live update.
-    let ds = Resource::new(
-        move || {
-            (
-                id(),
-                update.version().get(),
-                accept.version().get(),
-                ops.version(),
-                tick.get(),
-            )
-        },
-        |(id, _, _, _, _)| get_datasource(id),
-    );
-    // The other tabs are built from a fetch that live updates do not repeat: a syncing
-    // datasource changes several times a second, and rebuilding a tab would wipe what someone
-    // is typing into its forms and drop the actions whose answers are on their way. The tabs
-    // that show changing data (resources, activity, the delete form's count) follow the live
-    // stream themselves. They are rebuilt when the viewer's standing on the datasource changes
-    // while the page is open (an owner changed their role), so they offer what it now allows.
-    let standing_changes = RwSignal::new(0u32);
-    let last_standing: StoredValue<Option<(String, Standing)>> = StoredValue::new(None);
-    Effect::new(move |_| {
-        let Some(Ok(d)) = ds.get() else { return };
-        let now = (d.id.clone(), d.standing());
-        let changed = last_standing
-            .with_value(|last| last.as_ref().is_some_and(|l| *l != now && l.0 == now.0));
-        last_standing.set_value(Some(now));
-        if changed {
-            standing_changes.update(|n| *n += 1);
-        }
-    });
-    let settled = Resource::new(
-        move || (id(), accept.version().get(), standing_changes.get()),
-        |(id, _, _)| get_datasource(id),
-    );
-    let activity_version = Signal::derive(move || ops.version() + tick.get() as usize);
-    // Accepting here changes the navigation's invitation count too.
-    let refresh = use_nav_refresh();
-    Effect::new(move |_| {
-        if accept.version().get() > 0 {
-            refresh.update(|n| *n += 1);
-        }
-    });
+    let ds = Resource::new(id, get_datasource);
 
     view! {
         <Transition fallback=|| view! { <div class="skeleton h-40" aria-busy="true">"Loading…"</div> }>
             {move || Suspend::new(async move {
                 match ds.await {
                     Err(e) => view! { <Title text="Datasource" /><ErrorNotice error=e /> }.into_any(),
-                    Ok(DatasourceView { invitation: Some(inv), title, kind_label, sync_status, status_reason, .. }) => view! {
-                        <Invited inv title kind_label sync_status reason=status_reason.unwrap_or_default() accept />
+                    Ok(DatasourceView { invitation: Some(inv), id, title, kind_label, sync_status, status_reason, .. }) => view! {
+                        <Invited inv id title kind_label sync_status reason=status_reason.unwrap_or_default() accept />
                     }.into_any(),
                     Ok(d) => {
-                        busy.set(d.is_busy());
                         let tabs = tabs_for(&d);
                         let current = current_tab(&tabs, tab());
-                        let overview = (current == "overview").then(|| view! { <Overview d=d.clone() /> });
+                        let body = match current {
+                            "resources" => view! { <Resources id=d.id.clone() /> }.into_any(),
+                            "search" => view! { <SearchPanel action=format!("/datasources/{}", d.id) datasource=Some(d.id.clone()) /> }.into_any(),
+                            "sharing" => view! { <SharingTab d=d.clone() actions=sharing /> }.into_any(),
+                            "activity" => view! { <Activity id=d.id.clone() /> }.into_any(),
+                            "settings" => view! { <EditForm d=d.clone() action=update /> <CredentialsForm d=d.clone() /> }.into_any(),
+                            "delete" => view! { <DeleteForm d=d.clone() /> }.into_any(),
+                            _ => view! {
+                                <div id="ds-overview" data-live=d.id.clone()><Overview d=d.clone() /></div>
+                            }.into_any(),
+                        };
+                        // What the page offers depends on the viewer's role: when a live update
+                        // brings another one (an owner changed it), the page's script swaps in
+                        // the whole page instead of the live parts.
+                        let standing = format!("{:?}", d.standing());
                         view! {
                             <Title text=d.title.clone() />
-                            <p class="mb-2 text-sm"><a class="link" href="/datasources">"← Datasources"</a></p>
-                            <div class="mb-4 flex flex-wrap items-center gap-3">
-                                <h1 class="text-2xl font-semibold" data-testid="datasource-title">{d.title.clone()}</h1>
-                                <StatusBadge status=d.sync_status.clone() reason=d.status_reason.clone().unwrap_or_default() />
-                                {d.my_role.clone().map(|r| view! { <span class="text-sm text-slate-600 dark:text-slate-400" data-testid="my-role">{format!("Your role: {r}")}</span> })}
-                                {d.can_operate.then(|| view! { <SyncControls d=d.clone() ops /> })}
+                            <div data-live-key=standing>
+                                <p class="mb-2 text-sm"><a class="link" href="/datasources">"← Datasources"</a></p>
+                                <div id="ds-header" data-live=d.id.clone() data-busy=d.is_busy().then_some("")>
+                                    <div class="mb-4 flex flex-wrap items-center gap-3">
+                                        <h1 class="text-2xl font-semibold" data-testid="datasource-title">{d.title.clone()}</h1>
+                                        <StatusBadge status=d.sync_status.clone() reason=d.status_reason.clone().unwrap_or_default() />
+                                        {d.my_role.clone().map(|r| view! { <span class="text-sm text-slate-600 dark:text-slate-400" data-testid="my-role">{format!("Your role: {r}")}</span> })}
+                                        {d.can_operate.then(|| view! { <SyncControls d=d.clone() /> })}
+                                    </div>
+                                    {d.progress.clone().map(|p| view! { <SyncProgress p status=d.sync_status.clone() /> })}
+                                </div>
+                                {d.can_operate.then(|| view! { <SyncOutcome ops /> })}
+                                <nav class="mb-6 flex gap-1 border-b border-slate-200 dark:border-slate-800" aria-label="Datasource sections">
+                                    {tabs.into_iter().map(|(v, label)| {
+                                        let active = v == current;
+                                        view! {
+                                            <a
+                                                href=format!("/datasources/{}?tab={v}", d.id)
+                                                class=if active { "tab tab-active" } else { "tab" }
+                                                aria-current=active.then_some("page")
+                                            >
+                                                {label}
+                                            </a>
+                                        }
+                                    }).collect_view()}
+                                </nav>
+                                {body}
                             </div>
-                            {d.progress.clone().map(|p| view! { <SyncProgress p status=d.sync_status.clone() /> })}
-                            <nav class="mb-6 flex gap-1 border-b border-slate-200 dark:border-slate-800" aria-label="Datasource sections">
-                                {tabs.into_iter().map(|(v, label)| {
-                                    let active = v == current;
-                                    view! {
-                                        <a
-                                            href=format!("/datasources/{}?tab={v}", d.id)
-                                            class=if active { "tab tab-active" } else { "tab" }
-                                            aria-current=active.then_some("page")
-                                        >
-                                            {label}
-                                        </a>
-                                    }
-                                }).collect_view()}
-                            </nav>
-                            {overview}
                         }.into_any()
                     }
                 }
-            })}
-        </Transition>
-        <Transition fallback=|| ()>
-            {move || Suspend::new(async move {
-                let d = settled.await.ok().filter(|d| d.invitation.is_none())?;
-                Some(match current_tab(&tabs_for(&d), tab()) {
-                    "resources" => view! { <Resources id=d.id.clone() version=tick /> }.into_any(),
-                    "search" => view! { <SearchPanel action=format!("/datasources/{}", d.id) datasource=Some(d.id.clone()) /> }.into_any(),
-                    "sharing" => view! { <SharingTab d=d.clone() actions=sharing /> }.into_any(),
-                    "activity" => view! { <Activity id=d.id.clone() version=activity_version /> }.into_any(),
-                    "settings" => view! { <EditForm d=d.clone() action=update /> <CredentialsForm d=d.clone() /> }.into_any(),
-                    "delete" => view! { <DeleteForm d=d.clone() live=ds /> }.into_any(),
-                    _ => ().into_any(),
-                })
             })}
         </Transition>
     }
@@ -298,18 +242,19 @@ fn SyncProgress(p: ProgressView, status: String) -> impl IntoView {
     }
 }
 
-/// The collected resources, a page at a time; `version` moves with the live stream, so a
-/// sync's new resources appear as it goes.
+/// The collected resources, a page at a time. A live region: a sync's new resources appear as it
+/// goes.
 #[component]
-fn Resources(id: String, version: ReadSignal<u32>) -> impl IntoView {
+fn Resources(id: String) -> impl IntoView {
     let query = use_query_map();
     let scroll = move || query.read().get("scroll");
     let id = StoredValue::new(id);
     let page = Resource::new(
-        move || (id.get_value(), scroll(), version.get()),
-        |(id, s, _)| list_children(id, Some(20), s),
+        move || (id.get_value(), scroll()),
+        |(id, s)| list_children(id, Some(20), s),
     );
     view! {
+        <div id="ds-resources" data-live=id.get_value()>
         <Transition fallback=|| view! { <div class="skeleton h-32" aria-busy="true">"Loading resources…"</div> }>
             {move || Suspend::new(async move {
                 match page.await {
@@ -355,6 +300,7 @@ fn Resources(id: String, version: ReadSignal<u32>) -> impl IntoView {
                 }
             })}
         </Transition>
+        </div>
     }
 }
 
@@ -376,9 +322,9 @@ fn EditForm(d: DatasourceView, action: ServerAction<UpdateDatasource>) -> impl I
             {field_error(value, name)}
         </div>
     }).collect_view();
-    let saved = move || {
-        value.get().is_some_and(|r| r.is_ok()).then(|| view! { <p role="status" class="text-green-700 dark:text-green-400" data-testid="saved">"Saved."</p> })
-    };
+    let saved = flashed_from::<UpdateDatasource>().map(|_| {
+        view! { <p role="status" class="text-green-700 dark:text-green-400" data-testid="saved">"Saved."</p> }
+    });
     view! {
         <ActionForm action=action attr:class="card max-w-2xl space-y-5" attr:aria-label="Edit datasource">
             <input type="hidden" name="id" value=d.id.clone() />
@@ -392,7 +338,7 @@ fn EditForm(d: DatasourceView, action: ServerAction<UpdateDatasource>) -> impl I
             {field_error(value, "type_sync")}
             {form_error(value, FORM_FIELDS)}
             {saved}
-            <button type="submit" class="btn-primary" disabled=move || action.pending().get()>"Save changes"</button>
+            <button type="submit" class="btn-primary" data-pending-label="Saving…">"Save changes"</button>
         </ActionForm>
     }
 }
@@ -402,34 +348,28 @@ fn EditForm(d: DatasourceView, action: ServerAction<UpdateDatasource>) -> impl I
 fn CredentialsForm(d: DatasourceView) -> impl IntoView {
     let action = ServerAction::<ReplaceCredentials>::new();
     let value = action.value();
-    toast_outcome(value, |_| said::CREDENTIALS_SAVED.to_owned());
     credential_inputs(&d.kind, value, true).map(|inputs| view! {
         <ActionForm action=action attr:class="card mt-6 max-w-2xl space-y-4" attr:aria-label="Credentials">
             <h2 class="text-lg font-semibold">"Credentials"</h2>
             <input type="hidden" name="id" value=d.id.clone() />
             {inputs}
             {form_error(value, CREDENTIAL_FIELDS)}
-            <button type="submit" class="btn-primary" disabled=move || action.pending().get()>"Save credentials"</button>
+            <button type="submit" class="btn-primary" data-pending-label="Saving…">"Save credentials"</button>
         </ActionForm>
     })
 }
 
 #[component]
-fn DeleteForm(
-    d: DatasourceView,
-    live: Resource<Result<DatasourceView, AppError>>,
-) -> impl IntoView {
+fn DeleteForm(d: DatasourceView) -> impl IntoView {
     let action = ServerAction::<DeleteDatasource>::new();
     let value = action.value();
-    let title = d.title.clone();
-    let count = d.resource_count;
-    toast_outcome(value, move |_| said::deleted(&title));
     view! {
         <ActionForm action=action attr:class="card max-w-2xl space-y-4 border-red-300 dark:border-red-900" attr:aria-label="Delete datasource">
             <h2 class="text-lg font-semibold text-red-700 dark:text-red-400">"Delete this datasource"</h2>
             <p>
                 "This removes the datasource and everything collected from it ("
-                <span data-testid="delete-count">{move || live.get().and_then(Result::ok).map_or(count, |d| d.resource_count)}</span>
+                // Follows live updates while a sync adds to it.
+                <span id="delete-count" data-live=d.id.clone() data-testid="delete-count">{d.resource_count}</span>
                 " resources). The source itself is not touched. To confirm, type "
                 <strong>{d.title.clone()}</strong>" below."
             </p>
@@ -440,7 +380,7 @@ fn DeleteForm(
                 {field_error(value, "confirm_title")}
             </div>
             {form_error(value, &["confirm_title"])}
-            <button type="submit" class="btn-danger" disabled=move || action.pending().get()>"Delete datasource"</button>
+            <button type="submit" class="btn-danger" data-pending-label="Deleting…">"Delete datasource"</button>
         </ActionForm>
     }
 }
@@ -449,6 +389,7 @@ fn DeleteForm(
 #[component]
 fn Invited(
     inv: MyInvitation,
+    id: String,
     title: String,
     kind_label: String,
     sync_status: String,
@@ -459,8 +400,9 @@ fn Invited(
     let (accept_id, decline_id) = (inv.id.clone(), inv.id.clone());
     view! {
         <Title text=title.clone() />
+        <div data-live-key="invited">
         <p class="mb-2 text-sm"><a class="link" href="/datasources">"← Datasources"</a></p>
-        <div class="mb-4 flex flex-wrap items-center gap-3">
+        <div id="ds-header" data-live=id class="mb-4 flex flex-wrap items-center gap-3">
             <h1 class="text-2xl font-semibold" data-testid="datasource-title">{title}</h1>
             <StatusBadge status=sync_status reason=reason />
         </div>
@@ -488,6 +430,7 @@ fn Invited(
                 </ActionForm>
             </div>
         </section>
+        </div>
     }
 }
 
@@ -509,17 +452,11 @@ struct SharingActions {
 
 impl SharingActions {
     fn new() -> Self {
-        let a = Self {
+        Self {
             set_role: ServerAction::<SetRole>::new(),
             invite: ServerAction::<Invite>::new(),
             revoke: ServerAction::<RevokeInvitation>::new(),
-        };
-        toast_outcome(a.set_role.value(), |_| said::ACCESS_CHANGED.to_owned());
-        toast_outcome(a.invite.value(), |i: &InvitationRow| {
-            said::invited(&i.email)
-        });
-        toast_outcome(a.revoke.value(), |_| said::INVITATION_REVOKED.to_owned());
-        a
+        }
     }
 }
 
@@ -532,17 +469,7 @@ fn SharingTab(d: DatasourceView, actions: SharingActions) -> impl IntoView {
     } = actions;
     let id = StoredValue::new(d.id.clone());
     let can_share = d.can_share;
-    let sharing = Resource::new(
-        move || {
-            (
-                id.get_value(),
-                set_role.version().get(),
-                invite.version().get(),
-                revoke.version().get(),
-            )
-        },
-        |(id, _, _, _)| get_sharing(id),
-    );
+    let sharing = Resource::new(move || id.get_value(), get_sharing);
     let invited = invite.value();
     view! {
         {form_error(set_role.value(), &[])}
@@ -660,16 +587,16 @@ fn SharingTab(d: DatasourceView, actions: SharingActions) -> impl IntoView {
                     {field_error(invited, "role")}
                 </div>
                 {form_error(invited, &["email", "role"])}
-                {move || invited.get().and_then(|r| r.ok()).map(|i| view! {
-                    <p role="status" class="text-green-700 dark:text-green-400" data-testid="invited">{format!("Invited {} as {}.", i.email, i.role)}</p>
+                {flashed_from::<Invite>().and_then(|f| f.detail).map(|said| view! {
+                    <p role="status" class="text-green-700 dark:text-green-400" data-testid="invited">{said}</p>
                 })}
-                <button type="submit" class="btn-primary" disabled=move || invite.pending().get()>"Send invitation"</button>
+                <button type="submit" class="btn-primary" data-pending-label="Sending…">"Send invitation"</button>
             </ActionForm>
         })}
     }
 }
 
-/// The three sync actions of the datasource page.
+/// The datasource page's sync actions: created for the errors their forms come back with.
 #[derive(Clone, Copy)]
 struct Ops {
     sync: ServerAction<SyncNow>,
@@ -678,15 +605,10 @@ struct Ops {
     process: ServerAction<SendToProcessing>,
 }
 
-impl Ops {
-    fn version(&self) -> usize {
-        self.sync.version().get() + self.pause.version().get() + self.resume.version().get()
-    }
-}
-
-/// Sync now, Pause, Resume: each shown only when the status allows it, disabled while it runs.
+/// Sync now, Pause, Resume (each shown only when the status allows it) and Send to processing.
+/// Plain forms; the page's script posts them and shows what they did.
 #[component]
-fn SyncControls(d: DatasourceView, ops: Ops) -> impl IntoView {
+fn SyncControls(d: DatasourceView) -> impl IntoView {
     let status = d.sync_status.as_str();
     let can_sync = matches!(status, "created" | "synced" | "failed" | "error");
     let can_pause = matches!(
@@ -694,52 +616,38 @@ fn SyncControls(d: DatasourceView, ops: Ops) -> impl IntoView {
         "pending" | "syncing" | "failed" | "error" | "resuming" | "synced"
     );
     let can_resume = status == "paused";
-    let id = StoredValue::new(d.id.clone());
-    let button = |label: &'static str, pending: Memo<bool>| {
+    let form = |path: &'static str, label: &'static str, id: String| {
         view! {
-            <button type="submit" class="btn-secondary" disabled=move || pending.get() aria-busy=move || pending.get().to_string()>
-                {label}
-            </button>
+            <form method="post" action=path>
+                <input type="hidden" name="id" value=id />
+                <button type="submit" class="btn-secondary">{label}</button>
+            </form>
         }
     };
-    let process = ops.process;
-    let process_pending = Memo::new(move |_| process.pending().get());
-    let (sync_pending, pause_pending, resume_pending) = (
-        Memo::new(move |_| ops.sync.pending().get()),
-        Memo::new(move |_| ops.pause.pending().get()),
-        Memo::new(move |_| ops.resume.pending().get()),
-    );
     view! {
         <div class="ml-auto flex gap-2" data-testid="sync-controls">
-            {can_sync.then(|| view! {
-                <ActionForm action=ops.sync>
-                    <input type="hidden" name="id" value=id.get_value() />
-                    {button("Sync now", sync_pending)}
-                </ActionForm>
-            })}
-            {can_pause.then(|| view! {
-                <ActionForm action=ops.pause>
-                    <input type="hidden" name="id" value=id.get_value() />
-                    {button("Pause", pause_pending)}
-                </ActionForm>
-            })}
-            {can_resume.then(|| view! {
-                <ActionForm action=ops.resume>
-                    <input type="hidden" name="id" value=id.get_value() />
-                    {button("Resume", resume_pending)}
-                </ActionForm>
-            })}
-            <ActionForm action=process>
-                <input type="hidden" name="id" value=id.get_value() />
-                {button("Send to processing", process_pending)}
-            </ActionForm>
+            {can_sync.then(|| form(<SyncNow as ServerFn>::PATH, "Sync now", d.id.clone()))}
+            {can_pause.then(|| form(<PauseDatasource as ServerFn>::PATH, "Pause", d.id.clone()))}
+            {can_resume.then(|| form(<ResumeDatasource as ServerFn>::PATH, "Resume", d.id.clone()))}
+            {form(<SendToProcessing as ServerFn>::PATH, "Send to processing", d.id.clone())}
         </div>
-        {move || process.value().get().and_then(|r| r.ok()).map(|n| view! {
-            <p role="status" class="w-full text-sm text-green-700 dark:text-green-400" data-testid="processing-queued">
+    }
+}
+
+/// What the last sync action did, below the header: how many resources were queued, or why it
+/// was refused.
+#[component]
+fn SyncOutcome(ops: Ops) -> impl IntoView {
+    let queued = flashed_from::<SendToProcessing>()
+        .and_then(|f| f.detail)
+        .and_then(|n| n.parse::<i64>().ok());
+    view! {
+        {queued.map(|n| view! {
+            <p role="status" class="mb-4 text-sm text-green-700 dark:text-green-400" data-testid="processing-queued">
                 {format!("{n} resource{} queued for processing.", if n == 1 { "" } else { "s" })}
             </p>
         })}
-        {form_error(process.value(), &[])}
+        {form_error(ops.process.value(), &[])}
         {form_error(ops.sync.value(), &[])}
         {form_error(ops.pause.value(), &[])}
         {form_error(ops.resume.value(), &[])}
@@ -748,13 +656,11 @@ fn SyncControls(d: DatasourceView, ops: Ops) -> impl IntoView {
 
 /// The sync history: when, how long, what changed, what went wrong.
 #[component]
-fn Activity(id: String, version: Signal<usize>) -> impl IntoView {
+fn Activity(id: String) -> impl IntoView {
     let id = StoredValue::new(id);
-    let runs = Resource::new(
-        move || (id.get_value(), version.get()),
-        |(id, _)| sync_history(id),
-    );
+    let runs = Resource::new(move || id.get_value(), sync_history);
     view! {
+        <div id="ds-activity" data-live=id.get_value()>
         <Transition fallback=|| view! { <div class="skeleton h-32" aria-busy="true">"Loading activity…"</div> }>
             {move || Suspend::new(async move {
                 match runs.await {
@@ -792,6 +698,7 @@ fn Activity(id: String, version: Signal<usize>) -> impl IntoView {
                 }
             })}
         </Transition>
+        </div>
     }
 }
 

@@ -3,19 +3,14 @@
 //! *Pause* and *Resume* with a result per datasource. The filters live in the address, so a
 //! filtered list can be bookmarked and works without JavaScript.
 
-use std::collections::BTreeSet;
-
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::components::Form;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::BulkForm;
-use crate::api::{bulk_action, list_datasources};
+use crate::api::{BulkForm, list_datasources};
 use crate::components::badge::StatusBadge;
-use crate::components::live::use_live_tick;
 use crate::components::notice::ErrorNotice;
-use crate::components::toast::use_toasts;
+use crate::flash::flashed_from;
 use crate::pages::search::urlencode;
 use crate::types::{
     BulkResult, DatasourceView, KINDS, SORTS, STATUSES, SYNC_TYPES, format_bytes, said,
@@ -85,13 +80,9 @@ pub fn DatasourceList() -> impl IntoView {
             scroll: non_empty("scroll"),
         }
     });
-    // Any change to a datasource I can see may change this page: badges move live.
-    let busy = RwSignal::new(false);
-    let live = use_live_tick(|_| true, move || busy.get_untracked());
-    let refresh = RwSignal::new(0u32);
     let page = Resource::new(
-        move || (params.get(), live.get(), refresh.get()),
-        |(p, _, _)| {
+        move || params.get(),
+        |p| {
             let v = |n: &str| p.get(n).map(str::to_owned);
             list_datasources(
                 Some(PAGE_SIZE),
@@ -104,12 +95,7 @@ pub fn DatasourceList() -> impl IntoView {
             )
         },
     );
-    let selected = RwSignal::new(BTreeSet::<String>::new());
-    let results = RwSignal::new(None::<(String, Vec<BulkResult>)>);
-    // The bulk action lives here, above the list that live updates re-render, so its result
-    // is not lost when a row changes while it runs.
-    let run = bulk_run(selected, results, refresh);
-    let legend_open = RwSignal::new(false);
+    let bulk_results = flashed_from::<BulkForm>().and_then(|f| f.bulk.map(|b| (b, f.bulk_cut)));
 
     view! {
         <Title text="Datasources" />
@@ -117,27 +103,27 @@ pub fn DatasourceList() -> impl IntoView {
             <h1 class="text-2xl font-semibold">"Datasources"</h1>
             <button
                 type="button"
-                class="btn-secondary"
-                aria-expanded=move || legend_open.get().to_string()
+                class="btn-secondary js-only"
+                aria-expanded="false"
                 aria-controls="status-legend"
-                on:click=move |_| legend_open.update(|o| *o = !*o)
+                data-toggle="status-legend"
+                data-label-open="Hide status legend"
+                data-label-closed="What do the statuses mean?"
             >
-                {move || if legend_open.get() { "Hide status legend" } else { "What do the statuses mean?" }}
+                "What do the statuses mean?"
             </button>
             <a href="/datasources/new" class="btn-primary ml-auto">"New datasource"</a>
         </div>
-        <Show when=move || legend_open.get()>
-            <section id="status-legend" class="card mb-4" aria-label="Status legend">
-                <dl class="grid gap-2 sm:grid-cols-2">
-                    {STATUSES.iter().map(|(s, m)| view! {
-                        <div class="flex items-center gap-2">
-                            <dt><StatusBadge status=s.to_string() /></dt>
-                            <dd class="text-sm text-slate-600 dark:text-slate-300">{*m}</dd>
-                        </div>
-                    }).collect_view()}
-                </dl>
-            </section>
-        </Show>
+        <section id="status-legend" class="card mb-4" aria-label="Status legend" hidden>
+            <dl class="grid gap-2 sm:grid-cols-2">
+                {STATUSES.iter().map(|(s, m)| view! {
+                    <div class="flex items-center gap-2">
+                        <dt><StatusBadge status=s.to_string() /></dt>
+                        <dd class="text-sm text-slate-600 dark:text-slate-300">{*m}</dd>
+                    </div>
+                }).collect_view()}
+            </dl>
+        </section>
         {move || view! { <Filters params=params.get() /> }}
         <Transition fallback=|| view! {
             <div class="skeleton h-48" aria-busy="true" role="status">
@@ -149,11 +135,8 @@ pub fn DatasourceList() -> impl IntoView {
                 match page.await {
                     Err(e) => view! { <ErrorNotice error=e /> }.into_any(),
                     Ok(l) => {
-                        busy.set(l.items.iter().any(|d| d.is_busy()));
+                        let busy = l.items.iter().any(|d| d.is_busy());
                         let everything: i64 = l.counts.iter().map(|(_, n)| n).sum();
-                        // Forget selections that left the page.
-                        let on_page: BTreeSet<String> = l.items.iter().map(|d| d.id.clone()).collect();
-                        selected.update_untracked(|s| s.retain(|id| on_page.contains(id)));
                         let body = if l.total == 0 && !p.is_filtered() {
                             view! { <EmptyState /> }.into_any()
                         } else if l.total == 0 {
@@ -173,11 +156,11 @@ pub fn DatasourceList() -> impl IntoView {
                             );
                             view! {
                                 <p class="mb-2 text-sm text-slate-600 dark:text-slate-400" data-testid="total">{showing}</p>
-                                // A plain form too: without JavaScript the buttons post the
-                                // checked rows, and the results come back flashed.
-                                <form method="post" action=BULK_FORM_PATH>
-                                    <BulkBar order=l.items.iter().map(|d| d.id.clone()).collect() selected run />
-                                    <DatasourceTable items=l.items selected />
+                                // A plain form: the buttons post the checked rows, and the results
+                                // come back flashed below the list.
+                                <form method="post" action=BULK_FORM_PATH data-selection="">
+                                    <BulkBar />
+                                    <DatasourceTable items=l.items />
                                 </form>
                                 <nav class="mt-4 flex gap-3" aria-label="Pages">
                                     {p.scroll.is_some().then(|| view! {
@@ -189,15 +172,18 @@ pub fn DatasourceList() -> impl IntoView {
                                 </nav>
                             }.into_any()
                         };
+                        // Both follow live updates (the page's script refetches the page and
+                        // swaps them, keeping the checked rows); `data-busy`: a sync is under
+                        // way, so the page polls while the live stream is down.
                         view! {
                             <StatusCounts counts=l.counts everything params=p />
-                            {body}
+                            <div id="list-body" data-live="*" data-busy=busy.then_some("")>{body}</div>
                         }.into_any()
                     }
                 }
             })}
         </Transition>
-        <BulkResults results />
+        {bulk_results.map(|((action, items), cut)| view! { <BulkResultList action items cut /> })}
     }
 }
 
@@ -207,7 +193,7 @@ fn StatusCounts(counts: Vec<(String, i64)>, everything: i64, params: ListParams)
     let current = params.get("status").map(str::to_owned);
     let all_current = current.is_none();
     view! {
-        <nav class="mb-4 flex flex-wrap gap-2" aria-label="Datasources by status" data-testid="status-counts">
+        <nav id="list-counts" data-live="*" class="mb-4 flex flex-wrap gap-2" aria-label="Datasources by status" data-testid="status-counts">
             <a class="chip" href=params.href_with("status", None) aria-current=all_current.to_string()>
                 "All"<span class="tabular-nums text-slate-500 dark:text-slate-400">{everything}</span>
             </a>
@@ -232,16 +218,10 @@ fn StatusCounts(counts: Vec<(String, i64)>, everything: i64, params: ListParams)
     }
 }
 
-/// The filter form: a plain GET form, so it works without JavaScript; with it, the router
-/// navigates without a reload and a changed select applies at once.
+/// The filter form: a plain GET form, so it works without JavaScript; with it, the page's
+/// script fetches the filtered list without a reload, and a changed select applies at once.
 #[component]
 fn Filters(params: ListParams) -> impl IntoView {
-    let submit_on_change = move |ev: leptos::ev::Event| {
-        let select = event_target::<leptos::web_sys::HtmlSelectElement>(&ev);
-        if let Some(f) = select.form() {
-            let _ = f.request_submit();
-        }
-    };
     let option = |value: &str, label: &str, current: Option<&str>| {
         let selected = current == Some(value) || (value.is_empty() && current.is_none());
         view! { <option value=value.to_owned() selected=selected>{label.to_owned()}</option> }
@@ -280,7 +260,7 @@ fn Filters(params: ListParams) -> impl IntoView {
         view! { <a class="link py-2 text-sm" href="/datasources">"Clear filters"</a> }
     });
     view! {
-        <Form method="GET" action="/datasources" attr:class="card mb-4 flex flex-wrap items-end gap-3 p-4" attr:aria-label="Filter and sort datasources">
+        <form method="get" action="/datasources" class="card mb-4 flex flex-wrap items-end gap-3 p-4" aria-label="Filter and sort datasources">
             <div class="min-w-48 flex-1">
                 <label for="filter-q" class="label">"Title contains"</label>
                 <input id="filter-q" name="q" type="search" class="input" placeholder="e.g. invoices"
@@ -288,88 +268,39 @@ fn Filters(params: ListParams) -> impl IntoView {
             </div>
             <div>
                 <label for="filter-status" class="label">"Status"</label>
-                <select id="filter-status" name="status" class="select" on:change=submit_on_change>{statuses}</select>
+                <select id="filter-status" name="status" class="select" data-autosubmit="">{statuses}</select>
             </div>
             <div>
                 <label for="filter-kind" class="label">"Kind"</label>
-                <select id="filter-kind" name="kind" class="select" on:change=submit_on_change>{kinds}</select>
+                <select id="filter-kind" name="kind" class="select" data-autosubmit="">{kinds}</select>
             </div>
             <div>
                 <label for="filter-type-sync" class="label">"Sync type"</label>
-                <select id="filter-type-sync" name="type_sync" class="select" on:change=submit_on_change>{sync_types}</select>
+                <select id="filter-type-sync" name="type_sync" class="select" data-autosubmit="">{sync_types}</select>
             </div>
             <div>
                 <label for="filter-sort" class="label">"Sort"</label>
-                <select id="filter-sort" name="sort" class="select" on:change=submit_on_change>{sorts}</select>
+                <select id="filter-sort" name="sort" class="select" data-autosubmit="">{sorts}</select>
             </div>
             <button type="submit" class="btn-primary">"Apply"</button>
             {clear}
-        </Form>
+        </form>
     }
 }
 
-/// The bulk action and what follows it: results, a toast, a cleared selection, a refetch.
-type BulkRun =
-    Action<(String, Vec<String>), (String, Result<Vec<BulkResult>, crate::error::AppError>)>;
-
-fn bulk_run(
-    selected: RwSignal<BTreeSet<String>>,
-    results: RwSignal<Option<(String, Vec<BulkResult>)>>,
-    refresh: RwSignal<u32>,
-) -> BulkRun {
-    let toasts = use_toasts();
-    let run = Action::new(move |(action, ids): &(String, Vec<String>)| {
-        let (action, ids) = (action.clone(), ids.clone());
-        async move { (action.clone(), bulk_action(action, ids).await) }
-    });
-    Effect::new(move |_| {
-        if let Some((action, outcome)) = run.value().get() {
-            match outcome {
-                Ok(items) => {
-                    match said::bulk_done(&action, &items) {
-                        (true, text) => toasts.success(text),
-                        (false, text) => toasts.failure(text),
-                    }
-                    results.set(Some((action, items)));
-                    selected.set(BTreeSet::new());
-                }
-                Err(e) => toasts.failure(e.message),
-            }
-            refresh.update(|n| *n += 1);
-        }
-    });
-    run
-}
-
-/// The bulk actions for the selected rows.
+/// The bulk actions for the checked rows. The script keeps the count and refuses to post an
+/// empty selection (the server refuses it too, for a page without JavaScript).
 #[component]
-fn BulkBar(
-    /// The ids in the order of the rows, so results come back in the order people see.
-    order: Vec<String>,
-    selected: RwSignal<BTreeSet<String>>,
-    run: BulkRun,
-) -> impl IntoView {
-    let count = move || selected.with(|s| s.len());
-    let toasts = use_toasts();
-    let order = StoredValue::new(order);
+fn BulkBar() -> impl IntoView {
     let button = move |action: &'static str, label: &'static str| {
         view! {
             <button
                 type="submit"
+                id=format!("bulk-{action}")
                 name="action"
                 value=action
                 class="btn-secondary"
-                disabled=move || run.pending().get()
-                on:click=move |ev| {
-                    ev.prevent_default();
-                    if count() == 0 {
-                        toasts.failure(said::SELECT_FIRST);
-                        return;
-                    }
-                    let chosen = selected.get_untracked();
-                    let ids: Vec<String> = order.with_value(|o| o.iter().filter(|id| chosen.contains(*id)).cloned().collect());
-                    run.dispatch((action.to_owned(), ids));
-                }
+                data-needs-selection=said::SELECT_FIRST
             >
                 {label}
             </button>
@@ -377,47 +308,34 @@ fn BulkBar(
     };
     view! {
         <div class="mb-2 flex flex-wrap items-center gap-2" role="toolbar" aria-label="Bulk actions" data-testid="bulk-bar">
-            <span class="text-sm text-slate-600 dark:text-slate-400" aria-live="polite">
-                {move || match count() {
-                    0 => "Select datasources to sync, pause or resume them together.".to_owned(),
-                    n => format!("{n} selected:"),
-                }}
+            <span
+                class="text-sm text-slate-600 dark:text-slate-400"
+                aria-live="polite"
+                data-selected-count=""
+                data-none="Select datasources to sync, pause or resume them together."
+            >
+                "Select datasources to sync, pause or resume them together."
             </span>
             {button("sync", "Sync now")}
             {button("pause", "Pause")}
             {button("resume", "Resume")}
-            <Show when=move || run.pending().get()>
-                <span class="spinner text-sky-700" role="status" aria-label="Working"></span>
-            </Show>
         </div>
     }
 }
 
-/// What the last bulk action did to each datasource.
-#[component]
-fn BulkResults(results: RwSignal<Option<(String, Vec<BulkResult>)>>) -> impl IntoView {
-    move || {
-        results.get().map(|(action, items)| {
-            let dismiss = Some(Callback::new(move |()| results.set(None)));
-            view! { <BulkResultList action items dismiss /> }
-        })
-    }
-}
-
-/// A bulk action's result per datasource (`dismiss`: the page's button that hides it).
+/// A bulk action's result per datasource, below the list (flashed by the server).
 #[component]
 pub fn BulkResultList(
     action: String,
     items: Vec<BulkResult>,
-    dismiss: Option<Callback<()>>,
+    /// Results left out of the page (too many to carry; each datasource's page has its status).
+    cut: usize,
 ) -> impl IntoView {
     view! {
-        <section class="card mt-4 p-4" aria-label="Results of the bulk action" data-testid="bulk-results">
+        <section class="card mt-4 p-4" aria-label="Results of the bulk action" data-testid="bulk-results" data-dismissable="">
             <div class="mb-2 flex items-center">
                 <h2 class="font-semibold">{format!("Results of “{action}”")}</h2>
-                {dismiss.map(|d| view! {
-                    <button type="button" class="btn-secondary ml-auto" on:click=move |_| d.run(())>"Dismiss"</button>
-                })}
+                <button type="button" class="btn-secondary js-only ml-auto" data-dismiss="">"Dismiss"</button>
             </div>
             <ul class="space-y-1 text-sm">
                 {items.into_iter().map(|r| view! {
@@ -431,25 +349,16 @@ pub fn BulkResultList(
                     </li>
                 }).collect_view()}
             </ul>
+            {(cut > 0).then(|| view! {
+                <p class="hint mt-2">{format!("…and {cut} more, not listed here; each datasource's page shows its status.")}</p>
+            })}
         </section>
     }
 }
 
 #[component]
-fn DatasourceTable(
-    items: Vec<DatasourceView>,
-    selected: RwSignal<BTreeSet<String>>,
-) -> impl IntoView {
-    let ids: Vec<String> = items
-        .iter()
-        .filter(|d| d.can_operate)
-        .map(|d| d.id.clone())
-        .collect();
-    let ids = StoredValue::new(ids);
-    let all_selected = move || {
-        let ids = ids.get_value();
-        !ids.is_empty() && selected.with(|s| ids.iter().all(|id| s.contains(id)))
-    };
+fn DatasourceTable(items: Vec<DatasourceView>) -> impl IntoView {
+    let none_selectable = !items.iter().any(|d| d.can_operate);
     view! {
         <div class="overflow-x-auto rounded-lg border border-slate-200 bg-white dark:border-slate-800 dark:bg-slate-900">
             <table class="table">
@@ -459,17 +368,10 @@ fn DatasourceTable(
                         <th scope="col" class="w-8">
                             <input
                                 type="checkbox"
+                                class="js-only"
                                 aria-label="Select every datasource on this page"
-                                prop:checked=all_selected
-                                disabled=move || ids.with_value(|i| i.is_empty())
-                                on:change=move |ev| {
-                                    let on = event_target_checked(&ev);
-                                    selected.update(|s| {
-                                        for id in ids.get_value() {
-                                            if on { s.insert(id); } else { s.remove(&id); }
-                                        }
-                                    });
-                                }
+                                data-select-all=""
+                                disabled=none_selectable
                             />
                         </th>
                         <th scope="col">"Title"</th>
@@ -484,8 +386,6 @@ fn DatasourceTable(
                 <tbody>
                     {items.into_iter().enumerate().map(|(i, d)| {
                         let sync_label = SYNC_TYPES.iter().find(|(v, _, _)| *v == d.type_sync).map(|(_, l, _)| *l).unwrap_or("");
-                        let id = d.id.clone();
-                        let id_for_change = d.id.clone();
                         let select_label = format!("Select {}", d.title);
                         let last = d.last_synced_ago.clone();
                         let last_abs = d.last_sync_finished_at.clone().unwrap_or_default();
@@ -497,14 +397,9 @@ fn DatasourceTable(
                                         name=format!("ids[{i}]")
                                         value=d.id.clone()
                                         aria-label=select_label
+                                        data-select-row=""
                                         disabled=!d.can_operate
                                         title=(!d.can_operate).then_some("Your role does not allow syncing this datasource")
-                                        prop:checked=move || selected.with(|s| s.contains(&id))
-                                        on:change=move |ev| {
-                                            let on = event_target_checked(&ev);
-                                            let id = id_for_change.clone();
-                                            selected.update(|s| { if on { s.insert(id); } else { s.remove(&id); } });
-                                        }
                                     />
                                 </td>
                                 <td><a class="link font-medium" href=format!("/datasources/{}", d.id)>{d.title.clone()}</a></td>

@@ -176,9 +176,7 @@ pub fn NewDatasource() -> impl IntoView {
             {field_error(value, "@type")}
             {form_error(value, FORM_FIELDS)}
             <div class="flex gap-3">
-                <button type="submit" class="btn-primary" disabled=move || action.pending().get()>
-                    {move || if action.pending().get() { "Creating…" } else { "Create datasource" }}
-                </button>
+                <button type="submit" class="btn-primary" data-pending-label="Creating…">"Create datasource"</button>
                 <a href="/datasources" class="btn-secondary">"Cancel"</a>
             </div>
         </ActionForm>

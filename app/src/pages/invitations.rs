@@ -5,28 +5,13 @@ use leptos_meta::Title;
 
 use crate::api::{AcceptInvitation, DeclineInvitation, my_invitations};
 use crate::components::confirm::ConfirmButton;
-use crate::components::layout::use_nav_refresh;
 use crate::components::notice::{ErrorNotice, form_error};
-use crate::components::toast::toast_outcome;
-use crate::types::said;
 
 #[component]
 pub fn Invitations() -> impl IntoView {
     let accept = ServerAction::<AcceptInvitation>::new();
     let decline = ServerAction::<DeclineInvitation>::new();
-    toast_outcome(accept.value(), |_| said::INVITATION_ACCEPTED.to_owned());
-    toast_outcome(decline.value(), |_| said::INVITATION_DECLINED.to_owned());
-    let list = Resource::new(
-        move || (accept.version().get(), decline.version().get()),
-        |_| my_invitations(),
-    );
-    // The navigation's count follows each answer.
-    let refresh = use_nav_refresh();
-    Effect::new(move |_| {
-        if accept.version().get() + decline.version().get() > 0 {
-            refresh.update(|n| *n += 1);
-        }
-    });
+    let list = Resource::new(|| (), |_| my_invitations());
     view! {
         <Title text="Invitations" />
         <h1 class="mb-6 text-2xl font-semibold">"Invitations"</h1>

@@ -33,9 +33,7 @@ pub fn Login() -> impl IntoView {
                         <input id="password" name="password" type="password" autocomplete="current-password" required class="input" />
                     </div>
                     {form_error(action.value(), &[])}
-                    <button type="submit" class="btn-primary w-full" disabled=move || action.pending().get()>
-                        {move || if action.pending().get() { "Logging in…" } else { "Log in" }}
-                    </button>
+                    <button type="submit" class="btn-primary w-full" data-pending-label="Logging in…">"Log in"</button>
                 </ActionForm>
             </div>
         </main>

@@ -7,6 +7,7 @@ use leptos_router::hooks::use_params_map;
 
 use crate::api::{SendToProcessing, get_resource};
 use crate::components::notice::{ErrorNotice, form_error};
+use crate::flash::flashed_from;
 use crate::types::{ResourceDetail, format_bytes};
 
 #[component]
@@ -20,10 +21,7 @@ pub fn ResourcePage() -> impl IntoView {
         )
     };
     let send = ServerAction::<SendToProcessing>::new();
-    let detail = Resource::new(
-        move || (ids(), send.version().get()),
-        |((id, rid), _)| get_resource(id, rid),
-    );
+    let detail = Resource::new(ids, |(id, rid)| get_resource(id, rid));
     view! {
         <Transition fallback=|| view! { <div class="skeleton h-40" aria-busy="true">"Loading…"</div> }>
             {move || Suspend::new(async move {
@@ -50,14 +48,15 @@ fn Detail(d: ResourceDetail, send: ServerAction<SendToProcessing>) -> impl IntoV
         "processing" => "badge badge-blue",
         _ => "badge badge-amber",
     };
-    let queued =
-        move || {
-            send.value().get().and_then(|r| r.ok()).map(|n| view! {
-            <p role="status" class="text-green-700 dark:text-green-400" data-testid="queued">
-                {format!("Queued for processing ({n}).")}
-            </p>
-        })
-        };
+    let queued = flashed_from::<SendToProcessing>()
+        .and_then(|f| f.detail)
+        .map(|n| {
+            view! {
+                <p role="status" class="text-green-700 dark:text-green-400" data-testid="queued">
+                    {format!("Queued for processing ({n}).")}
+                </p>
+            }
+        });
     view! {
         <Title text=r.name.clone() />
         <p class="mb-2 text-sm">
@@ -72,7 +71,7 @@ fn Detail(d: ResourceDetail, send: ServerAction<SendToProcessing>) -> impl IntoV
                 <ActionForm action=send attr:class="ml-auto">
                     <input type="hidden" name="id" value=d.datasource_id.clone() />
                     <input type="hidden" name="resource_id" value=r.id.clone() />
-                    <button type="submit" class="btn-secondary" disabled=move || send.pending().get()>"Send to processing"</button>
+                    <button type="submit" class="btn-secondary">"Send to processing"</button>
                 </ActionForm>
             })}
         </div>

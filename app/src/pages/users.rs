@@ -6,24 +6,13 @@ use leptos_meta::Title;
 use crate::api::{CreateUser, UpdateUser, list_users};
 use crate::components::confirm::ConfirmButton;
 use crate::components::notice::{ErrorNotice, field_error, form_error};
-use crate::components::toast::toast_outcome;
-use crate::types::said;
 
 #[component]
 pub fn Users() -> impl IntoView {
     let create = ServerAction::<CreateUser>::new();
     let update = ServerAction::<UpdateUser>::new();
-    let users = Resource::new(
-        move || (create.version().get(), update.version().get()),
-        |_| list_users(),
-    );
+    let users = Resource::new(|| (), |_| list_users());
     let value = create.value();
-    toast_outcome(value, |u: &crate::types::UserView| {
-        said::user_added(&u.email)
-    });
-    toast_outcome(update.value(), |u: &crate::types::UserView| {
-        said::user_updated(&u.email)
-    });
     view! {
         <Title text="Users" />
         <h1 class="mb-6 text-2xl font-semibold">"Users"</h1>
@@ -112,7 +101,7 @@ pub fn Users() -> impl IntoView {
                 </select>
             </div>
             {form_error(value, &["email", "password"])}
-            <button type="submit" class="btn-primary" disabled=move || create.pending().get()>"Add user"</button>
+            <button type="submit" class="btn-primary" data-pending-label="Adding…">"Add user"</button>
         </ActionForm>
     }
 }

@@ -17,7 +17,8 @@ export async function login(page: Page) {
   await expect(page).toHaveURL(/\/datasources$/);
 }
 
-/** Waits until the WebAssembly has hydrated the page (clicks before that do nothing). */
+/** Waits until the WebAssembly has taken over the page (before that, links and forms load pages
+ * the plain way). */
 export async function hydrated(page: Page) {
   await expect(page.locator("body[data-hydrated=true]")).toHaveCount(1, { timeout: 20_000 });
 }

@@ -28,7 +28,7 @@ test("the list counts, filters, sorts, pages and acts in bulk", async ({ page, r
   await hydrated(page);
   await page.evaluate(() => ((window as any).__noReload = true));
 
-  // The text filter (a GET form: the router navigates, no reload).
+  // The text filter (a GET form: the page fetches the filtered list and swaps it in, no reload).
   await page.getByLabel("Title contains").fill(`List ${stamp}`);
   await page.getByRole("button", { name: "Apply" }).click();
   await expect(page).toHaveURL(new RegExp(`q=List`));

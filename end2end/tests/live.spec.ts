@@ -173,7 +173,7 @@ test("what an admin types into a datasource's tabs survives live updates, and th
   await elsewhere();
   await expect(page.getByLabel("Search for")).toHaveValue("object");
 
-  // Delete, opened afresh (rendered by the server, then hydrated): the confirmation typed so
+  // Delete, opened afresh (a full page load): the confirmation typed so
   // far stays, and the count of what would be removed shows.
   await page.goto(`/datasources/${id}?tab=delete`);
   await hydrated(page);

@@ -28,6 +28,9 @@ thread_local! {
     static GENERATION: Cell<u64> = const { Cell::new(0) };
     /// The latest navigation asked for: an earlier one arriving late is dropped.
     static NAVIGATION: Cell<u64> = const { Cell::new(0) };
+    /// The page `#page` shows (path and query): Back or Forward to another fragment of it is
+    /// the browser's to scroll, not a page to fetch.
+    static SHOWN: RefCell<String> = const { RefCell::new(String::new()) };
     /// Fetches on their way (for the loading bar).
     static IN_FLIGHT: Cell<u32> = const { Cell::new(0) };
     /// Each live region's HTML as the server last sent it, so an unchanged one is not
@@ -48,6 +51,9 @@ pub fn install() {
     dom::listen::<MouseEvent>(&d, "click", false, on_click);
     dom::listen::<SubmitEvent>(&d, "submit", false, on_submit);
     dom::listen::<PopStateEvent>(&win(), "popstate", false, |e| {
+        if SHOWN.with(|s| *s.borrow() == dom::here()) {
+            return;
+        }
         let y = e.state().as_f64();
         let href = win().location().href().unwrap_or_default();
         navigate(href, History::Pop(y));
@@ -56,6 +62,7 @@ pub fn install() {
 
 /// The first page, as the browser loaded it.
 pub fn arrived_first() {
+    SHOWN.with(|s| *s.borrow_mut() = dom::here());
     remember_served(&doc());
     widgets::sync_selection();
     live::session_changed();
@@ -303,6 +310,7 @@ pub fn arrive(new: &Document, how: Arrival) {
         return;
     }
     GENERATION.with(|g| g.set(g.get() + 1));
+    SHOWN.with(|s| *s.borrow_mut() = dom::here());
     d.set_title(&new.title());
     remember_served(new);
     take_toasts(new);

@@ -1,5 +1,5 @@
 // Time to interactive of the datasources list in headless Chromium: navigation start to the
-// moment the app has hydrated (`data-hydrated-at`, stamped by the app's first effect), median
+// moment the shell island has installed the page controller (`data-hydrated-at`), median
 // of LOADS loads with a cold cache (a new context each) and with a warm one (reloads).
 import { chromium } from "@playwright/test";
 

@@ -652,25 +652,19 @@ enum FieldValue {
 
 impl Typed {
     pub fn of(d: &Document) -> Self {
-        let mut out = Vec::new();
-        for (form, key) in forms(d) {
-            let mut seen: HashMap<String, usize> = HashMap::new();
-            for field in fields(&form) {
-                let name = field.get_attribute("name").unwrap_or_default();
-                let nth = seen.entry(name.clone()).or_default();
-                let here = *nth;
-                *nth += 1;
-                if let Some(value) = typed_value(&field) {
-                    out.push(TypedField {
-                        form: key.clone(),
+        Self(
+            keyed_fields(d)
+                .into_iter()
+                .filter_map(|(form, name, nth, field)| {
+                    typed_value(&field).map(|value| TypedField {
+                        form,
                         name,
-                        nth: here,
+                        nth,
                         value,
-                    });
-                }
-            }
-        }
-        Self(out)
+                    })
+                })
+                .collect(),
+        )
     }
 
     /// Puts what was typed back into the same fields of the new page.
@@ -678,24 +672,32 @@ impl Typed {
         if self.0.is_empty() {
             return;
         }
-        for (form, key) in forms(d) {
-            let mut seen: HashMap<String, usize> = HashMap::new();
-            for field in fields(&form) {
-                let name = field.get_attribute("name").unwrap_or_default();
-                let nth = seen.entry(name.clone()).or_default();
-                let here = *nth;
-                *nth += 1;
-                let Some(t) = self
-                    .0
-                    .iter()
-                    .find(|t| t.form == key && t.name == name && t.nth == here)
-                else {
-                    continue;
-                };
+        for (form, name, nth, field) in keyed_fields(d) {
+            if let Some(t) = self
+                .0
+                .iter()
+                .find(|t| t.form == form && t.name == name && t.nth == nth)
+            {
                 set_value(&field, &t.value);
             }
         }
     }
+}
+
+/// Every named field of the page's forms with what finds it again in another rendering of the
+/// page: its form's key, its name, and which of that form's fields of that name it is.
+fn keyed_fields(d: &Document) -> Vec<((String, usize), String, usize, Element)> {
+    let mut out = Vec::new();
+    for (form, key) in forms(d) {
+        let mut seen: HashMap<String, usize> = HashMap::new();
+        for field in fields(&form) {
+            let name = field.get_attribute("name").unwrap_or_default();
+            let nth = seen.entry(name.clone()).or_default();
+            out.push((key.clone(), name, *nth, field));
+            *nth += 1;
+        }
+    }
+    out
 }
 
 /// The page's forms, each with its key: its action and its place among those with that action.

@@ -317,11 +317,22 @@ pub mod ssr {
             return;
         }
         f.from = Some(S::PATH.to_owned());
-        for (i, chunk) in crate::flash::cookie::encode(&mut f).iter().enumerate() {
+        use crate::flash::cookie::{MOST_CHUNKS, PREFIX};
+        let chunks = crate::flash::cookie::encode(&mut f);
+        for (i, chunk) in chunks.iter().enumerate() {
             set_cookie(&format!(
-                "{}{i}={chunk}; Path=/; HttpOnly; SameSite=Lax; Max-Age=60",
-                crate::flash::cookie::PREFIX
+                "{PREFIX}{i}={chunk}; Path=/; HttpOnly; SameSite=Lax; Max-Age=60"
             ));
+        }
+        // The rest of an earlier, longer flash nobody read would be taken for part of this one.
+        if let Some(p) = use_context::<axum::http::request::Parts>() {
+            for i in chunks.len()..MOST_CHUNKS {
+                if cookie(&p.headers, &format!("{PREFIX}{i}")).is_some() {
+                    set_cookie(&format!(
+                        "{PREFIX}{i}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
+                    ));
+                }
+            }
         }
     }
 

@@ -144,3 +144,32 @@ test("logging out and in as someone else swaps the page, and the live stream fol
   await page.goto(`/datasources?q=Switched+${stamp}`);
   await expect(page.getByTestId("no-match")).toBeVisible();
 });
+
+test("the invitations page follows invitations made and revoked elsewhere, without a reload", async ({ page, request }) => {
+  const auth = { Authorization: `Bearer ${await apiToken(request)}` };
+  const stamp = Date.now();
+  const email = `invitee-${stamp}@example.com`;
+  expect((await request.post("/api/users", { headers: auth, data: { email, password: "invitee-password" } })).status()).toBe(201);
+  const ds = await request.post("/api/datasources", {
+    headers: auth,
+    data: { "@type": "S3Datasource", title: `Offered ${stamp}`, bucket: "offered", type_sync: "arch", endpoint: "http://127.0.0.1:9" },
+  });
+  const id = (await ds.json()).id;
+
+  await loginAs(page, email, "invitee-password");
+  await page.goto("/invitations");
+  await hydrated(page);
+  await page.evaluate(() => ((window as any).__noReload = true));
+  await expect(page.getByTestId("no-invitations")).toBeVisible();
+
+  const invited = await request.post(`/api/datasources/${id}/@invite`, { headers: auth, data: { email, role: "viewer" } });
+  expect(invited.status()).toBe(201);
+  const invitation = (await invited.json()).id;
+  await expect(page.locator(`[data-testid=my-invitation][data-title='Offered ${stamp}']`)).toBeVisible();
+  await expect(page.getByTestId("invitation-count")).toHaveText("1");
+
+  expect((await request.delete(`/api/datasources/${id}/@invite/${invitation}`, { headers: auth })).status()).toBe(204);
+  await expect(page.getByTestId("no-invitations")).toBeVisible();
+  await expect(page.getByTestId("invitation-count")).toHaveCount(0);
+  expect(await page.evaluate(() => (window as any).__noReload)).toBe(true);
+});

@@ -33,6 +33,14 @@ pub enum What {
     Progress(Progress),
     /// Its settings, sharing or resources changed otherwise.
     Updated,
+    /// Sharing changed so that some lost sight of it (an invitation revoked or declined, a
+    /// member removed): like `Updated` on the wire, and also told to them, whom access can no
+    /// longer name (members' user ids, invitees' e-mails; never sent on the wire).
+    #[serde(rename = "updated")]
+    Withdrawn {
+        #[serde(skip)]
+        audience: Vec<String>,
+    },
     /// It was deleted. Access can no longer be looked up, so the event names who could see
     /// it: members' user ids and invitees' e-mails (never sent on the wire).
     Deleted {
@@ -136,6 +144,20 @@ mod tests {
             events.publish("c", What::Updated);
         }
         assert_eq!(l.next().await, Some(Heard::Missed(5)));
+    }
+
+    #[test]
+    fn a_withdrawal_is_an_update_on_the_wire_and_names_nobody() {
+        let c = Change {
+            datasource_id: "x".into(),
+            what: What::Withdrawn {
+                audience: vec!["ann@example.com".into()],
+            },
+        };
+        let v = serde_json::to_value(&c).unwrap_or_default();
+        assert_eq!(v["event"], "updated");
+        assert_eq!(v["datasource_id"], "x");
+        assert!(!v.to_string().contains("ann@example.com"));
     }
 
     #[test]

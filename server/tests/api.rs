@@ -129,8 +129,10 @@ on_both!(
     openapi_matches_routes,
     pages_and_server_functions,
     live_events,
+    withdrawals_reach_who_lost_sight,
     search_api,
-    listing_and_bulk_api
+    listing_and_bulk_api,
+    flashes_ride_the_redirect
 );
 
 async fn auth_is_required(app: &TestApp) {
@@ -1024,6 +1026,93 @@ async fn live_events(app: &TestApp) {
     assert_eq!(r.status(), 401);
 }
 
+/// Someone who loses sight of a datasource (an invitation revoked or declined, a member
+/// removed) hears it on their stream, though they may no longer see it: their invitations and
+/// lists follow. A stranger still hears nothing.
+async fn withdrawals_reach_who_lost_sight(app: &TestApp) {
+    let bob = login_as(app, "bob@example.com").await;
+    let eve = login_as(app, "eve@example.com").await;
+    let mut bob_s = EventStream::open(app, &bob).await;
+    let mut eve_s = EventStream::open(app, &eve).await;
+    let mut ids = Vec::new();
+    for title in ["Revoked", "Removed"] {
+        let (s, ds) = app
+            .post(
+                "/api/datasources",
+                json!({"@type": "S3Datasource", "title": title, "bucket": "abc", "type_sync": "arch", "endpoint": "http://127.0.0.1:9"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{ds}");
+        ids.push(ds["id"].as_str().unwrap().to_owned());
+    }
+    let invite = |id: String| async move {
+        let (s, inv) = app
+            .post(
+                &format!("/api/datasources/{id}/@invite"),
+                json!({"email": "bob@example.com"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{inv}");
+        inv["id"].as_str().unwrap().to_owned()
+    };
+    // What Bob hears about `id` until his marker.
+    let heard_about = |heard: Vec<(String, Value)>, id: &str| -> Vec<String> {
+        heard
+            .into_iter()
+            .filter(|(_, d)| d["datasource_id"] == id)
+            .map(|(n, _)| n)
+            .collect()
+    };
+
+    // Invited, then revoked: he hears both.
+    let inv = invite(ids[0].clone()).await;
+    let (s, _) = app
+        .send(
+            reqwest::Method::DELETE,
+            &format!("/api/datasources/{}/@invite/{inv}", ids[0]),
+            None,
+        )
+        .await;
+    assert_eq!(s, 204);
+    let mark = marker(app, &bob, "bob-revoked").await;
+    assert_eq!(
+        heard_about(bob_s.until(&mark).await, &ids[0]),
+        ["updated", "updated"]
+    );
+
+    // A member, then removed: he hears that too.
+    let inv = invite(ids[1].clone()).await;
+    let r = app
+        .http
+        .post(app.url(&format!("/api/invitations/{inv}/@accept")))
+        .bearer_auth(&bob)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let mark = marker(app, &bob, "bob-member").await;
+    let _ = bob_s.until(&mark).await;
+    let (s, v) = app
+        .post(
+            &format!("/api/datasources/{}/@sharing", ids[1]),
+            json!({"roles": [{"user": "bob@example.com", "role": null}]}),
+        )
+        .await;
+    assert_eq!(s, 200, "{v}");
+    let mark = marker(app, &bob, "bob-removed").await;
+    assert_eq!(heard_about(bob_s.until(&mark).await, &ids[1]), ["updated"]);
+
+    // Eve, who never had a role or an invitation, heard nothing of either.
+    let mark = marker(app, &eve, "eve-mark").await;
+    let heard = eve_s.until(&mark).await;
+    assert!(
+        heard
+            .iter()
+            .all(|(_, d)| !ids.iter().any(|id| d["datasource_id"] == id.as_str())),
+        "{heard:?}"
+    );
+}
+
 async fn search_api(app: &TestApp) {
     let path = app.folder("searchable");
     std::fs::write(format!("{path}/plan.txt"), "the quarterly apiword plan").unwrap();
@@ -1249,4 +1338,149 @@ async fn listing_and_bulk_api(app: &TestApp) {
         "the counts are shown"
     );
     assert!(html.contains("2 datasources match"));
+}
+
+/// The flash cookies a response set (name → value) and the ones it cleared.
+fn flash_cookies(r: &reqwest::Response) -> (Vec<(String, String)>, Vec<String>) {
+    let (mut set, mut cleared) = (Vec::new(), Vec::new());
+    for v in r.headers().get_all("set-cookie") {
+        let v = v.to_str().unwrap();
+        let Some((name, rest)) = v.split_once('=') else {
+            continue;
+        };
+        if !name.starts_with("tributary_flash") {
+            continue;
+        }
+        let value = rest.split(';').next().unwrap_or("");
+        if v.contains("Max-Age=0") {
+            cleared.push(name.to_owned());
+        } else {
+            set.push((name.to_owned(), value.to_owned()));
+        }
+    }
+    (set, cleared)
+}
+
+/// What a form said, carried over its redirect in cookies (as the page's script and a browser
+/// without JavaScript both post forms): a page of bulk results with long titles and refusals
+/// comes back whole over several cookies, is read once, and a later flash is not mixed with
+/// an earlier one's leftovers; a live refetch leaves it alone.
+async fn flashes_ride_the_redirect(app: &TestApp) {
+    let session = format!("tributary_session={}", app.token);
+    let title = |i: usize| format!("{} {i:02}", "Архив договоров и переписки ".repeat(6));
+    let mut ids = Vec::new();
+    for i in 0..20 {
+        let (s, v) = app
+            .post(
+                "/api/datasources",
+                json!({"@type": "S3Datasource", "title": title(i), "bucket": "abc", "type_sync": "arch", "endpoint": "http://127.0.0.1:9"}),
+            )
+            .await;
+        assert_eq!(s, 201, "{v}");
+        ids.push(v["id"].as_str().unwrap().to_owned());
+    }
+    let list = app.url("/datasources?sort=title");
+    let bulk = |action: &'static str, cookie: String| {
+        let mut form: Vec<(String, String)> = ids
+            .iter()
+            .enumerate()
+            .map(|(i, id)| (format!("ids[{i}]"), id.clone()))
+            .collect();
+        form.push(("action".into(), action.into()));
+        app.http
+            .post(app.url("/rpc/bulk_form"))
+            .header("cookie", cookie)
+            .header("accept", "text/html")
+            .header("sec-fetch-site", "same-origin")
+            .header("referer", &list)
+            .form(&form)
+            .send()
+    };
+    let with = |cookies: &[(String, String)]| {
+        std::iter::once(session.clone())
+            .chain(cookies.iter().map(|(n, v)| format!("{n}={v}")))
+            .collect::<Vec<_>>()
+            .join("; ")
+    };
+    let page = |cookie: String, live: bool| {
+        let mut req = app.http.get(&list).header("cookie", cookie);
+        if live {
+            req = req.header("x-tributary-live", "1");
+        }
+        req.send()
+    };
+
+    // Pausing them all, then again: twenty refusals, each with its whole reason.
+    let r = bulk("pause", session.clone()).await.unwrap();
+    assert_eq!(r.status(), 302);
+    let r = page(with(&flash_cookies(&r).0), false).await.unwrap();
+    assert!(
+        r.text()
+            .await
+            .unwrap()
+            .contains("Paused 20 of 20 datasources")
+    );
+    let r = bulk("pause", session.clone()).await.unwrap();
+    assert_eq!(r.status(), 302);
+    let (chunks, _) = flash_cookies(&r);
+    assert!(
+        chunks.len() > 1,
+        "more than a cookie's worth: {}",
+        chunks.len()
+    );
+    assert!(chunks.iter().all(|(_, v)| v.len() < 4000));
+
+    // A live refetch neither shows nor clears it.
+    let r = page(with(&chunks), true).await.unwrap();
+    assert_eq!(flash_cookies(&r), (vec![], vec![]));
+    let html = r.text().await.unwrap();
+    assert!(!html.contains("data-testid=\"bulk-result\""));
+
+    // The page it returns to shows every row whole, and clears every cookie it read.
+    let r = page(with(&chunks), false).await.unwrap();
+    let (_, cleared) = flash_cookies(&r);
+    assert_eq!(cleared.len(), chunks.len());
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Paused 0 of 20 datasources"));
+    assert_eq!(html.matches("data-testid=\"bulk-result\"").count(), 20);
+    assert_eq!(
+        html.matches("cannot pause a datasource whose status is &#39;paused&#39;")
+            .count()
+            + html
+                .matches("cannot pause a datasource whose status is 'paused'")
+                .count(),
+        20,
+        "each refusal whole"
+    );
+    for i in 0..20 {
+        assert!(html.contains(&title(i)), "title {i} whole");
+    }
+
+    // That long flash left unread, a short one: its answer clears the leftovers, so the page
+    // shows the short one.
+    let r = bulk("pause", session.clone()).await.unwrap();
+    let (long, _) = flash_cookies(&r);
+    let r = app
+        .http
+        .post(app.url("/rpc/resume_datasource"))
+        .header("cookie", with(&long))
+        .header("accept", "text/html")
+        .header("sec-fetch-site", "same-origin")
+        .header("referer", &list)
+        .form(&[("id", ids[0].as_str())])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 302);
+    let (short, cleared) = flash_cookies(&r);
+    assert_eq!(short.len(), 1);
+    assert_eq!(
+        cleared.len(),
+        long.len() - 1,
+        "the long flash's other cookies"
+    );
+    let r = page(with(&short), false).await.unwrap();
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Resuming from where it paused"));
+    assert!(!html.contains("data-testid=\"bulk-result\""));
 }

@@ -17,6 +17,8 @@ pub fn Invitations() -> impl IntoView {
         <h1 class="mb-6 text-2xl font-semibold">"Invitations"</h1>
         {form_error(accept.value(), &[])}
         {form_error(decline.value(), &[])}
+        // Follows live updates: an invitation arriving, revoked or answered elsewhere.
+        <div id="my-invitations" data-live="nav">
         <Transition fallback=|| view! { <div class="skeleton h-32" aria-busy="true">"Loading invitations…"</div> }>
             {move || Suspend::new(async move {
                 match list.await {
@@ -69,5 +71,6 @@ pub fn Invitations() -> impl IntoView {
                 }
             })}
         </Transition>
+        </div>
     }
 }

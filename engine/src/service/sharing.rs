@@ -88,7 +88,20 @@ impl Engine {
             changes.push((member.user_id.clone(), role));
         }
         self.store.change_roles(id, &changes, super::now()).await?;
-        self.events.publish(id, crate::events::What::Updated);
+        // Those removed no longer see it, so they are named to be told.
+        let removed: Vec<String> = changes
+            .iter()
+            .filter(|(_, role)| role.is_none())
+            .map(|(user_id, _)| user_id.clone())
+            .collect();
+        self.events.publish(
+            id,
+            if removed.is_empty() {
+                crate::events::What::Updated
+            } else {
+                crate::events::What::Withdrawn { audience: removed }
+            },
+        );
         self.sharing(user, id).await.or_else(|e| match e {
             // An owner who removed themselves can no longer look.
             EngineError::NotFound(_) => Ok(Sharing {
@@ -215,8 +228,14 @@ impl Engine {
                 .settle_invitation(&inv.id, to, user_id, super::now())
                 .await?
         {
-            self.events
-                .publish(&inv.datasource_id, crate::events::What::Updated);
+            // A revoked or declined invitee no longer sees the datasource: named to be told.
+            let what = match to {
+                InvitationStatus::Accepted => crate::events::What::Updated,
+                _ => crate::events::What::Withdrawn {
+                    audience: vec![inv.email.clone()],
+                },
+            };
+            self.events.publish(&inv.datasource_id, what);
             return Ok(());
         }
         let now = self

@@ -77,14 +77,20 @@ pub async fn events(
 /// Whether `user` may see what `c` is about, now. Someone only invited sees that the
 /// datasource changed or went, never its status or progress.
 async fn visible(engine: &engine::Engine, user: &User, c: &Change) -> bool {
-    if let What::Deleted { audience } = &c.what {
-        return audience.iter().any(|a| *a == user.id || *a == user.email);
+    let named = |audience: &[String]| audience.iter().any(|a| *a == user.id || *a == user.email);
+    match &c.what {
+        What::Deleted { audience } => return named(audience),
+        What::Withdrawn { audience } if named(audience) => return true,
+        _ => {}
     }
     match engine
         .datasource_for(user, &c.datasource_id, Action::See)
         .await
     {
-        Ok(v) => matches!(v.access, Access::Member(_)) || c.what == What::Updated,
+        Ok(v) => {
+            matches!(v.access, Access::Member(_))
+                || matches!(c.what, What::Updated | What::Withdrawn { .. })
+        }
         Err(_) => false,
     }
 }
@@ -93,7 +99,7 @@ fn encode(c: &Change) -> Event {
     let name = match c.what {
         What::Status { .. } => "status",
         What::Progress(_) => "progress",
-        What::Updated => "updated",
+        What::Updated | What::Withdrawn { .. } => "updated",
         What::Deleted { .. } => "deleted",
     };
     Event::default()

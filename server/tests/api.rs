@@ -1102,6 +1102,26 @@ async fn withdrawals_reach_who_lost_sight(app: &TestApp) {
     let mark = marker(app, &bob, "bob-removed").await;
     assert_eq!(heard_about(bob_s.until(&mark).await, &ids[1]), ["updated"]);
 
+    // And nothing after: later changes to either are no longer his to hear.
+    for id in &ids {
+        let (s, v) = app
+            .send(
+                reqwest::Method::PATCH,
+                &format!("/api/datasources/{id}"),
+                Some(json!({"title": "Renamed later"})),
+            )
+            .await;
+        assert_eq!(s, 200, "{v}");
+    }
+    let mark = marker(app, &bob, "bob-after").await;
+    let heard = bob_s.until(&mark).await;
+    assert!(
+        heard
+            .iter()
+            .all(|(_, d)| !ids.iter().any(|id| d["datasource_id"] == id.as_str())),
+        "{heard:?}"
+    );
+
     // Eve, who never had a role or an invitation, heard nothing of either.
     let mark = marker(app, &eve, "eve-mark").await;
     let heard = eve_s.until(&mark).await;

@@ -1,5 +1,6 @@
-//! Live changes: every status change and every committed sync batch is announced here, so the
-//! web layer can push it to browsers (server-sent events) instead of having them poll.
+//! Live changes: every status change, every committed sync batch and every processed batch is
+//! announced here, so the web layer can push it to browsers (server-sent events) instead of
+//! having them poll.
 //!
 //! The channel is in-process and lossy by design: a slow listener that falls behind is told so
 //! ([`Listener::next`] answers [`Heard::Missed`]) and should refetch what it shows. The database
@@ -31,6 +32,9 @@ pub enum What {
     },
     /// A running sync committed a batch.
     Progress(Progress),
+    /// The processing pipeline finished some of its resources (processed or failed): their
+    /// status, type and extracted text changed.
+    Processed,
     /// Its settings, sharing or resources changed otherwise.
     Updated,
     /// Sharing changed so that some lost sight of it (an invitation revoked or declined, a

@@ -33,6 +33,7 @@ on_both!(
     fed_documents_are_searchable_after_the_next_commit,
     text_in_other_encodings_is_searchable,
     a_resource_without_content_is_processed_from_its_metadata,
+    each_processed_batch_is_announced_per_datasource,
 );
 
 struct Ctx {
@@ -435,6 +436,70 @@ async fn a_resource_without_content_is_processed_from_its_metadata(c: Ctx) -> Te
         ("processed", None)
     );
     assert_eq!(text.as_deref().unwrap_or_default(), "");
+    c.db
+}
+
+/// Pages showing resources follow their processing live: every batch the pipeline finishes
+/// announces `Processed` once for each datasource it held, and nothing when there was nothing.
+async fn each_processed_batch_is_announced_per_datasource(c: Ctx) -> TestDb {
+    let mut ids = Vec::new();
+    for (name, n) in [("seven", 7), ("two", 2)] {
+        let root = c.folder(name);
+        for i in 0..n {
+            fs::write(root.join(format!("f{i}.txt")), format!("word{i}")).unwrap();
+        }
+        let ds =
+            c.e.create_datasource(
+                &c.u,
+                &json!({"@type": "FolderDatasource", "title": name, "path": root.display().to_string()}),
+            )
+            .await
+            .unwrap();
+        ids.push(ds.id);
+        c.m.run_due_now().await.unwrap();
+    }
+    // Three at a time: [7 7 7] [7 7 7] [7 2 2], oldest first. (Its own index: only the
+    // announcements are looked at here.)
+    let p = Pipeline::new(
+        c.e.clone(),
+        c.m.blobs().clone(),
+        SearchIndex::in_memory().unwrap(),
+        PipelineConfig {
+            batch: 3,
+            ..PipelineConfig::default()
+        },
+    );
+    let mut events = c.e.events().listen();
+    assert_eq!(p.drain().await.unwrap(), 9);
+    assert_eq!(p.drain().await.unwrap(), 0);
+    let mut heard = Vec::new();
+    while let Ok(Some(h)) =
+        tokio::time::timeout(std::time::Duration::from_millis(50), events.next()).await
+    {
+        match h {
+            engine::events::Heard::Change(ch) => heard.push((ch.datasource_id, ch.what)),
+            other => panic!("{other:?}"),
+        }
+    }
+    let processed = |id: &str| {
+        heard
+            .iter()
+            .filter(|(d, w)| d == id && *w == engine::events::What::Processed)
+            .count()
+    };
+    assert_eq!(
+        (processed(&ids[0]), processed(&ids[1])),
+        (3, 1),
+        "{heard:?}"
+    );
+    assert_eq!(heard.len(), 4, "nothing else: {heard:?}");
+    // On the wire it is its own event, naming only the datasource.
+    let wire = serde_json::to_value(&engine::events::Change {
+        datasource_id: ids[1].clone(),
+        what: engine::events::What::Processed,
+    })
+    .unwrap();
+    assert_eq!(wire, json!({"datasource_id": ids[1], "event": "processed"}));
     c.db
 }
 

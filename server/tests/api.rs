@@ -1003,6 +1003,23 @@ async fn live_events(app: &TestApp) {
         "{heard:?}"
     );
 
+    // Processing its resources is news to the owner (one batch, one event), not to the
+    // invitee or the stranger.
+    assert_eq!(app.state.pipeline.drain().await.unwrap(), 3);
+    let about = |heard: &[(String, Value)]| -> Vec<String> {
+        heard
+            .iter()
+            .filter(|(_, d)| d["datasource_id"] == id.as_str())
+            .map(|(n, _)| n.clone())
+            .collect()
+    };
+    let admin_mark = marker(app, &app.token, "admin-processed").await;
+    assert_eq!(about(&admin_s.until(&admin_mark).await), ["processed"]);
+    let bob_mark = marker(app, &bob, "bob-processed").await;
+    assert!(about(&bob_s.until(&bob_mark).await).is_empty());
+    let eve_mark = marker(app, &eve, "eve-processed").await;
+    assert!(about(&eve_s.until(&eve_mark).await).is_empty());
+
     // Deleting it reaches the invitee too, but not the stranger.
     let (s, _) = app
         .send(

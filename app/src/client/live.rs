@@ -154,7 +154,14 @@ fn connect() {
         });
     });
     let _ = es.add_event_listener_with_callback("ready", on_ready.as_ref().unchecked_ref());
-    for name in ["status", "progress", "updated", "deleted", "missed"] {
+    for name in [
+        "status",
+        "progress",
+        "processed",
+        "updated",
+        "deleted",
+        "missed",
+    ] {
         let _ = es.add_event_listener_with_callback(name, on_change.as_ref().unchecked_ref());
     }
     es.set_onerror(Some(on_error.as_ref().unchecked_ref()));

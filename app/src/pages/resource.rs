@@ -1,5 +1,6 @@
 //! `/datasources/:id/resources/:rid`: one collected resource, how its processing went, and
-//! the text extracted from it.
+//! the text extracted from it. Its status and details follow live changes to its datasource
+//! (a processed batch, a re-sync), so sending it to processing shows the outcome arrive.
 
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -37,6 +38,7 @@ pub fn ResourcePage() -> impl IntoView {
 #[component]
 fn Detail(d: ResourceDetail, send: ServerAction<SendToProcessing>) -> impl IntoView {
     let r = d.resource.clone();
+    let scope = d.datasource_id.clone();
     let row = |k: &'static str, v: String| {
         view! {
             <div class="py-2 sm:grid sm:grid-cols-3"><dt class="font-medium">{k}</dt><dd class="sm:col-span-2 break-all" data-field=k>{v}</dd></div>
@@ -64,7 +66,7 @@ fn Detail(d: ResourceDetail, send: ServerAction<SendToProcessing>) -> impl IntoV
         </p>
         <div class="mb-4 flex flex-wrap items-center gap-3">
             <h1 class="text-2xl font-semibold break-all" data-testid="resource-name">{r.name.clone()}</h1>
-            <span class=status_class data-testid="processing-status" title=r.processing_error.clone().unwrap_or_default()>
+            <span id="res-status" data-live=scope.clone() class=status_class data-testid="processing-status" title=r.processing_error.clone().unwrap_or_default()>
                 {r.processing_status.clone()}
             </span>
             {d.can_operate.then(|| view! {
@@ -77,28 +79,30 @@ fn Detail(d: ResourceDetail, send: ServerAction<SendToProcessing>) -> impl IntoV
         </div>
         {queued}
         {form_error(send.value(), &[])}
-        <dl class="card mb-6 divide-y divide-slate-100 dark:divide-slate-800">
-            {row("Path", r.path.clone())}
-            {row("Type", r.media_type.clone().unwrap_or_else(|| "unknown".into()))}
-            {row("Size", format_bytes(r.size))}
-            {row("Modified at source", r.source_modified_at.clone().unwrap_or_default())}
-            {row("Collected", d.collected_at.clone())}
-            {row("Processing", match &r.processing_error {
-                Some(e) => format!("{}: {e}", r.processing_status),
-                None => r.processing_status.clone(),
-            })}
-            {row("Content hash (SHA-256)", d.content_hash.clone().unwrap_or_default())}
-        </dl>
-        <section aria-labelledby="text-heading">
-            <h2 id="text-heading" class="mb-2 text-lg font-semibold">"Extracted text"</h2>
-            {match d.text.clone() {
-                Some(t) if !t.trim().is_empty() => view! {
-                    <pre class="card max-h-[32rem] overflow-auto whitespace-pre-wrap text-sm" data-testid="extracted-text">{t}</pre>
-                    {d.text_cut.then(|| view! { <p class="hint">"Only the beginning is shown."</p> })}
-                }.into_any(),
-                Some(_) => view! { <p class="text-slate-600 dark:text-slate-400">"No text in this file; its name and path are searchable."</p> }.into_any(),
-                None => view! { <p class="text-slate-600 dark:text-slate-400">"Not processed yet."</p> }.into_any(),
-            }}
-        </section>
+        <div id="res-detail" data-live=scope>
+            <dl class="card mb-6 divide-y divide-slate-100 dark:divide-slate-800">
+                {row("Path", r.path.clone())}
+                {row("Type", r.media_type.clone().unwrap_or_else(|| "unknown".into()))}
+                {row("Size", format_bytes(r.size))}
+                {row("Modified at source", r.source_modified_at.clone().unwrap_or_default())}
+                {row("Collected", d.collected_at.clone())}
+                {row("Processing", match &r.processing_error {
+                    Some(e) => format!("{}: {e}", r.processing_status),
+                    None => r.processing_status.clone(),
+                })}
+                {row("Content hash (SHA-256)", d.content_hash.clone().unwrap_or_default())}
+            </dl>
+            <section aria-labelledby="text-heading">
+                <h2 id="text-heading" class="mb-2 text-lg font-semibold">"Extracted text"</h2>
+                {match d.text.clone() {
+                    Some(t) if !t.trim().is_empty() => view! {
+                        <pre class="card max-h-[32rem] overflow-auto whitespace-pre-wrap text-sm" data-testid="extracted-text">{t}</pre>
+                        {d.text_cut.then(|| view! { <p class="hint">"Only the beginning is shown."</p> })}
+                    }.into_any(),
+                    Some(_) => view! { <p class="text-slate-600 dark:text-slate-400">"No text in this file; its name and path are searchable."</p> }.into_any(),
+                    None => view! { <p class="text-slate-600 dark:text-slate-400">"Not processed yet."</p> }.into_any(),
+                }}
+            </section>
+        </div>
     }
 }

@@ -145,6 +145,15 @@ impl Pipeline {
         let done = self.process_all(&claimed).await;
         if !done.is_empty() {
             store.finish_processing(&done, now()).await?;
+            // Pages showing these resources look again (one event per datasource and batch).
+            let mut touched: Vec<&str> = claimed.iter().map(|r| r.datasource_id.as_str()).collect();
+            touched.sort_unstable();
+            touched.dedup();
+            for id in touched {
+                self.engine
+                    .events()
+                    .publish(id, crate::events::What::Processed);
+            }
         }
         // The queue ran dry: bring the index up to date before answering, so what was processed
         // is searchable. While a backlog is worked through, the batch's documents are given to

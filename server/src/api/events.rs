@@ -1,6 +1,6 @@
 //! `GET /api/@events`: server-sent events for every change to a datasource the caller may see
-//! (status, sync progress, settings/sharing updates, deletion). Browsers use it to move badges
-//! and progress bars live; scripts can `curl -N` it.
+//! (status, sync progress, resources processed, settings/sharing updates, deletion). Browsers
+//! use it to move badges and progress bars live; scripts can `curl -N` it.
 //!
 //! Each change is checked against the caller's access when it happens, so a datasource shared
 //! with them later starts to show, and one they lost stops. A stream ends after
@@ -99,6 +99,7 @@ fn encode(c: &Change) -> Event {
     let name = match c.what {
         What::Status { .. } => "status",
         What::Progress(_) => "progress",
+        What::Processed => "processed",
         What::Updated | What::Withdrawn { .. } => "updated",
         What::Deleted { .. } => "deleted",
     };

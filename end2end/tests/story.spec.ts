@@ -95,6 +95,8 @@ test("the whole story: users, datasources syncing live, search, pause and resume
   await page.getByLabel("Role", { exact: true }).selectOption("viewer");
   await page.getByRole("button", { name: "Send invitation" }).click();
   await expect(page.getByTestId("toasts")).toContainText(`Invitation sent to ${colleague}`);
+  // From the top (sending scrolled to the form): the datasource, its tabs, who has access.
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: screenshotPath("sharing") });
 
   // The colleague logs in, accepts, and searches inside the bucket.

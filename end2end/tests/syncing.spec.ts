@@ -40,8 +40,9 @@ test("a Folder datasource syncs live: pending → synced, with its activity; syn
   fs.writeFileSync(path.join(folder, "later.txt"), "added later");
   await page.getByRole("link", { name: "Overview" }).click();
   await hydrated(page);
+  // Each run queues for the one worker like the first (hence the same generous waits).
   await page.getByRole("button", { name: "Sync now" }).click();
-  await expect(page.locator("[data-field=Resources]")).toHaveText("4", { timeout: 20_000 });
+  await expect(page.locator("[data-field=Resources]")).toHaveText("4", { timeout: 60_000 });
   await expect(badge).toHaveAttribute("data-status", "synced");
 
   // Pause and resume.
@@ -49,7 +50,7 @@ test("a Folder datasource syncs live: pending → synced, with its activity; syn
   await expect(badge).toHaveAttribute("data-status", "paused");
   await expect(page.getByRole("button", { name: "Sync now" })).toHaveCount(0);
   await page.getByRole("button", { name: "Resume" }).click();
-  await expect(badge).toHaveAttribute("data-status", "synced", { timeout: 20_000 });
+  await expect(badge).toHaveAttribute("data-status", "synced", { timeout: 60_000 });
 
   // The API agrees, and the seed's endpoint answers 202 with the job.
   const token = await apiToken(request);

@@ -41,6 +41,8 @@ pub struct AppStateInner {
     pub workers: usize,
     /// Extracts text and feeds the search index.
     pub pipeline: engine::process::Pipeline,
+    /// Relays live events between the servers of one PostgreSQL database.
+    pub relay: Option<engine::events::RelayTasks>,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -118,6 +120,10 @@ impl Application {
                 .map_err(|e| format!("TRIBUTARY_AMQP_URL: {e}"))?;
             engine = engine.with_broker(broker);
         }
+        let relay = engine
+            .relay_events()
+            .await
+            .map_err(|e| format!("cannot listen for the other servers' live events: {e}"))?;
         let first_admin = engine
             .ensure_first_admin(
                 config.admin_email.as_deref(),
@@ -143,6 +149,7 @@ impl Application {
             manager,
             workers,
             pipeline,
+            relay,
             engine,
             leptos_options: leptos_options(&config, bound),
             first_admin: first_admin.map(Arc::new),

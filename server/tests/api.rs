@@ -820,9 +820,12 @@ struct EventStream {
 
 impl EventStream {
     async fn open(app: &TestApp, token: &str) -> Self {
-        let resp = app
-            .http
-            .get(app.url("/api/@events"))
+        Self::open_at(&app.http, &app.base, token).await
+    }
+
+    async fn open_at(http: &reqwest::Client, base: &str, token: &str) -> Self {
+        let resp = http
+            .get(format!("{base}/api/@events"))
             .bearer_auth(token)
             .send()
             .await
@@ -1520,4 +1523,70 @@ async fn flashes_ride_the_redirect(app: &TestApp) {
     let html = r.text().await.unwrap();
     assert!(html.contains("Resuming from where it paused"));
     assert!(!html.contains("data-testid=\"bulk-result\""));
+}
+
+/// Two servers on one PostgreSQL database, as two processes behind a load balancer: each has
+/// its own pool, caches, search index and live events, and a browser on either hears what the
+/// other did, with the same rules of who may see what.
+#[tokio::test]
+async fn live_events_cross_servers() {
+    let app = spawn("postgres").await;
+    let eve = login_as(&app, "eve@example.com").await;
+    let dir = engine::testing::tempfile_dir::Dir::new().unwrap();
+    let other = Application::build(Config::for_tests(dir.path(), &app.db.url))
+        .await
+        .expect("a second server");
+    let other_base = format!("http://127.0.0.1:{}", other.port());
+    let other_server = tokio::spawn(async move {
+        let _ = other.run_until(std::future::pending()).await;
+    });
+    // The same sessions work on both: they are in the database.
+    let mut admin_s = EventStream::open_at(&app.http, &other_base, &app.token).await;
+    let mut eve_s = EventStream::open_at(&app.http, &other_base, &eve).await;
+
+    let path = app.folder("far");
+    std::fs::write(format!("{path}/a.txt"), "collected on the first server").unwrap();
+    let (s, ds) = app
+        .post(
+            "/api/datasources",
+            json!({"@type": "FolderDatasource", "title": "Far", "path": path}),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let id = ds["id"].as_str().unwrap().to_owned();
+    app.state.manager.run_due_now().await.unwrap();
+
+    // The second server's admin follows the first server's sync to its end.
+    let mut statuses = Vec::new();
+    while statuses.last().map(String::as_str) != Some("synced") {
+        let (name, data) = admin_s.next().await;
+        assert_eq!(data["datasource_id"], id.as_str());
+        if name == "status" {
+            statuses.push(data["sync_status"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(statuses, ["pending", "syncing", "synced"]);
+    // And reads the result there at once: the events dropped what it kept of the datasource.
+    let r = app
+        .http
+        .get(format!("{other_base}/api/datasources/{id}"))
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    let seen: Value = r.json().await.unwrap();
+    assert_eq!(
+        (
+            seen["sync_status"].as_str(),
+            seen["resource_count"].as_i64()
+        ),
+        (Some("synced"), Some(1))
+    );
+    // Eve may not see it, on either server: her first event is her own datasource's.
+    let eve_mark = marker(&app, &eve, "eve-far").await;
+    let (_, first) = eve_s.next().await;
+    assert_eq!(first["datasource_id"], eve_mark.as_str());
+
+    other_server.abort();
+    app.finish().await;
 }

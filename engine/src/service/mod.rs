@@ -109,6 +109,32 @@ impl Engine {
     pub fn events(&self) -> &crate::events::Events {
         &self.events
     }
+
+    /// Relays live events to and from the other servers on this database (PostgreSQL), for
+    /// as long as the returned tasks are kept; `None` on SQLite. A change from another server
+    /// also drops what this server keeps in memory of that datasource, so its next read sees
+    /// the change at once instead of within the cache's bound.
+    pub async fn relay_events(&self) -> crate::Result<Option<crate::events::RelayTasks>> {
+        use crate::events::What;
+        let Some(relay) = self.store.relay() else {
+            return Ok(None);
+        };
+        let store = self.store.clone();
+        let tasks = self
+            .events
+            .start_relay(relay, move |change| match change {
+                Some(c) => store.forget_cached(
+                    Some(&c.datasource_id),
+                    matches!(
+                        c.what,
+                        What::Updated | What::Withdrawn { .. } | What::Deleted { .. }
+                    ),
+                ),
+                None => store.forget_cached(None, true),
+            })
+            .await?;
+        Ok(Some(tasks))
+    }
 }
 
 /// A new random id: 32 lowercase hex characters.

@@ -7,7 +7,9 @@
 //! Coherence: every write to a datasource or a membership in this process goes through this
 //! wrapper and drops the entry, so one server always reads its own writes. Other writers (the
 //! `seed-children` command on the same file, or a second server on the same PostgreSQL
-//! database) are seen within [`TTL`], which bounds how long such a write stays unseen here.
+//! database) are seen within [`TTL`], which bounds how long such a write stays unseen here; a
+//! second server's writes usually sooner, when its live event arrives through the relay
+//! ([`crate::events`]) and [`Store::forget_cached`] drops the entry.
 //! Nothing decides a write on a cached row alone: status changes are compare-and-set in SQL
 //! (`change_status` names the status it expects), so a stale read is refused, never applied.
 
@@ -124,6 +126,22 @@ impl CachedStore {
 impl Store for CachedStore {
     fn backend(&self) -> &'static str {
         self.inner.backend()
+    }
+    fn relay(&self) -> Option<Arc<dyn crate::events::Relay>> {
+        self.inner.relay()
+    }
+    fn forget_cached(&self, id: Option<&str>, roles: bool) {
+        match id {
+            Some(id) => self.forget(id),
+            None => {
+                let mut map = self.datasources.lock().unwrap_or_else(|p| p.into_inner());
+                self.datasource_writes.fetch_add(1, Ordering::SeqCst);
+                map.clear();
+            }
+        }
+        if roles || id.is_none() {
+            self.forget_roles();
+        }
     }
     async fn migrate(&self) -> Result<()> {
         self.inner.migrate().await

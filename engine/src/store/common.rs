@@ -356,6 +356,10 @@ macro_rules! store_impl {
                 Self::BACKEND
             }
 
+            fn relay(&self) -> Option<std::sync::Arc<dyn $crate::events::Relay>> {
+                self.event_relay()
+            }
+
             async fn migrate(&self) -> $crate::error::Result<()> {
                 self.run_migrations().await
             }

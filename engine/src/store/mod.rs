@@ -67,6 +67,14 @@ pub struct StatusChange {
 pub trait Store: Send + Sync + 'static {
     /// `sqlite` or `postgres`.
     fn backend(&self) -> &'static str;
+    /// Carries live events between the servers sharing this database: PostgreSQL's
+    /// `LISTEN`/`NOTIFY`; `None` on SQLite, whose file one server owns.
+    fn relay(&self) -> Option<Arc<dyn crate::events::Relay>> {
+        None
+    }
+    /// Another server changed datasource `id` (`None`: maybe any): whatever is kept of it in
+    /// memory, and of roles when `roles`, is dropped. Nothing is kept below the cache.
+    fn forget_cached(&self, _id: Option<&str>, _roles: bool) {}
     /// Applies pending migrations; fails loudly.
     async fn migrate(&self) -> Result<()>;
 

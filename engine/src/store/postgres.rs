@@ -1,15 +1,18 @@
 //! PostgreSQL backend, for teams and scale.
 
+use std::sync::Arc;
 use std::time::Duration;
 
-/// A pooled connection idle longer than this is pinged before use.
-const IDLE_CHECK: Duration = Duration::from_secs(10);
-
-use sqlx::postgres::{PgPool, PgPoolOptions, PgRow};
+use async_trait::async_trait;
+use sqlx::postgres::{PgListener, PgPool, PgPoolOptions, PgRow};
 use sqlx::{Connection, Row};
 
 use super::common::store_impl;
 use crate::error::{EngineError, Result};
+use crate::events::{Relay, Subscription};
+
+/// A pooled connection idle longer than this is pinged before use.
+const IDLE_CHECK: Duration = Duration::from_secs(10);
 
 #[derive(Clone)]
 pub struct PgStore {
@@ -108,9 +111,56 @@ impl PgStore {
     pub fn pool(&self) -> &PgPool {
         &self.pool
     }
+
+    fn event_relay(&self) -> Option<Arc<dyn Relay>> {
+        Some(Arc::new(PgRelay {
+            pool: self.pool.clone(),
+        }))
+    }
 }
 
 store_impl!(PgStore, PgRow);
+
+/// The `NOTIFY` channel live events travel on between the servers of one database.
+pub const EVENTS_CHANNEL: &str = "tributary_events";
+
+/// Live events between servers through `NOTIFY` on [`EVENTS_CHANNEL`]: notifications are
+/// per database, delivered to every connection listening, in the order they were committed.
+struct PgRelay {
+    pool: PgPool,
+}
+
+#[async_trait]
+impl Relay for PgRelay {
+    async fn send(&self, payloads: &[String]) -> Result<()> {
+        // One round trip for the whole batch; one statement is one transaction, whose
+        // notifications arrive together and in order.
+        sqlx::query(
+            "select pg_notify($1, p) from unnest($2::text[]) with ordinality as t(p, i) order by i",
+        )
+        .bind(EVENTS_CHANNEL)
+        .bind(payloads)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
+    async fn subscribe(&self) -> Result<Box<dyn Subscription>> {
+        // A connection of its own, beside the pool's.
+        let mut listener = PgListener::connect_with(&self.pool).await?;
+        listener.listen(EVENTS_CHANNEL).await?;
+        Ok(Box::new(PgSubscription(listener)))
+    }
+}
+
+struct PgSubscription(PgListener);
+
+#[async_trait]
+impl Subscription for PgSubscription {
+    async fn next(&mut self) -> Result<Option<String>> {
+        Ok(self.0.try_recv().await?.map(|n| n.payload().to_owned()))
+    }
+}
 
 #[cfg(test)]
 mod tests {

@@ -358,6 +358,11 @@ impl SqliteStore {
     pub fn pool(&self) -> &SqlitePool {
         &self.pool
     }
+
+    /// One server owns a SQLite file: there is nobody to relay live events to.
+    fn event_relay(&self) -> Option<Arc<dyn crate::events::Relay>> {
+        None
+    }
 }
 
 store_impl!(SqliteStore, SqliteRow);

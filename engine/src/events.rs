@@ -390,6 +390,10 @@ async fn receive_loop(
                 Some(Signal::Change(c)) => {
                     on_remote(Some(&c));
                     events.deliver(Signal::Change(c));
+                    // A batch from another server arrives at once; letting the listeners run
+                    // between its changes keeps them from falling behind the backlog (and
+                    // having to refetch everything) when it is large.
+                    tokio::task::yield_now().await;
                 }
                 Some(missed) => {
                     on_remote(None);

@@ -11,6 +11,8 @@
 //! also sent to the others, which pass it to their own listeners. What the relay cannot carry
 //! (a lost connection, a change too large for a notification, a backlog it had to drop) reaches
 //! the other servers' listeners as [`Heard::Missed`], so they refetch instead of missing it.
+//! The relay also carries ended sign-ins ([`SignedOut`]), so no server keeps trusting a session
+//! from memory after it was ended on another, or by the command line.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -18,7 +20,7 @@ use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
-use tokio::sync::{broadcast, mpsc};
+use tokio::sync::{broadcast, mpsc, oneshot};
 use tokio::task::JoinHandle;
 
 use crate::domain::SyncStatus;
@@ -80,6 +82,35 @@ pub struct Progress {
     pub expected: Option<i64>,
 }
 
+/// A sign-in that ended on one server: what the others must stop trusting from memory.
+#[derive(Debug, Clone, PartialEq)]
+pub enum SignedOut {
+    /// Every session and token of this user id (deactivated, a new password).
+    User(String),
+    /// One token, by its hash (logged out, a personal token revoked).
+    Token(String),
+}
+
+/// What the relay brings from another server, for the engine to act on before this server's
+/// listeners hear it.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Remote {
+    Change(Change),
+    SignedOut(SignedOut),
+    /// Something may have been lost on the way: forget whatever is kept in memory.
+    Missed,
+}
+
+/// What waits to be sent to the other servers.
+#[derive(Debug)]
+enum Outgoing {
+    Change(Change),
+    SignedOut(SignedOut),
+    /// Answered once everything queued before it was sent: `true`, or `false` if some of it
+    /// could not be.
+    Flush(oneshot::Sender<bool>),
+}
+
 /// What goes through the in-process channel.
 #[derive(Debug, Clone)]
 enum Signal {
@@ -93,7 +124,7 @@ enum Signal {
 pub struct Events {
     tx: broadcast::Sender<Signal>,
     /// Set once [`Events::start_relay`] runs: changes to send to the other servers.
-    outbox: Arc<OnceLock<mpsc::Sender<Change>>>,
+    outbox: Arc<OnceLock<mpsc::Sender<Outgoing>>>,
     /// The outbox was full and a change was dropped: the other servers must refetch.
     overflowed: Arc<AtomicBool>,
     /// Tells this server's notifications from the others' (a random id per engine).
@@ -118,12 +149,44 @@ impl Events {
             datasource_id: datasource_id.to_owned(),
             what,
         };
-        if let Some(out) = self.outbox.get()
-            && out.try_send(change.clone()).is_err()
+        self.relay(|| Outgoing::Change(change.clone()));
+        let _ = self.tx.send(Signal::Change(change));
+    }
+
+    /// Tells the other servers (when relaying) that a sign-in ended. This server's listeners
+    /// do not hear it: the engine has forgotten it here already.
+    pub fn signed_out(&self, who: SignedOut) {
+        self.relay(|| Outgoing::SignedOut(who));
+    }
+
+    /// Queues `out` for the other servers when relaying; a full queue drops it and tells them
+    /// they missed something.
+    fn relay(&self, out: impl FnOnce() -> Outgoing) {
+        if let Some(outbox) = self.outbox.get()
+            && outbox.try_send(out()).is_err()
         {
             self.overflowed.store(true, Ordering::SeqCst);
         }
-        let _ = self.tx.send(Signal::Change(change));
+    }
+
+    /// Waits until everything published so far has been sent to the other servers (at once
+    /// when not relaying): for a short-lived process, such as a command-line tool, before it
+    /// exits. An error says some of it could not be sent.
+    pub async fn flush(&self) -> Result<()> {
+        let Some(outbox) = self.outbox.get() else {
+            return Ok(());
+        };
+        let unsent =
+            || EngineError::Internal("live events could not be sent to the other servers".into());
+        let (tx, rx) = oneshot::channel();
+        outbox
+            .send(Outgoing::Flush(tx))
+            .await
+            .map_err(|_| unsent())?;
+        match rx.await {
+            Ok(true) => Ok(()),
+            _ => Err(unsent()),
+        }
     }
 
     pub fn listen(&self) -> Listener {
@@ -138,16 +201,17 @@ impl Events {
     }
 
     /// Starts relaying through `relay`: from now on every change published here is also sent
-    /// to the other servers, and theirs are published here. `on_remote` runs for each change
-    /// from another server before this server's listeners hear it (the engine drops cached
-    /// rows with it), and with `None` when changes may have been lost.
+    /// to the other servers, and theirs are published here. `on_remote` runs for everything
+    /// another server sends, before this server's listeners hear it (the engine drops cached
+    /// rows and sign-ins with it), and with [`Remote::Missed`] when something may have been
+    /// lost.
     ///
     /// Returns once this server listens, so nothing published afterwards by another server
     /// is missed. Starting a second time is refused.
     pub async fn start_relay(
         &self,
         relay: Arc<dyn Relay>,
-        on_remote: impl Fn(Option<&Change>) + Send + Sync + 'static,
+        on_remote: impl Fn(&Remote) + Send + Sync + 'static,
     ) -> Result<RelayTasks> {
         let relayed_already = || EngineError::Conflict("live events are relayed already".into());
         if self.outbox.get().is_some() {
@@ -172,8 +236,8 @@ impl Events {
     }
 }
 
-/// What the engine does with a change from another server (`None`: changes may have been lost).
-type OnRemote = dyn Fn(Option<&Change>) + Send + Sync;
+/// What the engine does with what another server sent.
+type OnRemote = dyn Fn(&Remote) + Send + Sync;
 
 /// Changes waiting to be sent to the other servers; more are dropped (and the others told).
 const RELAY_OUTBOX: usize = 4096;
@@ -227,6 +291,14 @@ enum Wire {
     },
     /// Changes were dropped on the way: refetch.
     Missed { from: String },
+    /// A sign-in ended: a user's (`user`, an id) or one token's (`token`, its hash).
+    SignedOut {
+        from: String,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        user: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        token: Option<String>,
+    },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -328,16 +400,42 @@ fn encode(origin: &str, n: u64, change: Change) -> String {
     }
 }
 
+/// The payload telling the other servers that a sign-in ended.
+fn encode_signed_out(origin: &str, who: SignedOut) -> String {
+    let (user, token) = match who {
+        SignedOut::User(id) => (Some(id), None),
+        SignedOut::Token(hash) => (None, Some(hash)),
+    };
+    serde_json::to_string(&Wire::SignedOut {
+        from: origin.to_owned(),
+        user,
+        token,
+    })
+    .unwrap_or_default()
+}
+
 /// What a payload from another server means here; `None` for this server's own and for what
 /// cannot be read.
-fn decode(origin: &str, payload: &str) -> Option<Signal> {
+fn decode(origin: &str, payload: &str) -> Option<Remote> {
     match serde_json::from_str::<Wire>(payload) {
-        Ok(Wire::Change { from, .. } | Wire::Missed { from }) if from == origin => None,
-        Ok(Wire::Change { id, what, .. }) => Some(Signal::Change(Change {
+        Ok(Wire::Change { from, .. } | Wire::Missed { from } | Wire::SignedOut { from, .. })
+            if from == origin =>
+        {
+            None
+        }
+        Ok(Wire::Change { id, what, .. }) => Some(Remote::Change(Change {
             datasource_id: id,
             what: what.into(),
         })),
-        Ok(Wire::Missed { .. }) => Some(Signal::Missed(1)),
+        Ok(Wire::Missed { .. }) => Some(Remote::Missed),
+        Ok(Wire::SignedOut { user, token, .. }) => match (user, token) {
+            (Some(id), _) => Some(Remote::SignedOut(SignedOut::User(id))),
+            (None, Some(hash)) => Some(Remote::SignedOut(SignedOut::Token(hash))),
+            (None, None) => {
+                tracing::warn!("a relayed sign-out names nobody");
+                None
+            }
+        },
         Err(e) => {
             tracing::warn!(error = %e, "a relayed live event could not be read");
             None
@@ -352,27 +450,39 @@ async fn send_loop(
     origin: Arc<str>,
     overflowed: Arc<AtomicBool>,
     relay: Arc<dyn Relay>,
-    mut rx: mpsc::Receiver<Change>,
+    mut rx: mpsc::Receiver<Outgoing>,
 ) {
     let mut n = 0u64;
     let mut lost = false;
     let mut batch = Vec::with_capacity(RELAY_BATCH);
     while rx.recv_many(&mut batch, RELAY_BATCH).await > 0 {
         let mut payloads = Vec::with_capacity(batch.len() + 1);
+        let mut flushes = Vec::new();
         if lost || overflowed.swap(false, Ordering::SeqCst) {
             payloads.push(encode_missed(&origin));
         }
-        for change in batch.drain(..) {
-            n += 1;
-            payloads.push(encode(&origin, n, change));
-        }
-        lost = match relay.send(&payloads).await {
-            Ok(()) => false,
-            Err(e) => {
-                tracing::warn!(error = %e, "live events could not be sent to the other servers");
-                true
+        for out in batch.drain(..) {
+            match out {
+                Outgoing::Change(change) => {
+                    n += 1;
+                    payloads.push(encode(&origin, n, change));
+                }
+                Outgoing::SignedOut(who) => payloads.push(encode_signed_out(&origin, who)),
+                Outgoing::Flush(done) => flushes.push(done),
             }
-        };
+        }
+        if !payloads.is_empty() {
+            lost = match relay.send(&payloads).await {
+                Ok(()) => false,
+                Err(e) => {
+                    tracing::warn!(error = %e, "live events could not be sent to the other servers");
+                    true
+                }
+            };
+        }
+        for done in flushes {
+            let _ = done.send(!lost);
+        }
     }
 }
 
@@ -386,21 +496,23 @@ async fn receive_loop(
 ) {
     loop {
         match subscription.next().await {
-            Ok(Some(payload)) => match decode(&events.origin, &payload) {
-                Some(Signal::Change(c)) => {
-                    on_remote(Some(&c));
-                    events.deliver(Signal::Change(c));
-                    // A batch from another server arrives at once; letting the listeners run
-                    // between its changes keeps them from falling behind the backlog (and
-                    // having to refetch everything) when it is large.
-                    tokio::task::yield_now().await;
+            Ok(Some(payload)) => {
+                let Some(remote) = decode(&events.origin, &payload) else {
+                    continue;
+                };
+                on_remote(&remote);
+                match remote {
+                    Remote::Change(c) => {
+                        events.deliver(Signal::Change(c));
+                        // A batch from another server arrives at once; letting the listeners
+                        // run between its changes keeps them from falling behind the backlog
+                        // (and having to refetch everything) when it is large.
+                        tokio::task::yield_now().await;
+                    }
+                    Remote::SignedOut(_) => {}
+                    Remote::Missed => events.deliver(Signal::Missed(1)),
                 }
-                Some(missed) => {
-                    on_remote(None);
-                    events.deliver(missed);
-                }
-                None => {}
-            },
+            }
             Ok(None) | Err(_) => {
                 subscription = loop {
                     match relay.subscribe().await {
@@ -411,7 +523,7 @@ async fn receive_loop(
                         }
                     }
                 };
-                on_remote(None);
+                on_remote(&Remote::Missed);
                 events.deliver(Signal::Missed(1));
             }
         }
@@ -503,7 +615,7 @@ mod tests {
             };
             let payload = encode("here", n as u64, change.clone());
             assert!(
-                matches!(decode("there", &payload), Some(Signal::Change(c)) if c == change),
+                matches!(decode("there", &payload), Some(Remote::Change(c)) if c == change),
                 "{payload}"
             );
             assert!(decode("here", &payload).is_none(), "its own are skipped");
@@ -516,8 +628,28 @@ mod tests {
         };
         let payload = encode("here", 1, huge);
         assert!(payload.len() <= MAX_PAYLOAD);
-        assert!(matches!(decode("there", &payload), Some(Signal::Missed(1))));
+        assert_eq!(decode("there", &payload), Some(Remote::Missed));
         assert!(decode("there", "not json").is_none());
+    }
+
+    #[test]
+    fn an_ended_sign_in_crosses_to_another_server_and_comes_back_to_nobody() {
+        for who in [
+            SignedOut::User("u1".into()),
+            SignedOut::Token("9f86d081884c7d65".into()),
+        ] {
+            let payload = encode_signed_out("here", who.clone());
+            assert_eq!(
+                decode("there", &payload),
+                Some(Remote::SignedOut(who)),
+                "{payload}"
+            );
+            assert!(decode("here", &payload).is_none(), "its own are skipped");
+        }
+        assert!(
+            decode("there", r#"{"k":"signed_out","from":"here"}"#).is_none(),
+            "a sign-out naming nobody is ignored"
+        );
     }
 
     #[test]

@@ -7,6 +7,8 @@ use std::time::{Duration, Instant};
 use engine::Engine;
 use engine::domain::{AccountRole, SyncStatus};
 use engine::events::{Change, Heard, Listener, MAX_PAYLOAD, What};
+use engine::model::TokenKind;
+use engine::service::AUTH_CACHE_TTL;
 use engine::testing::TestDb;
 use serde_json::json;
 
@@ -293,6 +295,93 @@ async fn a_lost_connection_is_told_and_listening_resumes() {
             other => panic!("nothing relayed after the reconnect: {other:?}"),
         }
     }
+    db.cleanup().await.unwrap();
+}
+
+/// Server `b` has heard everything `a` sent before this: `a` sends a marker after it, and the
+/// relay keeps order (and PostgreSQL delivers notifications in commit order).
+async fn b_caught_up(a: &Engine, on_b: &mut Listener, marker: &str) {
+    a.events().publish(marker, What::Processed);
+    until(on_b, marker, |w| *w == What::Processed).await;
+}
+
+#[tokio::test]
+async fn a_sign_in_ended_on_one_server_is_not_trusted_on_another() {
+    let (db, a, b) = two_servers().await;
+    let _ra = a.relay_events().await.unwrap();
+    let _rb = b.relay_events().await.unwrap();
+    let mut on_b = b.events().listen();
+    let admin = a
+        .create_user("boss@example.com", "", "password123", AccountRole::Admin)
+        .await
+        .unwrap();
+    let ann = a
+        .create_user("ann@example.com", "", "password123", AccountRole::Member)
+        .await
+        .unwrap();
+    let unauthorized = |r: engine::Result<engine::model::User>| match r {
+        Err(e) => e.status_code() == 401,
+        Ok(_) => false,
+    };
+
+    // A session used on b (which keeps it), then logged out on a.
+    let session = a
+        .login("ann@example.com", "password123", TokenKind::Session)
+        .await
+        .unwrap()
+        .token;
+    let kept = Instant::now();
+    assert_eq!(b.authenticate(&session).await.unwrap().id, ann.id);
+    a.logout(&session).await.unwrap();
+    b_caught_up(&a, &mut on_b, "after-logout").await;
+    assert!(unauthorized(b.authenticate(&session).await), "logged out");
+    assert!(kept.elapsed() < AUTH_CACHE_TTL, "before b's copy expired");
+
+    // Two tokens kept on b; the admin deactivates ann on a: b refuses both.
+    let api = a
+        .login("ann@example.com", "password123", TokenKind::Api)
+        .await
+        .unwrap()
+        .token;
+    let personal = a
+        .create_personal_token(&ann, "script")
+        .await
+        .unwrap()
+        .secret;
+    let kept = Instant::now();
+    b.authenticate(&api).await.unwrap();
+    b.authenticate(&personal).await.unwrap();
+    a.update_user(&admin, &ann.id, &json!({"active": false}))
+        .await
+        .unwrap();
+    b_caught_up(&a, &mut on_b, "after-deactivate").await;
+    assert!(unauthorized(b.authenticate(&api).await), "deactivated");
+    assert!(unauthorized(b.authenticate(&personal).await));
+    assert!(kept.elapsed() < AUTH_CACHE_TTL, "before b's copies expired");
+
+    // The admin's token, kept on b, survives all of that.
+    let own = a
+        .login("boss@example.com", "password123", TokenKind::Api)
+        .await
+        .unwrap()
+        .token;
+    b.authenticate(&own).await.unwrap();
+
+    // The command line (`tributary user reset-password`): a short-lived engine of its own that
+    // waits until the running servers were told, then exits.
+    let kept = Instant::now();
+    assert_eq!(b.authenticate(&own).await.unwrap().id, admin.id);
+    {
+        let cli = db.engine().await.unwrap();
+        let _relay = cli.relay_events().await.unwrap();
+        cli.reset_password("boss@example.com", "a-new-password-1")
+            .await
+            .unwrap();
+        cli.events().flush().await.unwrap();
+    }
+    b_caught_up(&a, &mut on_b, "after-reset").await;
+    assert!(unauthorized(b.authenticate(&own).await), "password reset");
+    assert!(kept.elapsed() < AUTH_CACHE_TTL, "before b's copy expired");
     db.cleanup().await.unwrap();
 }
 

@@ -6,6 +6,9 @@ use std::process::ExitCode;
 use clap::Parser;
 
 use crate::config::{Cli, Command, Config, UserCommand};
+use engine::Engine;
+use engine::events::RelayTasks;
+
 use crate::startup::{Application, open_engine};
 
 pub async fn run() -> ExitCode {
@@ -108,8 +111,27 @@ async fn reindex(config: &Config) -> Result<(), String> {
     Ok(())
 }
 
-async fn seed_children(config: &Config, datasource: &str, count: usize) -> Result<(), String> {
+/// Opens the engine with its live events relayed (on PostgreSQL), so the running servers hear
+/// at once what a command changes; [`told_the_servers`] waits for them to be told.
+async fn open_relaying(config: &Config) -> Result<(Engine, Option<RelayTasks>), String> {
     let engine = open_engine(config).await?;
+    let relay = engine
+        .relay_events()
+        .await
+        .map_err(|e| format!("cannot reach the other servers' live events: {e}"))?;
+    Ok((engine, relay))
+}
+
+/// Waits until what the command changed was sent to the running servers; if it could not be,
+/// says what that means (`later`) instead of failing: the change itself is done.
+async fn told_the_servers(engine: &Engine, later: &str) {
+    if let Err(e) = engine.events().flush().await {
+        eprintln!("warning: the running servers could not be told ({e}); {later}");
+    }
+}
+
+async fn seed_children(config: &Config, datasource: &str, count: usize) -> Result<(), String> {
+    let (engine, _relay) = open_relaying(config).await?;
     let existing = engine
         .store()
         .count_children(datasource)
@@ -124,6 +146,11 @@ async fn seed_children(config: &Config, datasource: &str, count: usize) -> Resul
             .await
             .map_err(|e| e.to_string())?;
     }
+    told_the_servers(
+        &engine,
+        "open pages show the new resources when reloaded, counts within 2 s",
+    )
+    .await;
     println!("added {count} resources to {datasource}");
     Ok(())
 }
@@ -142,7 +169,7 @@ fn read_new_password() -> Result<String, String> {
 }
 
 async fn user_command(config: &Config, cmd: UserCommand) -> Result<(), String> {
-    let engine = open_engine(config).await?;
+    let (engine, _relay) = open_relaying(config).await?;
     match cmd {
         UserCommand::Add { email, role, name } => {
             let role = role
@@ -161,6 +188,11 @@ async fn user_command(config: &Config, cmd: UserCommand) -> Result<(), String> {
                 .reset_password(&email, &password)
                 .await
                 .map_err(|e| e.to_string())?;
+            told_the_servers(
+                &engine,
+                "they accept the ended sessions for at most 5 more seconds",
+            )
+            .await;
             println!(
                 "password of {} reset; their sessions and tokens were ended",
                 u.email

@@ -1590,3 +1590,71 @@ async fn live_events_cross_servers() {
     other_server.abort();
     app.finish().await;
 }
+
+/// `tributary <args>` on the test's database, as an admin runs it beside the running server;
+/// its standard error when it fails.
+fn command_line(app: &TestApp, args: &[&str], new_password: &str) -> String {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_tributary"))
+        .args(args)
+        .env("TRIBUTARY_DATA_DIR", app.db.dir.path())
+        .env("DATABASE_URL", &app.db.url)
+        .env("TRIBUTARY_NEW_PASSWORD", new_password)
+        .env("RUST_LOG", "warn")
+        .output()
+        .expect("the tributary binary");
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(out.status.success(), "tributary {args:?}: {stderr}");
+    stderr
+}
+
+#[tokio::test]
+async fn the_command_line_tells_the_running_server_at_once_on_postgres() {
+    let app = spawn("postgres").await;
+    let eve = login_as(&app, "eve@example.com").await;
+    let id = marker(&app, &app.token, "seeded").await;
+    let mut admin_s = EventStream::open(&app, &app.token).await;
+    // The server keeps what it just read: eve's token, then the datasource row.
+    let token_kept = std::time::Instant::now();
+    let me = app
+        .http
+        .get(app.url("/api/@me"))
+        .bearer_auth(&eve)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 200);
+    // Eve's password is reset by a command, and resources are seeded by another.
+    let said = command_line(
+        &app,
+        &["user", "reset-password", "eve@example.com"],
+        "a-brand-new-password",
+    );
+    assert!(!said.contains("warning"), "{said}");
+    let row_kept = std::time::Instant::now();
+    let (_, ds) = app.get(&format!("/api/datasources/{id}")).await;
+    assert_eq!(ds["resource_count"], 0);
+    command_line(&app, &["seed-children", &id, "--count", "5"], "");
+
+    // The open stream hears the seeding (the commands' notifications arrive in the order they
+    // were sent, so the reset was heard before it).
+    loop {
+        let (name, data) = admin_s.next().await;
+        if name == "updated" && data["datasource_id"] == id.as_str() {
+            break;
+        }
+    }
+    let (_, ds) = app.get(&format!("/api/datasources/{id}")).await;
+    assert_eq!(ds["resource_count"], 5, "the kept row was dropped");
+    let me = app
+        .http
+        .get(app.url("/api/@me"))
+        .bearer_auth(&eve)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(me.status(), 401, "eve's kept token was dropped");
+    // Both read back before what the server kept would have expired anyway.
+    assert!(row_kept.elapsed() < engine::store::cached::TTL);
+    assert!(token_kept.elapsed() < engine::service::AUTH_CACHE_TTL);
+    app.finish().await;
+}

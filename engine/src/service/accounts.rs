@@ -13,6 +13,7 @@ use sha2::{Digest, Sha256};
 use super::{Engine, json_object, new_id, refuse_unknown};
 use crate::domain::{AccountRole, Email};
 use crate::error::{EngineError, Result};
+use crate::events::SignedOut;
 use crate::model::{TokenInfo, TokenKind, User};
 use crate::store::NewToken;
 
@@ -85,6 +86,16 @@ fn random_secret(bytes: usize) -> String {
 }
 
 impl Engine {
+    /// Stops trusting a sign-in that just ended (in the database first): drops it from this
+    /// server's cache and tells the other servers to drop it from theirs.
+    fn signed_out(&self, who: SignedOut) {
+        match &who {
+            SignedOut::User(id) => self.auth_cache.forget_user(id),
+            SignedOut::Token(hash) => self.auth_cache.forget_token(hash),
+        }
+        self.events.signed_out(who);
+    }
+
     /// Creates a user. A taken e-mail is a 409; a short password a 422.
     pub async fn create_user(
         &self,
@@ -200,6 +211,7 @@ impl Engine {
         if let Some(u) = self.auth_cache.get(&hash) {
             return Ok(u);
         }
+        let generation = self.auth_cache.generation();
         let user = self
             .store
             .user_by_token(&hash, super::now())
@@ -207,14 +219,15 @@ impl Engine {
             .ok_or_else(|| {
                 EngineError::Unauthorized("the token is invalid or has expired".into())
             })?;
-        self.auth_cache.put(hash, user.clone());
+        self.auth_cache.put(hash, user.clone(), generation);
         Ok(user)
     }
 
     pub async fn logout(&self, token: &str) -> Result<()> {
         let hash = token_hash(token);
-        self.auth_cache.forget_token(&hash);
-        self.store.delete_token(&hash).await
+        let deleted = self.store.delete_token(&hash).await;
+        self.signed_out(SignedOut::Token(hash));
+        deleted
     }
 
     /// Changes one's own password after checking the current one; ends every other session and
@@ -248,7 +261,7 @@ impl Engine {
             .await?;
         let keep = current_token.map(token_hash).unwrap_or_default();
         self.store.delete_sessions_except(&user.id, &keep).await?;
-        self.auth_cache.forget_user(&user.id);
+        self.signed_out(SignedOut::User(user.id.clone()));
         Ok(())
     }
 
@@ -304,7 +317,7 @@ impl Engine {
             .delete_token_by_id(&user.id, id)
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("token '{id}'")))?;
-        self.auth_cache.forget_token(&hash);
+        self.signed_out(SignedOut::Token(hash));
         Ok(())
     }
 
@@ -397,10 +410,13 @@ impl Engine {
         }
         user.updated_at = super::now();
         self.store.update_user(&user).await?;
-        self.auth_cache.forget_user(&user.id);
-        if !user.active {
-            self.store.delete_user_tokens(&user.id).await?;
-        }
+        let ended = if user.active {
+            Ok(())
+        } else {
+            self.store.delete_user_tokens(&user.id).await
+        };
+        self.signed_out(SignedOut::User(user.id.clone()));
+        ended?;
         Ok(user)
     }
 
@@ -417,7 +433,7 @@ impl Engine {
             .set_password_hash(&creds.user.id, &hash_password(password)?)
             .await?;
         self.store.delete_user_tokens(&creds.user.id).await?;
-        self.auth_cache.forget_user(&creds.user.id);
+        self.signed_out(SignedOut::User(creds.user.id.clone()));
         self.throttle.succeeded(email.as_str());
         Ok(creds.user)
     }

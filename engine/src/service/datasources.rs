@@ -619,7 +619,12 @@ impl Engine {
                 "datasource '{datasource_id}'"
             )));
         }
-        self.store.insert_resources(datasource_id, resources).await
+        self.store
+            .insert_resources(datasource_id, resources)
+            .await?;
+        self.events
+            .publish(datasource_id, crate::events::What::Updated);
+        Ok(())
     }
 }
 

@@ -16,6 +16,9 @@ use crate::store::Store;
 
 pub use access::{Action, authorize};
 pub use accounts::{FirstAdmin, LoginToken, NewPersonalToken};
+/// How long a server trusts a token it looked up without looking again (ended sign-ins are
+/// dropped at once).
+pub use auth_cache::TTL as AUTH_CACHE_TTL;
 pub use datasources::{
     ChildrenQuery, DatasourceInput, credential_fields, sample_resource, settings_fields,
 };
@@ -113,24 +116,31 @@ impl Engine {
     /// Relays live events to and from the other servers on this database (PostgreSQL), for
     /// as long as the returned tasks are kept; `None` on SQLite. A change from another server
     /// also drops what this server keeps in memory of that datasource, so its next read sees
-    /// the change at once instead of within the cache's bound.
+    /// the change at once instead of within the cache's bound; a sign-in ended on another
+    /// server (or by the command line) is no longer trusted here from memory.
     pub async fn relay_events(&self) -> crate::Result<Option<crate::events::RelayTasks>> {
-        use crate::events::What;
+        use crate::events::{Remote, SignedOut, What};
         let Some(relay) = self.store.relay() else {
             return Ok(None);
         };
         let store = self.store.clone();
+        let auth = self.auth_cache.clone();
         let tasks = self
             .events
-            .start_relay(relay, move |change| match change {
-                Some(c) => store.forget_cached(
+            .start_relay(relay, move |remote| match remote {
+                Remote::Change(c) => store.forget_cached(
                     Some(&c.datasource_id),
                     matches!(
                         c.what,
                         What::Updated | What::Withdrawn { .. } | What::Deleted { .. }
                     ),
                 ),
-                None => store.forget_cached(None, true),
+                Remote::SignedOut(SignedOut::User(id)) => auth.forget_user(id),
+                Remote::SignedOut(SignedOut::Token(hash)) => auth.forget_token(hash),
+                Remote::Missed => {
+                    store.forget_cached(None, true);
+                    auth.clear();
+                }
             })
             .await?;
         Ok(Some(tasks))

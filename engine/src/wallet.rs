@@ -24,6 +24,21 @@ impl std::fmt::Debug for Wallet {
     }
 }
 
+/// Writes `bytes` to a new file at `path`, readable by its owner only, and makes it durable.
+fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let mut f = opts.open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}
+
 fn aad(datasource_id: &str, name: &str) -> Vec<u8> {
     format!("tributary-wallet-v1|{datasource_id}|{name}").into_bytes()
 }
@@ -47,35 +62,58 @@ impl Wallet {
     }
 
     /// Reads the key file, or creates it (mode 0600) with a random key.
+    ///
+    /// The new key is written whole to a file of its own, made durable, and only then linked
+    /// under the final name, which fails if the name exists. So processes starting together on
+    /// a new data directory (two servers, a server and a command) all end up with the one key
+    /// that won, never with one another replaced, and nobody ever reads a half-written file;
+    /// a crash leaves either no key file or a complete one.
     pub fn load_or_create(path: &Path) -> Result<Self> {
-        if let Ok(text) = std::fs::read_to_string(path) {
-            return Self::from_base64(&text).map_err(|_| {
-                EngineError::Internal(format!("the wallet key file {} is damaged", path.display()))
-            });
+        match std::fs::read_to_string(path) {
+            Ok(text) => return Self::from_key_file(path, &text),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(EngineError::Internal(format!(
+                    "cannot read the wallet key file {}: {e}",
+                    path.display()
+                )));
+            }
         }
         let key = XChaCha20Poly1305::generate_key(&mut OsRng);
-        if let Some(dir) = path.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| {
-                EngineError::Internal(format!("cannot create {}: {e}", dir.display()))
-            })?;
-        }
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create_new(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let mut f = opts.open(path).map_err(|e| {
-            EngineError::Internal(format!(
+        let dir = path.parent().unwrap_or(Path::new("."));
+        std::fs::create_dir_all(dir)
+            .map_err(|e| EngineError::Internal(format!("cannot create {}: {e}", dir.display())))?;
+        let tmp = dir.join(format!(".wallet-key-{}.tmp", uuid::Uuid::new_v4().simple()));
+        let written = write_private(&tmp, STANDARD.encode(key).as_bytes());
+        let linked = written.and_then(|()| std::fs::hard_link(&tmp, path));
+        let _ = std::fs::remove_file(&tmp);
+        match linked {
+            Ok(()) => {
+                // The new name is durable once the directory is.
+                if let Ok(d) = std::fs::File::open(dir) {
+                    let _ = d.sync_all();
+                }
+                let key: [u8; 32] = key.into();
+                Ok(Self::from_key(&key))
+            }
+            // Another process created it first: use the key it wrote.
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    EngineError::Internal(format!("cannot read {}: {e}", path.display()))
+                })?;
+                Self::from_key_file(path, &text)
+            }
+            Err(e) => Err(EngineError::Internal(format!(
                 "cannot create the wallet key file {}: {e}",
                 path.display()
-            ))
-        })?;
-        std::io::Write::write_all(&mut f, STANDARD.encode(key).as_bytes())
-            .map_err(|e| EngineError::Internal(format!("cannot write {}: {e}", path.display())))?;
-        let key: [u8; 32] = key.into();
-        Ok(Self::from_key(&key))
+            ))),
+        }
+    }
+
+    fn from_key_file(path: &Path, text: &str) -> Result<Self> {
+        Self::from_base64(text).map_err(|_| {
+            EngineError::Internal(format!("the wallet key file {} is damaged", path.display()))
+        })
     }
 
     /// Encrypts `secret` for (datasource, name): `nonce|ciphertext`, base64.
@@ -168,5 +206,55 @@ mod tests {
         let b = Wallet::load_or_create(&p).unwrap();
         assert_eq!(b.open("d", "n", &sealed).unwrap(), "v");
         assert!(Wallet::from_base64("short").is_err());
+        assert_eq!(
+            std::fs::read_dir(dir.path()).unwrap().count(),
+            1,
+            "no temporary file is left"
+        );
+    }
+
+    #[test]
+    fn processes_starting_together_share_one_key() {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().unwrap();
+            let p = dir.path().join("data").join("wallet.key");
+            let barrier = std::sync::Barrier::new(8);
+            let wallets: Vec<Wallet> = std::thread::scope(|s| {
+                let handles: Vec<_> = (0..8)
+                    .map(|_| {
+                        s.spawn(|| {
+                            barrier.wait();
+                            Wallet::load_or_create(&p)
+                        })
+                    })
+                    .collect();
+                handles
+                    .into_iter()
+                    .map(|h| h.join().unwrap().expect("every start succeeds"))
+                    .collect()
+            });
+            let sealed = wallets[0].seal("d", "n", "v").unwrap();
+            for w in &wallets {
+                assert_eq!(w.open("d", "n", &sealed).unwrap(), "v", "one key for all");
+            }
+            assert_eq!(
+                Wallet::load_or_create(&p)
+                    .unwrap()
+                    .open("d", "n", &sealed)
+                    .unwrap(),
+                "v",
+                "and it is the one on disk"
+            );
+        }
+    }
+
+    #[test]
+    fn a_damaged_key_file_is_refused_not_replaced() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("wallet.key");
+        std::fs::write(&p, "not a key").unwrap();
+        let e = Wallet::load_or_create(&p).unwrap_err().to_string();
+        assert!(e.contains("damaged"), "{e}");
+        assert_eq!(std::fs::read_to_string(&p).unwrap(), "not a key");
     }
 }

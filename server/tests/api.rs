@@ -242,6 +242,48 @@ async fn datasource_lifecycle(app: &TestApp) {
         .get(&format!("{location}/@sendToSpyder?force=true"))
         .await;
     assert_eq!((s.as_u16(), forced["new"].as_bool()), (202, Some(true)));
+    // POST does the same (a script may well post an action), with force in the body or query;
+    // a bad body is refused, naming the field, and queues nothing.
+    let spyder = format!("{location}/@sendToSpyder");
+    for (body, status, field) in [
+        (json!({"force": "yes"}), 422, Some("force")),
+        (json!({"forse": true}), 422, Some("forse")),
+        (json!([true]), 400, None),
+    ] {
+        let (s, e) = app.post(&spyder, body.clone()).await;
+        assert_eq!(s.as_u16(), status, "{body}: {e}");
+        assert_eq!(e["error"]["field"].as_str(), field, "{e}");
+    }
+    let (s, e) = app
+        .post(&format!("{spyder}?force=true"), json!({"force": false}))
+        .await;
+    assert_eq!(
+        (s.as_u16(), e["error"]["field"].as_str()),
+        (422, Some("force"))
+    );
+    let (s, same) = app.post(&spyder, json!({"force": true})).await;
+    assert_eq!(
+        (s.as_u16(), same["new"].as_bool(), &same["id"]),
+        (202, Some(false), &forced["id"]),
+        "the forced job is still the one queued: {same}"
+    );
+    // Any other method: a 405 in the API's error shape, with the methods it takes.
+    let r = app
+        .http
+        .put(&spyder)
+        .bearer_auth(&app.token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 405);
+    let allow = r.headers()["allow"].to_str().unwrap().to_owned();
+    assert!(allow.contains("GET") && allow.contains("POST"), "{allow}");
+    let e: Value = r.json().await.unwrap();
+    assert_eq!(e["error"]["code"], "method_not_allowed", "{e}");
+    assert!(
+        e["error"]["message"].as_str().unwrap().contains("PUT"),
+        "{e}"
+    );
     let (s, paused) = app.post(&format!("{location}/@pause"), json!({})).await;
     assert_eq!(
         (s.as_u16(), paused["sync_status"].as_str()),
@@ -256,6 +298,16 @@ async fn datasource_lifecycle(app: &TestApp) {
     assert_eq!(
         (s.as_u16(), resumed["sync_status"].as_str()),
         (200, Some("resuming"))
+    );
+    app.state.manager.run_due_now().await.unwrap();
+    assert_eq!(app.get(&location).await.1["sync_status"], "synced");
+    // Finished again: a POST without force is refused like the GET, with force it collects.
+    assert_eq!(app.post(&spyder, Value::Null).await.0, 409);
+    let (s, again) = app.post(&spyder, json!({"force": true})).await;
+    assert_eq!(
+        (s.as_u16(), again["new"].as_bool()),
+        (202, Some(true)),
+        "{again}"
     );
     app.state.manager.run_due_now().await.unwrap();
     assert_eq!(app.get(&location).await.1["sync_status"], "synced");
@@ -1227,6 +1279,20 @@ async fn search_api(app: &TestApp) {
         .to_owned();
     let (s, r) = app.get(&format!("{rid}/@sendToCompute")).await;
     assert_eq!((s.as_u16(), r["queued"].as_i64()), (202, Some(1)));
+    // POST does the same; a body with fields is refused (it takes none).
+    let (s, r) = app.post(&format!("{url}/@sendToCompute"), json!({})).await;
+    assert_eq!((s.as_u16(), r["queued"].as_i64()), (202, Some(2)), "{r}");
+    let (s, r) = app
+        .post(&format!("{rid}/@sendToCompute"), Value::Null)
+        .await;
+    assert_eq!((s.as_u16(), r["queued"].as_i64()), (202, Some(1)), "{r}");
+    let (s, r) = app
+        .post(&format!("{rid}/@sendToCompute"), json!({"priority": 1}))
+        .await;
+    assert_eq!(
+        (s.as_u16(), r["error"]["field"].as_str()),
+        (422, Some("priority"))
+    );
     let (s, _) = app
         .get(&format!("{url}/resources/nope/@sendToCompute"))
         .await;

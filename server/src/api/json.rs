@@ -44,3 +44,33 @@ impl<S: Send + Sync> FromRequest<S> for Body {
         })
     }
 }
+
+/// The fields of a body that may be absent (no body, or `{}`) and may hold only `allowed`: an
+/// empty map for no body; a 400 for anything but an object, a 422 naming an unknown field.
+pub fn fields_of<'a>(
+    body: &'a Value,
+    allowed: &[&str],
+) -> Result<std::borrow::Cow<'a, serde_json::Map<String, Value>>, ApiError> {
+    use std::borrow::Cow;
+    let obj = match body {
+        Value::Null => return Ok(Cow::Owned(serde_json::Map::new())),
+        Value::Object(o) => o,
+        _ => {
+            return Err(ApiError::bad_request(
+                "the body must be a JSON object, or empty",
+            ));
+        }
+    };
+    if let Some(k) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
+        let expected = if allowed.is_empty() {
+            "is not a field here; this takes no fields".to_owned()
+        } else {
+            format!(
+                "is not a field here; expected one of: {}",
+                allowed.join(", ")
+            )
+        };
+        return Err(engine::EngineError::invalid(k.clone(), expected).into());
+    }
+    Ok(Cow::Borrowed(obj))
+}

@@ -42,11 +42,11 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/datasources/{id}/resources/{rid}/@sendToCompute",
-            get(search::compute_resource),
+            get(search::compute_resource).post(search::compute_resource_post),
         )
         .route(
             "/datasources/{id}/@sendToCompute",
-            get(search::compute_datasource),
+            get(search::compute_datasource).post(search::compute_datasource_post),
         )
         .route("/datasources/{id}/@frontsearch", post(search::within))
         .route("/@frontsearch", post(search::everywhere))
@@ -61,7 +61,7 @@ pub fn router() -> Router<AppState> {
         )
         .route(
             "/datasources/{id}/@sendToSpyder",
-            get(syncing::send_to_spyder),
+            get(syncing::send_to_spyder).post(syncing::send_to_spyder_post),
         )
         .route("/datasources/{id}/@pause", post(syncing::pause))
         .route("/datasources/{id}/@resume", post(syncing::resume))
@@ -87,4 +87,17 @@ pub fn router() -> Router<AppState> {
         .fallback(|| async {
             error::ApiError(engine::EngineError::NotFound("this API route".into()))
         })
+        // axum adds the `Allow` header naming the methods the route takes.
+        .method_not_allowed_fallback(method_not_allowed)
+}
+
+/// 405 in the API's error shape, saying which method was refused.
+async fn method_not_allowed(method: axum::http::Method) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    let body = serde_json::json!({"error": {
+        "code": "method_not_allowed",
+        "message": format!("{method} is not allowed here; the Allow header lists what is"),
+        "field": null,
+    }});
+    (axum::http::StatusCode::METHOD_NOT_ALLOWED, axum::Json(body)).into_response()
 }

@@ -218,9 +218,13 @@ fn extend_search(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
         "/api/datasources/{id}/@frontsearch": search("Search within one datasource (members)", json!([id_param()])),
         "/api/datasources/{id}/@sendToCompute": {"get": {
             "summary": "Process every resource of the datasource again (editors, owners)", "parameters": [id_param()],
+            "responses": with_errors(queued.clone())}, "post": {
+            "summary": "The same as GET (a body, if any, has no fields)", "parameters": [id_param()],
             "responses": with_errors(queued.clone())}},
         "/api/datasources/{id}/resources/{rid}/@sendToCompute": {"get": {
-            "summary": "Process one resource again (editors, owners)", "parameters": [id_param(), rid],
+            "summary": "Process one resource again (editors, owners)", "parameters": [id_param(), rid.clone()],
+            "responses": with_errors(queued.clone())}, "post": {
+            "summary": "The same as GET (a body, if any, has no fields)", "parameters": [id_param(), rid],
             "responses": with_errors(queued)}}
     });
     let text_contains = json!({"type": "object", "description":
@@ -273,6 +277,12 @@ fn extend(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
             "summary": "Queue a sync now (editors and owners); the live job if one is queued or running",
             "parameters": [id_param(), {"name": "force", "in": "query", "schema": {"type": "boolean"},
                            "description": "collect a one-time datasource again"}],
+            "responses": with_errors(json!({"202": ok("the job", "SyncJob"), "403": forbidden.clone()}))
+        }, "post": {
+            "summary": "The same as GET; force may also come as {\"force\": true} in the body",
+            "parameters": [id_param(), {"name": "force", "in": "query", "schema": {"type": "boolean"}}],
+            "requestBody": {"required": false, "content": {"application/json": {"schema": {"type": "object",
+                "properties": {"force": {"type": "boolean"}}, "additionalProperties": false}}}},
             "responses": with_errors(json!({"202": ok("the job", "SyncJob"), "403": forbidden.clone()}))
         }},
         "/api/datasources/{id}/@pause": {"post": {

@@ -97,6 +97,28 @@ pub async fn compute_datasource(
     Ok((StatusCode::ACCEPTED, Json(json!({"queued": n}))).into_response())
 }
 
+/// `POST {datasource}/@sendToCompute`: the same as GET; the body, if any, has no fields.
+pub async fn compute_datasource_post(
+    State(s): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path(id): Path<String>,
+    Body(body): Body,
+) -> ApiResult<Response> {
+    super::json::fields_of(&body, &[])?;
+    compute_datasource(State(s), ApiUser(user), Path(id)).await
+}
+
+/// `POST {resource}/@sendToCompute`: the same as GET; the body, if any, has no fields.
+pub async fn compute_resource_post(
+    State(s): State<AppState>,
+    ApiUser(user): ApiUser,
+    Path((id, rid)): Path<(String, String)>,
+    Body(body): Body,
+) -> ApiResult<Response> {
+    super::json::fields_of(&body, &[])?;
+    compute_resource(State(s), ApiUser(user), Path((id, rid))).await
+}
+
 /// `GET {resource}/@sendToCompute`: that resource processed again. 202.
 pub async fn compute_resource(
     State(s): State<AppState>,

@@ -34,6 +34,20 @@ fn job_json(base: &BaseUrl, j: &Job) -> Value {
     })
 }
 
+/// `force` from the query: `None` when not given.
+fn query_force(p: &ForceParam) -> ApiResult<Option<bool>> {
+    match p.force.as_deref().map(str::trim) {
+        None | Some("") => Ok(None),
+        Some("false") | Some("0") => Ok(Some(false)),
+        Some("true") | Some("1") => Ok(Some(true)),
+        Some(other) => Err(engine::EngineError::invalid(
+            "force",
+            format!("must be true or false, got '{other}'"),
+        )
+        .into()),
+    }
+}
+
 /// `GET {datasource}/@sendToSpyder[?force=true]` → 202 with the job (the queued or running one
 /// if there is one already).
 pub async fn send_to_spyder(
@@ -43,19 +57,49 @@ pub async fn send_to_spyder(
     Path(id): Path<String>,
     Query(p): Query<ForceParam>,
 ) -> ApiResult<Response> {
-    let force = match p.force.as_deref().map(str::trim) {
-        None | Some("") | Some("false") | Some("0") => false,
-        Some("true") | Some("1") => true,
-        Some(other) => {
+    let force = query_force(&p)?.unwrap_or(false);
+    queue_sync(&s, &user, &base, &id, force).await
+}
+
+/// `POST {datasource}/@sendToSpyder`: the same, with `force` in the query or as
+/// `{"force": true}` in the body (no body is fine).
+pub async fn send_to_spyder_post(
+    State(s): State<AppState>,
+    ApiUser(user): ApiUser,
+    base: BaseUrl,
+    Path(id): Path<String>,
+    Query(p): Query<ForceParam>,
+    Body(body): Body,
+) -> ApiResult<Response> {
+    let in_body = match super::json::fields_of(&body, &["force"])?.get("force") {
+        None => None,
+        Some(Value::Bool(b)) => Some(*b),
+        Some(_) => {
+            return Err(engine::EngineError::invalid("force", "must be true or false").into());
+        }
+    };
+    let force = match (query_force(&p)?, in_body) {
+        (Some(q), Some(b)) if q != b => {
             return Err(engine::EngineError::invalid(
                 "force",
-                format!("must be true or false, got '{other}'"),
+                "the query and the body disagree; give it once",
             )
             .into());
         }
+        (q, b) => q.or(b).unwrap_or(false),
     };
-    let (job, new) = s.engine.send_to_spyder(&user, &id, force).await?;
-    let mut body = job_json(&base, &job);
+    queue_sync(&s, &user, &base, &id, force).await
+}
+
+async fn queue_sync(
+    s: &AppState,
+    user: &engine::model::User,
+    base: &BaseUrl,
+    id: &str,
+    force: bool,
+) -> ApiResult<Response> {
+    let (job, new) = s.engine.send_to_spyder(user, id, force).await?;
+    let mut body = job_json(base, &job);
     body["new"] = json!(new);
     Ok((StatusCode::ACCEPTED, Json(body)).into_response())
 }

@@ -1,6 +1,7 @@
 import { expect, Page, APIRequestContext } from "@playwright/test";
-import { execFileSync } from "child_process";
+import { execFileSync, spawn } from "child_process";
 import * as fs from "fs";
+import * as os from "os";
 import * as path from "path";
 
 export const ADMIN_EMAIL = process.env.TRIBUTARY_ADMIN_EMAIL ?? "admin@example.com";
@@ -30,9 +31,10 @@ export async function apiToken(request: APIRequestContext): Promise<string> {
   return (await r.json()).token;
 }
 
-/** A directory under the server's allowed folder root. */
-export function folderUnderRoot(name: string): string {
-  const p = path.join(DATA_DIR, "folders", name);
+/** A directory under the allowed folder root of the server on `dataDir` (the suite's server by
+ * default). */
+export function folderUnderRoot(name: string, dataDir: string = DATA_DIR): string {
+  const p = path.join(dataDir, "folders", name);
   fs.mkdirSync(p, { recursive: true });
   return fs.realpathSync(p);
 }
@@ -195,4 +197,50 @@ export async function createS3ThroughForm(page: Page, title: string, bucket: str
   await page.getByLabel("Secret access key").fill("test-secret");
   await page.getByRole("button", { name: "Create datasource" }).click();
   await expect(page).toHaveURL(/\/datasources\/[0-9a-f]{32}$/);
+}
+
+/** A Tributary server of its own, started as a new user would start it. */
+export interface OwnServer {
+  baseURL: string;
+  dataDir: string;
+  /** The first admin account, as the server printed it on its first start. */
+  admin: { email: string; password: string };
+  stop(): Promise<void>;
+}
+
+/** Starts the release binary on a new, empty data directory (SQLite) and a port the system
+ * picks, with no admin account configured: the server creates one and prints its generated
+ * password once, which is read from its output. `env` adds settings. */
+export async function startOwnServer(env: Record<string, string> = {}): Promise<OwnServer> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "tributary-own-"));
+  const childEnv: NodeJS.ProcessEnv = { ...process.env, ...env, TRIBUTARY_DATA_DIR: dataDir, TRIBUTARY_LISTEN: "127.0.0.1:0" };
+  for (const k of ["DATABASE_URL", "TRIBUTARY_ADMIN_EMAIL", "TRIBUTARY_ADMIN_PASSWORD", "TRIBUTARY_FOLDER_ROOTS"]) delete childEnv[k];
+  const child = spawn(SERVER_BIN, [], { env: childEnv, stdio: ["ignore", "pipe", "pipe"] });
+  let output = "";
+  child.stdout.on("data", (d) => (output += d));
+  child.stderr.on("data", (d) => (output += d));
+  const exited = new Promise<void>((resolve) => child.on("exit", () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null) {
+      child.kill("SIGTERM");
+      const killer = setTimeout(() => child.kill("SIGKILL"), 10_000);
+      await exited;
+      clearTimeout(killer);
+    }
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  };
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    const addr = /listening on (http:\/\/[0-9.:]+)/.exec(output);
+    const email = /e-mail: +(\S+)/.exec(output);
+    const password = /password: +(\S+)/.exec(output);
+    if (addr && email && password) {
+      return { baseURL: addr[1], dataDir, admin: { email: email[1], password: password[1] }, stop };
+    }
+    if (child.exitCode !== null || Date.now() > deadline) {
+      await stop();
+      throw new Error(`the server did not start:\n${output}`);
+    }
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

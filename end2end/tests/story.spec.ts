@@ -1,23 +1,43 @@
 import { test, expect, Page } from "@playwright/test";
 import * as fs from "fs";
 import * as path from "path";
-import { login, loginAs, hydrated, folderUnderRoot, fillBucket, samplePdf, screenshotPath, createS3ThroughForm } from "./helpers";
+import { loginAs, hydrated, folderUnderRoot, fillBucket, samplePdf, screenshotPath, createS3ThroughForm, startOwnServer, OwnServer } from "./helpers";
 
 /** The badge of a datasource's row on the list page. */
 const rowBadge = (page: Page, title: string) => page.getByRole("row", { name: new RegExp(title) }).locator("[data-status]");
 
-// The whole story in one browser session per person, from the server's fresh database:
-// the admin adds a colleague, creates a Folder and an S3 datasource and watches them sync
-// live, browses and searches, pauses and resumes, shares one; the colleague accepts and
-// searches inside it; the admin deletes a datasource. Screenshots of the main pages are saved
-// for the README on the way.
-test("the whole story: users, datasources syncing live, search, pause and resume, sharing, delete", async ({ page, browser }) => {
+// The story runs on a server of its own, started as a new user starts Tributary: a new data
+// directory, no admin configured (the server prints the generated password once), nothing else
+// in its database. One spyder worker and small batches, so the bucket can be paused half-way.
+let server: OwnServer;
+test.beforeAll(async () => {
+  server = await startOwnServer({ TRIBUTARY_WORKERS: "1", TRIBUTARY_SYNC_BATCH: "50" });
+});
+test.afterAll(async () => {
+  await server?.stop();
+});
+
+// The whole story in one browser session per person, from a fresh database: the admin logs in
+// with the printed password, adds a colleague, creates a Folder and an S3 datasource and watches
+// them sync live, browses and searches, pauses and resumes, shares one; the colleague accepts
+// and searches inside it; the admin deletes a datasource. Screenshots of the main pages are
+// saved for the README on the way.
+test("the whole story: users, datasources syncing live, search, pause and resume, sharing, delete", async ({ browser }) => {
   test.setTimeout(240_000);
   const stamp = Date.now();
-  const colleague = `colleague-${stamp}@example.com`;
+  const colleague = "colleague@example.com";
+  const adminCtx = await browser.newContext({ baseURL: server.baseURL });
+  const page = await adminCtx.newPage();
 
-  // The admin logs in and adds a colleague.
-  await login(page);
+  // The admin logs in with the password the server printed, and finds nothing yet, with what
+  // to do next.
+  expect(server.admin.email).toBe("admin@localhost");
+  await loginAs(page, server.admin.email, server.admin.password);
+  await hydrated(page);
+  await expect(page.getByRole("heading", { name: "No datasources yet" })).toBeVisible();
+  await expect(page.getByRole("link", { name: "Add your first datasource" })).toBeVisible();
+
+  // The admin adds a colleague.
   await page.goto("/users");
   await hydrated(page);
   await page.getByLabel("E-mail").fill(colleague);
@@ -26,10 +46,12 @@ test("the whole story: users, datasources syncing live, search, pause and resume
   await page.getByRole("button", { name: "Add user" }).click();
   await expect(page.getByTestId("toasts")).toContainText(`Added ${colleague}`);
   await expect(page.locator(`[data-testid=user-row][data-email='${colleague}']`)).toContainText("active");
+  await expect(page.getByTestId("user-row")).toHaveCount(2);
+  await page.evaluate(() => window.scrollTo(0, 0));
   await page.screenshot({ path: screenshotPath("users") });
 
   // A Folder datasource of notes and a PDF.
-  const folder = folderUnderRoot(`story-${stamp}`);
+  const folder = folderUnderRoot("harbour-notes", server.dataDir);
   for (let i = 0; i < 40; i++) {
     const f = path.join(folder, `notes/${i % 4}`, `note-${i}.txt`);
     fs.mkdirSync(path.dirname(f), { recursive: true });
@@ -38,7 +60,7 @@ test("the whole story: users, datasources syncing live, search, pause and resume
   fs.writeFileSync(path.join(folder, "kingfisher.pdf"), samplePdf("A kingfisher was seen near the harbour"));
   await page.goto("/datasources/new?kind=FolderDatasource");
   await hydrated(page);
-  await page.getByLabel("Title").fill(`Harbour notes ${stamp}`);
+  await page.getByLabel("Title").fill(`Harbour notes`);
   await page.getByLabel(/Folder path/).fill(folder);
   await page.screenshot({ path: screenshotPath("new-datasource") });
   await page.getByRole("button", { name: "Create datasource" }).click();
@@ -48,12 +70,12 @@ test("the whole story: users, datasources syncing live, search, pause and resume
   // An S3 bucket, big enough to pause half-way (one worker, batches of 50).
   const bucket = `story-${stamp}`;
   await fillBucket(bucket, 1500, { "reports/heron.txt": "The grey heron report for the estuary." });
-  await createS3ThroughForm(page, `Estuary bucket ${stamp}`, bucket);
+  await createS3ThroughForm(page, `Estuary bucket`, bucket);
   const bucketUrl = page.url();
   const bucketId = bucketUrl.split("/").pop()!;
 
   // The list follows both live, without a reload.
-  await page.goto(`/datasources?q=${stamp}`);
+  await page.goto(`/datasources`);
   await hydrated(page);
   await page.evaluate(() => ((window as any).__noReload = true));
   await expect(rowBadge(page, "Harbour notes")).toHaveAttribute("data-status", "synced", { timeout: 60_000 });
@@ -61,12 +83,12 @@ test("the whole story: users, datasources syncing live, search, pause and resume
 
   // Pause the bucket from the list (a bulk action of one), then resume it.
   await expect(rowBadge(page, "Estuary bucket")).toHaveAttribute("data-status", "syncing", { timeout: 60_000 });
-  await page.getByRole("checkbox", { name: `Select Estuary bucket ${stamp}` }).check();
+  await page.getByRole("checkbox", { name: `Select Estuary bucket` }).check();
   await page.getByRole("button", { name: "Pause" }).click();
   await expect(page.getByTestId("bulk-result")).toContainText("now paused");
   await expect(rowBadge(page, "Estuary bucket")).toHaveAttribute("data-status", "paused");
   await page.screenshot({ path: screenshotPath("datasources") });
-  await page.getByRole("checkbox", { name: `Select Estuary bucket ${stamp}` }).check();
+  await page.getByRole("checkbox", { name: `Select Estuary bucket` }).check();
   await page.getByRole("button", { name: "Resume" }).click();
   await expect(page.getByTestId("toasts")).toContainText("Resumed 1 of 1");
   await expect(rowBadge(page, "Estuary bucket")).toHaveAttribute("data-status", "synced", { timeout: 90_000 });
@@ -100,7 +122,7 @@ test("the whole story: users, datasources syncing live, search, pause and resume
   await page.screenshot({ path: screenshotPath("sharing") });
 
   // The colleague logs in, accepts, and searches inside the bucket.
-  const ctx = await browser.newContext({ baseURL: test.info().project.use.baseURL });
+  const ctx = await browser.newContext({ baseURL: server.baseURL });
   const other = await ctx.newPage();
   await loginAs(other, colleague, "colleague-password");
   await hydrated(other);
@@ -125,11 +147,11 @@ test("the whole story: users, datasources syncing live, search, pause and resume
   // The admin deletes the folder datasource, confirming with its title.
   await page.goto(`${folderUrl}?tab=delete`);
   await hydrated(page);
-  await page.getByLabel("Title of the datasource").fill(`Harbour notes ${stamp}`);
+  await page.getByLabel("Title of the datasource").fill(`Harbour notes`);
   await page.getByRole("button", { name: "Delete datasource" }).click();
   await expect(page).toHaveURL(/\/datasources$/);
-  await expect(page.getByTestId("toasts")).toContainText(`Deleted “Harbour notes ${stamp}”`);
-  await expect(page.getByRole("link", { name: `Harbour notes ${stamp}` })).toHaveCount(0);
+  await expect(page.getByTestId("toasts")).toContainText(`Deleted “Harbour notes”`);
+  await expect(page.getByRole("link", { name: `Harbour notes` })).toHaveCount(0);
   await page.goto(`/search?q=kingfisher`);
   await expect(page.getByTestId("no-hits")).toBeVisible();
 
@@ -138,4 +160,5 @@ test("the whole story: users, datasources syncing live, search, pause and resume
   await page.goto("/datasources");
   await page.screenshot({ path: screenshotPath("datasources-dark") });
   await page.emulateMedia({ colorScheme: "light" });
+  await adminCtx.close();
 });

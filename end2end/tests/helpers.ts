@@ -232,10 +232,9 @@ export async function startOwnServer(env: Record<string, string> = {}): Promise<
   const deadline = Date.now() + 30_000;
   for (;;) {
     const addr = /listening on (http:\/\/[0-9.:]+)/.exec(output);
-    const email = /e-mail: +(\S+)/.exec(output);
-    const password = /password: +(\S+)/.exec(output);
-    if (addr && email && password) {
-      return { baseURL: addr[1], dataDir, admin: { email: email[1], password: password[1] }, stop };
+    const admin = /shown only this once\):\s+e-mail:\s+(\S+)\s+password:\s+(\S+)/.exec(output);
+    if (addr && admin) {
+      return { baseURL: addr[1], dataDir, admin: { email: admin[1], password: admin[2] }, stop };
     }
     if (child.exitCode !== null || Date.now() > deadline) {
       await stop();

@@ -5,6 +5,7 @@
 pub mod blobs;
 pub mod broker;
 pub mod domain;
+pub mod egress;
 pub mod error;
 pub mod events;
 pub mod manager;

@@ -148,17 +148,19 @@ pub fn needs_credentials(kind: DatasourceKind) -> bool {
     matches!(kind, DatasourceKind::Dropbox | DatasourceKind::Slack)
 }
 
-/// Saves an access token a spyder refreshed to the datasource's wallet entry.
+/// Saves an access token a spyder refreshed to the datasource's wallet entry, sealed for the
+/// destination the run started with (so it does not open if the datasource was pointed
+/// elsewhere meanwhile).
 struct WalletTokens {
     engine: Engine,
-    datasource_id: String,
+    datasource: Datasource,
 }
 
 #[async_trait]
 impl sync::CredentialSaver for WalletTokens {
     async fn save(&self, credentials: Vec<(String, String)>) -> std::result::Result<(), String> {
         self.engine
-            .store_credentials(&self.datasource_id, &credentials)
+            .store_credentials(&self.datasource, &credentials)
             .await
             .map_err(|e| e.to_string())
     }
@@ -224,6 +226,13 @@ impl SpyderManager {
         }
         if ds.sync_status == SyncStatus::Error && !job.force {
             job.state = "failed".into();
+            return store.update_job(&job).await;
+        }
+        // Waiting for credentials (its old ones were dropped when it was pointed elsewhere):
+        // new ones queue a run of their own.
+        if ds.sync_status == SyncStatus::Created {
+            job.state = "failed".into();
+            job.last_error = Some("the datasource is waiting for credentials".into());
             return store.update_job(&job).await;
         }
         for step in sync::start_path(ds.sync_status) {
@@ -515,7 +524,7 @@ impl SpyderManager {
             Vec::new()
         } else {
             self.engine
-                .open_credentials(&ds.id)
+                .open_credentials(ds)
                 .await
                 .map_err(|e| SyncError::Permanent(e.to_string()))?
         };
@@ -523,7 +532,7 @@ impl SpyderManager {
         let saver = || {
             Arc::new(WalletTokens {
                 engine: self.engine.clone(),
-                datasource_id: ds.id.clone(),
+                datasource: ds.clone(),
             })
         };
         match ds.kind {
@@ -545,7 +554,11 @@ impl SpyderManager {
                     access_key_id: cred("access_key_id"),
                     secret_access_key: cred("secret_access_key"),
                 };
-                Ok(Box::new(sync::s3::S3Source::new(&settings, after)?))
+                Ok(Box::new(sync::s3::S3Source::new(
+                    &settings,
+                    after,
+                    &self.engine.config().egress,
+                )?))
             }
             DatasourceKind::Dropbox => {
                 let settings = sync::dropbox::DropboxSettings {
@@ -559,6 +572,7 @@ impl SpyderManager {
                     &settings,
                     after,
                     saver(),
+                    &self.engine.config().egress,
                 )?))
             }
             DatasourceKind::Slack => {
@@ -574,6 +588,7 @@ impl SpyderManager {
                     &settings,
                     after,
                     saver(),
+                    &self.engine.config().egress,
                 )?))
             }
         }

@@ -65,6 +65,12 @@ pub const TRANSITIONS: &[Transition] = &[
     person(Resuming, Paused, "pause"),
     t(Resuming, Failed, "fail"),
     t(Resuming, Error, "error"),
+    // Pointed elsewhere by an owner: its credentials were dropped, and it waits for new ones.
+    person(Pending, Created, "wait for credentials"),
+    person(Synced, Created, "wait for credentials"),
+    person(Failed, Created, "wait for credentials"),
+    person(Error, Created, "wait for credentials"),
+    person(Paused, Created, "wait for credentials"),
 ];
 
 /// The edge `from → to` if the table has one that `actor` may take.
@@ -95,7 +101,7 @@ fn verb_for(to: SyncStatus) -> &'static str {
         Error => "mark as error",
         Paused => "pause",
         Resuming => "resume",
-        Created => "reset",
+        Created => "drop the credentials of",
         Invited => "invite to",
     }
 }
@@ -122,6 +128,7 @@ mod tests {
             (Resuming, Syncing) => (true, true),
             (Resuming, Paused) => (false, true),
             (Resuming, Failed | Error) => (true, true),
+            (Pending | Synced | Failed | Error | Paused, Created) => (false, true),
             _ => (false, false),
         }
     }

@@ -99,6 +99,9 @@ impl TestDb {
                 folder_roots: vec![root],
                 wallet: crate::wallet::Wallet::load_or_create(&self.dir.path().join("wallet.key"))?,
                 db_pool: None,
+                // The tests' fakes of Dropbox, Slack and S3 listen on loopback.
+                egress: crate::egress::Egress::parse("http://127.0.0.1:*")
+                    .map_err(crate::EngineError::Internal)?,
             },
         )
         .await

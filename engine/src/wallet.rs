@@ -1,8 +1,11 @@
 //! The wallet: connector credentials encrypted at rest with XChaCha20-Poly1305 (an AEAD). The
 //! key comes from configuration (`TRIBUTARY_WALLET_KEY`, base64 of 32 bytes) or from a key file
-//! created on first start with mode 0600. Each secret is bound to its datasource and name
-//! (associated data), so a ciphertext copied to another row does not open. Secrets are never
-//! returned by the API; only whether they are set.
+//! created on first start with mode 0600. Each secret is bound to its datasource, its name and
+//! its *destination* (associated data): the settings that say where the secret is sent (an
+//! endpoint, an app key, a bucket). A ciphertext copied to another row does not open, and
+//! neither does a secret whose datasource was pointed somewhere else since it was stored: a
+//! token given for one server can never be sent to another. Secrets are never returned by the
+//! API; only whether they are set.
 
 use std::path::Path;
 
@@ -39,8 +42,26 @@ fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     f.sync_all()
 }
 
-fn aad(datasource_id: &str, name: &str) -> Vec<u8> {
+/// Associated data of secrets sealed before destinations were bound (no prefix on the text).
+fn aad_v1(datasource_id: &str, name: &str) -> Vec<u8> {
     format!("tributary-wallet-v1|{datasource_id}|{name}").into_bytes()
+}
+
+fn aad_v2(datasource_id: &str, name: &str, destination: &str) -> Vec<u8> {
+    format!("tributary-wallet-v2|{datasource_id}|{name}|{destination}").into_bytes()
+}
+
+/// The prefix of secrets bound to their destination.
+const V2: &str = "v2:";
+
+/// What [`Wallet::open`] found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Opened {
+    /// Sealed for this destination.
+    Bound(String),
+    /// Sealed before destinations were bound: the caller seals it again for the destination it
+    /// has now (once, on the first use after the upgrade).
+    Unbound(String),
 }
 
 impl Wallet {
@@ -116,8 +137,15 @@ impl Wallet {
         })
     }
 
-    /// Encrypts `secret` for (datasource, name): `nonce|ciphertext`, base64.
-    pub fn seal(&self, datasource_id: &str, name: &str, secret: &str) -> Result<String> {
+    /// Encrypts `secret` for (datasource, name, destination): `v2:` then `nonce|ciphertext`,
+    /// base64.
+    pub fn seal(
+        &self,
+        datasource_id: &str,
+        name: &str,
+        destination: &str,
+        secret: &str,
+    ) -> Result<String> {
         let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
         let ct = self
             .cipher
@@ -125,19 +153,39 @@ impl Wallet {
                 &nonce,
                 Payload {
                     msg: secret.as_bytes(),
-                    aad: &aad(datasource_id, name),
+                    aad: &aad_v2(datasource_id, name, destination),
                 },
             )
             .map_err(|_| EngineError::Internal("encrypting a secret failed".into()))?;
         let mut out = nonce.to_vec();
         out.extend(ct);
-        Ok(STANDARD.encode(out))
+        Ok(format!("{V2}{}", STANDARD.encode(out)))
     }
 
-    pub fn open(&self, datasource_id: &str, name: &str, sealed: &str) -> Result<String> {
+    /// Opens a secret sealed for (datasource, name, destination). A secret sealed for another
+    /// destination does not open (an error naming the secret, never its value).
+    pub fn open(
+        &self,
+        datasource_id: &str,
+        name: &str,
+        destination: &str,
+        sealed: &str,
+    ) -> Result<Opened> {
+        match sealed.strip_prefix(V2) {
+            Some(rest) => self
+                .decrypt(name, rest, &aad_v2(datasource_id, name, destination))
+                .map(Opened::Bound),
+            None => self
+                .decrypt(name, sealed, &aad_v1(datasource_id, name))
+                .map(Opened::Unbound),
+        }
+    }
+
+    fn decrypt(&self, name: &str, sealed: &str, aad: &[u8]) -> Result<String> {
         let broken = || {
             EngineError::Internal(format!(
-                "the stored secret '{name}' does not open with this wallet key"
+                "the stored secret '{name}' does not open with this wallet key for this \
+                 datasource's destination"
             ))
         };
         let bytes = STANDARD.decode(sealed).map_err(|_| broken())?;
@@ -149,10 +197,7 @@ impl Wallet {
             .cipher
             .decrypt(
                 XNonce::from_slice(nonce),
-                Payload {
-                    msg: ct,
-                    aad: &aad(datasource_id, name),
-                },
+                Payload { msg: ct, aad },
             )
             .map_err(|_| broken())?;
         String::from_utf8(plain).map_err(|_| broken())
@@ -163,30 +208,63 @@ impl Wallet {
 mod tests {
     use super::*;
 
+    const TO: &str = "endpoint=https://api.example";
+
     #[test]
-    fn seals_opens_and_binds_to_its_row() {
+    fn seals_opens_and_binds_to_its_row_and_destination() {
         let w = Wallet::from_key(&[7u8; 32]);
-        let s = w.seal("ds1", "secret_access_key", "hunter2").unwrap();
+        let s = w.seal("ds1", "secret_access_key", TO, "hunter2").unwrap();
         assert!(!s.contains("hunter2"));
-        assert_eq!(w.open("ds1", "secret_access_key", &s).unwrap(), "hunter2");
+        assert_eq!(
+            w.open("ds1", "secret_access_key", TO, &s).unwrap(),
+            Opened::Bound("hunter2".into())
+        );
         assert!(
-            w.open("ds2", "secret_access_key", &s).is_err(),
+            w.open("ds2", "secret_access_key", TO, &s).is_err(),
             "bound to the datasource"
         );
         assert!(
-            w.open("ds1", "access_key_id", &s).is_err(),
+            w.open("ds1", "access_key_id", TO, &s).is_err(),
             "bound to the name"
         );
+        let e = w
+            .open("ds1", "secret_access_key", "endpoint=https://evil.example", &s)
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains("hunter2"), "bound to the destination: {e}");
         assert!(
             Wallet::from_key(&[8u8; 32])
-                .open("ds1", "secret_access_key", &s)
+                .open("ds1", "secret_access_key", TO, &s)
                 .is_err()
         );
         assert_ne!(
             s,
-            w.seal("ds1", "secret_access_key", "hunter2").unwrap(),
+            w.seal("ds1", "secret_access_key", TO, "hunter2").unwrap(),
             "fresh nonce"
         );
+    }
+
+    #[test]
+    fn secrets_sealed_before_destinations_open_as_unbound() {
+        let w = Wallet::from_key(&[7u8; 32]);
+        // What the previous version wrote: no prefix, bound to datasource and name only.
+        let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+        let ct = w
+            .cipher
+            .encrypt(
+                &nonce,
+                Payload {
+                    msg: b"old",
+                    aad: &aad_v1("ds1", "n"),
+                },
+            )
+            .unwrap();
+        let old = STANDARD.encode([nonce.to_vec(), ct].concat());
+        assert_eq!(
+            w.open("ds1", "n", TO, &old).unwrap(),
+            Opened::Unbound("old".into())
+        );
+        assert!(w.open("ds2", "n", TO, &old).is_err());
     }
 
     #[test]
@@ -202,9 +280,12 @@ mod tests {
                 0o600
             );
         }
-        let sealed = a.seal("d", "n", "v").unwrap();
+        let sealed = a.seal("d", "n", TO, "v").unwrap();
         let b = Wallet::load_or_create(&p).unwrap();
-        assert_eq!(b.open("d", "n", &sealed).unwrap(), "v");
+        assert_eq!(
+            b.open("d", "n", TO, &sealed).unwrap(),
+            Opened::Bound("v".into())
+        );
         assert!(Wallet::from_base64("short").is_err());
         assert_eq!(
             std::fs::read_dir(dir.path()).unwrap().count(),
@@ -233,16 +314,20 @@ mod tests {
                     .map(|h| h.join().unwrap().expect("every start succeeds"))
                     .collect()
             });
-            let sealed = wallets[0].seal("d", "n", "v").unwrap();
+            let sealed = wallets[0].seal("d", "n", TO, "v").unwrap();
             for w in &wallets {
-                assert_eq!(w.open("d", "n", &sealed).unwrap(), "v", "one key for all");
+                assert_eq!(
+                    w.open("d", "n", TO, &sealed).unwrap(),
+                    Opened::Bound("v".into()),
+                    "one key for all"
+                );
             }
             assert_eq!(
                 Wallet::load_or_create(&p)
                     .unwrap()
-                    .open("d", "n", &sealed)
+                    .open("d", "n", TO, &sealed)
                     .unwrap(),
-                "v",
+                Opened::Bound("v".into()),
                 "and it is the one on disk"
             );
         }

@@ -77,6 +77,13 @@ pub struct Config {
     #[arg(long, env = "TRIBUTARY_FOLDER_ROOTS")]
     pub folder_roots: Option<String>,
 
+    /// Servers besides each service's public API hosts that connectors may reach, for
+    /// datasources' `endpoint` settings: `scheme://host[:port]` (`:*` for any port), separated
+    /// by commas. An endpoint listed here may be on a private or loopback address; nothing
+    /// else may. Default: none.
+    #[arg(long, env = "TRIBUTARY_CONNECTOR_ENDPOINTS")]
+    pub connector_endpoints: Option<String>,
+
     /// Where the built site (wasm, js, css, assets) is. cargo-leptos sets LEPTOS_SITE_ROOT.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
@@ -185,6 +192,8 @@ impl Config {
             db_pool: None,
             listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
             folder_roots: None,
+            // The tests' fakes of Dropbox, Slack and S3 listen on loopback.
+            connector_endpoints: Some("http://127.0.0.1:*".into()),
             site_root: PathBuf::from("target/site"),
             admin_email: Some("admin@example.com".into()),
             admin_password: Some("admin-password".into()),
@@ -197,6 +206,11 @@ impl Config {
             amqp_url: None,
             amqp_queue: "tributary.spyder-jobs".into(),
         }
+    }
+
+    /// The connectors' fence: each service's public hosts, and the endpoints listed.
+    pub fn egress(&self) -> Result<engine::egress::Egress, String> {
+        engine::egress::Egress::parse(self.connector_endpoints.as_deref().unwrap_or(""))
     }
 
     /// The wallet: from `TRIBUTARY_WALLET_KEY`, else the key file in the data directory.

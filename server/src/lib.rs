@@ -9,6 +9,7 @@ pub mod auth;
 pub mod cli;
 pub mod config;
 pub mod csrf;
+pub mod headers;
 pub mod pages;
 pub mod startup;
 

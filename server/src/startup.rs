@@ -84,6 +84,7 @@ pub async fn open_engine(config: &Config) -> Result<Engine, String> {
             folder_roots: roots,
             wallet: config.wallet()?,
             db_pool: config.db_pool,
+            egress: config.egress()?,
         },
     )
     .await
@@ -188,7 +189,10 @@ impl Application {
                 let _ = pipeline_stop.changed().await;
             })
         });
-        let served = axum::serve(self.listener, self.router)
+        let router = self
+            .router
+            .into_make_service_with_connect_info::<std::net::SocketAddr>();
+        let served = axum::serve(self.listener, router)
             .with_graceful_shutdown(async move {
                 shutdown.await;
                 let _ = stop_tx.send(true);
@@ -248,7 +252,13 @@ pub fn router(state: AppState) -> Router {
             move || {
                 provide_context(Ctx {
                     engine: engine.clone(),
-                })
+                });
+                // The nonce the Content-Security-Policy of this response allows.
+                if let Some(n) = use_context::<axum::http::request::Parts>()
+                    .and_then(|p| p.extensions.get::<crate::headers::CspNonce>().cloned())
+                {
+                    provide_context(leptos::nonce::Nonce::from_value(n.0));
+                }
             },
             move || shell(options.clone()),
         )
@@ -257,11 +267,14 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::pages::guard,
         ))
+        // Outermost last: headers on every answer, then who is asking, then whether the
+        // request may do what it asks from where it comes.
+        .layer(axum::middleware::from_fn(crate::csrf::protect))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::auth::resolve_user,
         ))
-        .layer(axum::middleware::from_fn(crate::csrf::protect))
+        .layer(axum::middleware::from_fn(crate::headers::security))
         .with_state(state)
 }
 

@@ -20,6 +20,7 @@ pub async fn setup(work: &Path, root: &Path) -> (Engine, SpyderManager, engine::
             folder_roots: vec![std::fs::canonicalize(root).unwrap()],
             wallet: engine::wallet::Wallet::from_key(&[1u8; 32]),
             db_pool: None,
+            egress: engine::egress::Egress::parse("http://127.0.0.1:*").unwrap(),
         },
     )
     .await

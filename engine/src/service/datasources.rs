@@ -67,6 +67,28 @@ pub fn credential_fields(kind: DatasourceKind) -> &'static [&'static str] {
     }
 }
 
+/// The settings that say where a kind's credentials are sent. Credentials are sealed to their
+/// values (see [`destination`]): changing one of them drops the stored credentials, and only
+/// owners may change them.
+pub fn binding_fields(kind: DatasourceKind) -> &'static [&'static str] {
+    match kind {
+        DatasourceKind::Folder => &[],
+        DatasourceKind::S3 => &["bucket", "endpoint", "region"],
+        DatasourceKind::Dropbox => &["endpoint", "app_key"],
+        DatasourceKind::Slack => &["endpoint", "client_id"],
+    }
+}
+
+/// Where a datasource's credentials go, as the wallet binds them: its binding settings'
+/// values, unambiguously encoded.
+pub(crate) fn destination(kind: DatasourceKind, settings: &Map<String, Value>) -> String {
+    let pairs: Vec<(&str, &str)> = binding_fields(kind)
+        .iter()
+        .map(|f| (*f, settings.get(*f).and_then(Value::as_str).unwrap_or("")))
+        .collect();
+    serde_json::to_string(&pairs).unwrap_or_default()
+}
+
 /// The credentials in `obj` for `kind`: strings, both or neither for S3.
 fn parse_credentials(
     kind: DatasourceKind,
@@ -180,6 +202,16 @@ fn check_endpoint(endpoint: &str) -> Result<()> {
     }
 }
 
+/// The service whose public hosts a kind's connector reaches.
+pub(crate) fn service(kind: DatasourceKind) -> Option<crate::egress::Service> {
+    match kind {
+        DatasourceKind::Folder => None,
+        DatasourceKind::S3 => Some(crate::egress::S3),
+        DatasourceKind::Dropbox => Some(crate::egress::DROPBOX),
+        DatasourceKind::Slack => Some(crate::egress::SLACK),
+    }
+}
+
 impl Engine {
     /// Resolves a Folder path (`..` and symlinks included) and checks it is an existing
     /// directory under one of the allowed roots. Returns the canonical path.
@@ -251,7 +283,14 @@ impl Engine {
                     "endpoint",
                 ) => {
                     check_endpoint(value)?;
-                    value.trim_end_matches('/').to_owned()
+                    let value = value.trim_end_matches('/');
+                    if let Some(service) = service(kind) {
+                        self.config
+                            .egress
+                            .check_endpoint(service, value)
+                            .map_err(|m| EngineError::invalid("endpoint", m))?;
+                    }
+                    value.to_owned()
                 }
                 _ => value.trim().to_owned(),
             };
@@ -325,7 +364,7 @@ impl Engine {
             updated_at: now,
         };
         self.store.insert_datasource(&ds).await?;
-        self.store_credentials(&ds.id, &input.credentials).await?;
+        self.store_credentials(&ds, &input.credentials).await?;
         self.queue_first_sync(&ds).await?;
         Ok(self.store.datasource(&ds.id).await?.unwrap_or(ds))
     }
@@ -441,6 +480,7 @@ impl Engine {
         let touches_settings = settings_fields(ds.kind)
             .iter()
             .any(|(f, _)| obj.contains_key(*f));
+        let old_destination = destination(ds.kind, &ds.settings);
         if touches_settings {
             let mut merged = ds.settings.clone();
             for (k, v) in obj {
@@ -451,9 +491,63 @@ impl Engine {
             merged.retain(|_, v| !v.is_null());
             ds.settings = self.parse_settings(ds.kind, &merged)?;
         }
+        // Pointed somewhere else: what its credentials were given for is not where they would
+        // go now. Only an owner may do that, and the stored credentials stay behind.
+        let moved = destination(ds.kind, &ds.settings) != old_destination;
+        let mut dropped = false;
+        if moved {
+            if access != crate::model::Access::Member(crate::domain::DatasourceRole::Owner) {
+                return Err(EngineError::Forbidden(format!(
+                    "only owners may change {}: they say where this datasource's credentials \
+                     are sent",
+                    binding_fields(ds.kind).join(", ")
+                )));
+            }
+            let had = !self.store.secrets(&ds.id).await?.is_empty();
+            dropped = had && credentials.is_empty();
+            if dropped && matches!(ds.sync_status, SyncStatus::Syncing | SyncStatus::Resuming) {
+                return Err(EngineError::Conflict(format!(
+                    "a sync is running with the credentials given for the current {}; pause \
+                     it (or wait until it ends) before pointing it elsewhere, or send new \
+                     credentials in the same request",
+                    binding_fields(ds.kind).join(", ")
+                )));
+            }
+        }
         ds.updated_at = super::now();
         self.store.update_datasource(&ds).await?;
-        self.store_credentials(&ds.id, &credentials).await?;
+        if moved {
+            let sealed = self.seal_credentials(&ds, &credentials)?;
+            self.store
+                .replace_all_secrets(&ds.id, &sealed, super::now())
+                .await?;
+        } else {
+            self.store_credentials(&ds, &credentials).await?;
+        }
+        if dropped {
+            let reason = format!(
+                "Waiting for new credentials: its {} changed, so the ones it had were dropped; \
+                 send new ones with @refreshServiceCredentials (or the Credentials form)",
+                binding_fields(ds.kind).join(" or ")
+            );
+            match self
+                .transition(
+                    &ds.id,
+                    SyncStatus::Created,
+                    crate::status::Actor::Person,
+                    Some(reason),
+                )
+                .await
+            {
+                // A run started meanwhile: it cannot open the old credentials for the new
+                // destination, so it ends in error, which is also honest.
+                Ok(_) | Err(EngineError::Transition { .. }) => {}
+                Err(e) => return Err(e),
+            }
+            if let Some(now) = self.store.datasource(&ds.id).await? {
+                ds = now;
+            }
+        }
         self.events.publish(&ds.id, crate::events::What::Updated);
         Ok(DatasourceView {
             datasource: ds,
@@ -461,20 +555,30 @@ impl Engine {
         })
     }
 
-    /// Seals credentials into the wallet.
+    /// Seals credentials for the datasource's current destination.
+    fn seal_credentials(
+        &self,
+        ds: &Datasource,
+        credentials: &[(String, String)],
+    ) -> Result<Vec<(String, String)>> {
+        let to = destination(ds.kind, &ds.settings);
+        credentials
+            .iter()
+            .map(|(k, v)| Ok((k.clone(), self.config.wallet.seal(&ds.id, k, &to, v)?)))
+            .collect()
+    }
+
+    /// Seals credentials into the wallet, bound to where `ds` sends them.
     pub(crate) async fn store_credentials(
         &self,
-        id: &str,
+        ds: &Datasource,
         credentials: &[(String, String)],
     ) -> Result<()> {
         if credentials.is_empty() {
             return Ok(());
         }
-        let sealed = credentials
-            .iter()
-            .map(|(k, v)| Ok((k.clone(), self.config.wallet.seal(id, k, v)?)))
-            .collect::<Result<Vec<_>>>()?;
-        self.store.put_secrets(id, &sealed, super::now()).await
+        let sealed = self.seal_credentials(ds, credentials)?;
+        self.store.put_secrets(&ds.id, &sealed, super::now()).await
     }
 
     /// The names of the credentials a datasource has in the wallet (never their values).
@@ -488,14 +592,26 @@ impl Engine {
             .collect())
     }
 
-    /// A datasource's credentials, opened; for spyders only.
-    pub(crate) async fn open_credentials(&self, id: &str) -> Result<Vec<(String, String)>> {
-        self.store
-            .secrets(id)
-            .await?
-            .into_iter()
-            .map(|(k, sealed)| Ok((k.clone(), self.config.wallet.open(id, &k, &sealed)?)))
-            .collect()
+    /// A datasource's credentials, opened for where `ds` sends them now; for spyders only.
+    /// One that was given for another destination does not open (an error). Ones sealed before
+    /// destinations were bound are sealed again for the current one, once.
+    pub(crate) async fn open_credentials(&self, ds: &Datasource) -> Result<Vec<(String, String)>> {
+        let to = destination(ds.kind, &ds.settings);
+        let mut out = Vec::new();
+        let mut unbound = Vec::new();
+        for (k, sealed) in self.store.secrets(&ds.id).await? {
+            match self.config.wallet.open(&ds.id, &k, &to, &sealed)? {
+                crate::wallet::Opened::Bound(v) => out.push((k, v)),
+                crate::wallet::Opened::Unbound(v) => {
+                    unbound.push((k.clone(), v.clone()));
+                    out.push((k, v));
+                }
+            }
+        }
+        if !unbound.is_empty() {
+            self.store_credentials(ds, &unbound).await?;
+        }
+        Ok(out)
     }
 
     /// `@refreshServiceCredentials`: replaces the kind's credentials in the wallet (editors and
@@ -528,7 +644,7 @@ impl Engine {
         if creds.is_empty() {
             return Err(EngineError::invalid(allowed[0], "is required"));
         }
-        self.store_credentials(&ds.id, &creds).await?;
+        self.store_credentials(&ds, &creds).await?;
         // A datasource that waited for its credentials can be collected now.
         if ds.sync_status == SyncStatus::Created {
             self.queue_first_sync(&ds).await?;

@@ -20,7 +20,8 @@ pub use accounts::{FirstAdmin, LoginToken, NewPersonalToken};
 /// dropped at once).
 pub use auth_cache::TTL as AUTH_CACHE_TTL;
 pub use datasources::{
-    ChildrenQuery, DatasourceInput, credential_fields, sample_resource, settings_fields,
+    ChildrenQuery, DatasourceInput, binding_fields, credential_fields, sample_resource,
+    settings_fields,
 };
 pub use sharing::Sharing;
 pub use syncing::BulkOutcome;
@@ -34,6 +35,8 @@ pub struct EngineConfig {
     pub wallet: crate::wallet::Wallet,
     /// Most PostgreSQL connections open at once; `None`: [`crate::store::default_pg_pool`].
     pub db_pool: Option<u32>,
+    /// Where connectors may send requests (`TRIBUTARY_CONNECTOR_ENDPOINTS`).
+    pub egress: crate::egress::Egress,
 }
 
 /// The engine: cheap to clone, shared by every request.

@@ -366,6 +366,14 @@ impl Store for CachedStore {
     async fn secrets(&self, datasource_id: &str) -> Result<Vec<(String, String)>> {
         self.inner.secrets(datasource_id).await
     }
+    async fn replace_all_secrets(
+        &self,
+        datasource_id: &str,
+        put: &[(String, String)],
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.inner.replace_all_secrets(datasource_id, put, at).await
+    }
     async fn insert_sync_run(&self, run: &SyncRun, job_id: &str) -> Result<()> {
         self.inner.insert_sync_run(run, job_id).await
     }

@@ -1069,6 +1069,43 @@ macro_rules! store_impl {
                 Ok(())
             }
 
+            #[tracing::instrument(level = "debug", skip_all, fields(datasource_id, n = put.len()))]
+            async fn replace_all_secrets(
+                &self,
+                datasource_id: &str,
+                put: &[(String, String)],
+                at: chrono::DateTime<chrono::Utc>,
+            ) -> $crate::error::Result<()> {
+                let mut tx = self.pool.begin().await?;
+                sqlx::query("delete from wallet where datasource_id = $1")
+                    .bind(datasource_id)
+                    .execute(&mut *tx)
+                    .await?;
+                if put.is_empty() {
+                    sqlx::query(
+                        "update jobs set state = 'failed', last_error = 'its credentials were dropped when it was pointed elsewhere', \
+                         updated_at = $2 where datasource_id = $1 and state in ('queued', 'paused')",
+                    )
+                    .bind(datasource_id)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                for (name, sealed) in put {
+                    sqlx::query(
+                        "insert into wallet (datasource_id, name, sealed, updated_at) values ($1, $2, $3, $4)",
+                    )
+                    .bind(datasource_id)
+                    .bind(name)
+                    .bind(sealed)
+                    .bind(at)
+                    .execute(&mut *tx)
+                    .await?;
+                }
+                tx.commit().await?;
+                Ok(())
+            }
+
             #[tracing::instrument(level = "debug", skip_all)]
             async fn secrets(&self, datasource_id: &str) -> $crate::error::Result<Vec<(String, String)>> {
                 Ok(sqlx::query_as("select name, sealed from wallet where datasource_id = $1 order by name")

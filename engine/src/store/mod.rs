@@ -212,6 +212,15 @@ pub trait Store: Send + Sync + 'static {
     ) -> Result<()>;
     /// `(name, sealed)` of a datasource's secrets.
     async fn secrets(&self, datasource_id: &str) -> Result<Vec<(String, String)>>;
+    /// Forgets a datasource's secrets and ends its queued and paused jobs (a run of them would
+    /// have nothing to open), in one transaction; sets `put` in their place. Used when the
+    /// datasource is pointed somewhere else: what was given for the old destination goes.
+    async fn replace_all_secrets(
+        &self,
+        datasource_id: &str,
+        put: &[(String, String)],
+        at: DateTime<Utc>,
+    ) -> Result<()>;
 
     // Sync history.
     async fn list_sync_runs(&self, datasource_id: &str, limit: u32) -> Result<Vec<SyncRun>>;

@@ -104,12 +104,13 @@ fn header_json(v: &Value) -> String {
     out
 }
 
-/// The error summary Dropbox answers with (`path/not_found/..`), or the body's start.
+/// The error summary Dropbox answers with (`path/not_found/..`), cleaned; never the body of
+/// an answer that is not Dropbox's error shape (another server's page is not echoed).
 fn summary(body: &str) -> String {
     serde_json::from_str::<Value>(body)
         .ok()
-        .and_then(|v| v.get("error_summary")?.as_str().map(str::to_owned))
-        .unwrap_or_else(|| body.chars().take(200).collect())
+        .and_then(|v| v.get("error_summary")?.as_str().map(crate::egress::sanitise))
+        .unwrap_or_else(|| "an answer that is not Dropbox's".into())
 }
 
 /// What to do with an answer that was not a success.
@@ -155,7 +156,7 @@ fn classify(
 }
 
 fn transport(e: reqwest::Error) -> SyncError {
-    SyncError::Transient(format!("Dropbox could not be reached: {e}"))
+    super::unreachable("Dropbox", &e)
 }
 
 impl DropboxSource {
@@ -163,6 +164,7 @@ impl DropboxSource {
         s: &DropboxSettings,
         after: &str,
         saver: Arc<dyn CredentialSaver>,
+        egress: &crate::egress::Egress,
     ) -> Result<Self, SyncError> {
         let token = super::bearer_token(
             s.authorization.as_deref(),
@@ -173,7 +175,9 @@ impl DropboxSource {
             Some(e) if !e.is_empty() => (e.to_owned(), e.to_owned()),
             _ => (API.to_owned(), CONTENT.to_owned()),
         };
-        let http = super::http_client(Duration::from_secs(300))?;
+        super::check_base(egress, crate::egress::DROPBOX, &api)?;
+        super::check_base(egress, crate::egress::DROPBOX, &content)?;
+        let http = super::http_client(egress, crate::egress::DROPBOX, Duration::from_secs(300))?;
         Ok(Self {
             http,
             api,
@@ -231,7 +235,7 @@ impl DropboxSource {
                     .ok()
                     .and_then(|v| {
                         let e = v.get("error_description").or_else(|| v.get("error"))?;
-                        e.as_str().map(str::to_owned)
+                        e.as_str().map(crate::egress::sanitise)
                     })
                     .unwrap_or_else(|| status.to_string());
                 SyncError::Permanent(format!(

@@ -79,15 +79,47 @@ pub(crate) fn bearer_token(
         .ok_or_else(|| SyncError::Permanent(missing.to_owned()))
 }
 
-/// The HTTP client of an API spyder: connections give up after 10 s, requests after `timeout`.
+/// The HTTP client of an API spyder, inside the operator's fence (see [`crate::egress`]):
+/// connections give up after 10 s, requests after `timeout`.
 pub(crate) fn http_client(
+    egress: &crate::egress::Egress,
+    service: crate::egress::Service,
     timeout: std::time::Duration,
 ) -> std::result::Result<reqwest::Client, SyncError> {
-    reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .timeout(timeout)
-        .build()
+    egress
+        .client(service, timeout)
         .map_err(|e| SyncError::Permanent(format!("no HTTP client: {e}")))
+}
+
+/// Refuses (a person must act) a base URL the fence does not allow: the setting was saved
+/// before the operator changed the list, or it was never checked.
+pub(crate) fn check_base(
+    egress: &crate::egress::Egress,
+    service: crate::egress::Service,
+    base: &str,
+) -> std::result::Result<(), SyncError> {
+    let url = reqwest::Url::parse(base)
+        .map_err(|_| SyncError::Permanent(format!("'{base}' is not a URL")))?;
+    egress.check_url(service, &url).map_err(SyncError::Permanent)
+}
+
+/// A request that got no answer, as users read it: what went wrong along the error's chain
+/// (the fence's refusal included), cleaned, never a remote's body.
+pub(crate) fn unreachable(service: &str, e: &reqwest::Error) -> SyncError {
+    let mut innermost = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        innermost = s.to_string();
+        source = s.source();
+    }
+    let why = crate::egress::sanitise(&innermost);
+    if innermost.contains("connectors may not reach") {
+        SyncError::Permanent(format!("{service} was not contacted: {why}"))
+    } else if e.is_timeout() {
+        SyncError::Transient(format!("{service} did not answer in time"))
+    } else {
+        SyncError::Transient(format!("{service} could not be reached: {why}"))
+    }
 }
 
 /// A listing read whole from an API that lists in no useful order, served in pages in byte

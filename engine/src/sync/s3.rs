@@ -40,10 +40,38 @@ pub struct S3Source {
     last: Option<String>,
 }
 
+/// What an object_store error says, as users may read it: its own words up to the remote's
+/// body, and the S3 error code the body names, never the body itself.
+fn reason(text: &str) -> String {
+    let own = text.split('<').next().unwrap_or_default();
+    let code = text
+        .split_once("<Code>")
+        .and_then(|(_, rest)| rest.split_once("</Code>"))
+        .map(|(code, _)| code);
+    let mut out = crate::egress::sanitise(own);
+    if let Some(code) = code {
+        out = format!("{} ({})", out.trim_end_matches(':'), crate::egress::sanitise(code));
+    }
+    out
+}
+
 /// Sorts an object_store error into what the manager does next.
 fn classify(e: object_store::Error) -> SyncError {
     use object_store::Error as E;
-    let text = e.to_string();
+    let raw = e.to_string();
+    // The fence's refusal is somewhere along the chain.
+    let mut source: Option<&dyn std::error::Error> = Some(&e);
+    while let Some(s) = source {
+        let t = s.to_string();
+        if t.contains("connectors may not reach") {
+            return SyncError::Permanent(format!(
+                "S3 was not contacted: {}",
+                crate::egress::sanitise(&t)
+            ));
+        }
+        source = s.source();
+    }
+    let text = reason(&raw);
     match e {
         E::NotFound { .. } => SyncError::Permanent(format!("not found: {text}")),
         E::PermissionDenied { .. } | E::Unauthenticated { .. } => {
@@ -58,7 +86,7 @@ fn classify(e: object_store::Error) -> SyncError {
                 "403 Forbidden",
                 "404 Not Found",
             ];
-            if permanent.iter().any(|p| text.contains(p)) {
+            if permanent.iter().any(|p| raw.contains(p)) {
                 SyncError::Permanent(text)
             } else {
                 SyncError::Transient(text)
@@ -67,8 +95,58 @@ fn classify(e: object_store::Error) -> SyncError {
     }
 }
 
+/// object_store's HTTP client, inside the operator's fence: every request's URL is checked,
+/// and names resolve only to allowed addresses (see [`crate::egress`]).
+#[derive(Debug)]
+struct Fenced {
+    egress: crate::egress::Egress,
+    client: reqwest::Client,
+}
+
+#[async_trait]
+impl object_store::client::HttpService for Fenced {
+    async fn call(
+        &self,
+        req: object_store::client::HttpRequest,
+    ) -> Result<object_store::client::HttpResponse, object_store::client::HttpError> {
+        use object_store::client::{HttpError, HttpErrorKind};
+        let url = reqwest::Url::parse(&req.uri().to_string())
+            .map_err(|e| HttpError::new(HttpErrorKind::Unknown, e))?;
+        self.egress
+            .check_url(crate::egress::S3, &url)
+            .map_err(|m| HttpError::new(HttpErrorKind::Unknown, std::io::Error::other(m)))?;
+        object_store::client::HttpService::call(&self.client, req).await
+    }
+}
+
+#[derive(Debug)]
+struct FencedConnector(crate::egress::Egress);
+
+impl object_store::client::HttpConnector for FencedConnector {
+    fn connect(
+        &self,
+        _: &object_store::ClientOptions,
+    ) -> object_store::Result<object_store::client::HttpClient> {
+        let client = self
+            .0
+            .client(crate::egress::S3, std::time::Duration::from_secs(300))
+            .map_err(|e| object_store::Error::Generic {
+                store: "S3",
+                source: Box::new(e),
+            })?;
+        Ok(object_store::client::HttpClient::new(Fenced {
+            egress: self.0.clone(),
+            client,
+        }))
+    }
+}
+
 impl S3Source {
-    pub fn new(s: &S3Settings, after: &str) -> Result<Self, SyncError> {
+    pub fn new(
+        s: &S3Settings,
+        after: &str,
+        egress: &crate::egress::Egress,
+    ) -> Result<Self, SyncError> {
         // Few retries inside one request: an unreachable endpoint fails the run in seconds and
         // frees the worker; the spyder manager retries the run later with its own backoff.
         let retry = object_store::RetryConfig {
@@ -77,10 +155,12 @@ impl S3Source {
             retry_timeout: std::time::Duration::from_secs(30),
         };
         let mut b = AmazonS3Builder::new()
+            .with_http_connector(FencedConnector(egress.clone()))
             .with_retry(retry)
             .with_bucket_name(&s.bucket)
             .with_region(s.region.clone().unwrap_or_else(|| "us-east-1".into()));
         if let Some(ep) = &s.endpoint {
+            super::check_base(egress, crate::egress::S3, ep)?;
             b = b
                 .with_endpoint(ep)
                 .with_allow_http(ep.starts_with("http://"))

@@ -61,7 +61,7 @@ pub struct SlackSource {
 }
 
 fn transport(e: reqwest::Error) -> SyncError {
-    SyncError::Transient(format!("Slack could not be reached: {e}"))
+    super::unreachable("Slack", &e)
 }
 
 /// A Slack timestamp (`1700000000.000100`) as a time.
@@ -95,6 +95,7 @@ impl SlackSource {
         s: &SlackSettings,
         after: &str,
         saver: Arc<dyn CredentialSaver>,
+        egress: &crate::egress::Egress,
     ) -> Result<Self, SyncError> {
         let access = super::bearer_token(
             s.authorization.as_deref(),
@@ -107,7 +108,8 @@ impl SlackSource {
             .map(|e| e.trim_end_matches('/').to_owned())
             .filter(|e| !e.is_empty())
             .unwrap_or_else(|| API.to_owned());
-        let http = super::http_client(Duration::from_secs(120))?;
+        super::check_base(egress, crate::egress::SLACK, &api)?;
+        let http = super::http_client(egress, crate::egress::SLACK, Duration::from_secs(120))?;
         let only = s
             .channels
             .as_deref()
@@ -175,7 +177,9 @@ impl SlackSource {
         let v: Value = r.json().await.map_err(transport)?;
         let access = v.get("access_token").and_then(Value::as_str);
         let (true, Some(access)) = (v["ok"] == true, access) else {
-            let why = v["error"].as_str().unwrap_or("no token in the answer");
+            let why = v["error"]
+                .as_str()
+                .map_or_else(|| "no token in the answer".into(), crate::egress::sanitise);
             return Err(SyncError::Permanent(format!(
                 "Slack refused to refresh the token ({why}): send new credentials with \
                  @refreshServiceCredentials"
@@ -242,7 +246,9 @@ impl SlackSource {
             if v["ok"] == true {
                 return Ok(Ok(v));
             }
-            let code = v["error"].as_str().unwrap_or("unknown_error").to_owned();
+            let code = v["error"]
+                .as_str()
+                .map_or_else(|| "unknown_error".into(), crate::egress::sanitise);
             match code.as_str() {
                 "token_expired" if !refreshed => {
                     self.refresh(&token).await?;

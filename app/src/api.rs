@@ -381,11 +381,51 @@ pub mod ssr {
             .collect())
     }
 
-    /// Only same-site relative paths may be redirected to after login.
+    /// Only same-site paths may be redirected to after login. Browsers drop tabs and line
+    /// breaks from a URL and read `\\` as `/`, so `/\t/evil.example` and `/\\evil.example`
+    /// would leave the site: any control character or backslash is refused, and what is left
+    /// must resolve to this origin.
     pub fn safe_next(next: Option<String>) -> String {
-        match next {
-            Some(n) if n.starts_with('/') && !n.starts_with("//") && !n.contains('\\') => n,
-            _ => "/datasources".into(),
+        const HOME: &str = "/datasources";
+        let Some(n) = next else {
+            return HOME.into();
+        };
+        let plain = n.starts_with('/')
+            && !n.starts_with("//")
+            && !n.chars().any(|c| c.is_control() || c == '\\' || c.is_whitespace());
+        let stays = url::Url::parse("http://tributary.invalid/")
+            .and_then(|b| b.join(&n))
+            .is_ok_and(|u| {
+                u.scheme() == "http" && u.host_str() == Some("tributary.invalid") && u.port().is_none()
+            });
+        if plain && stays { n } else { HOME.into() }
+    }
+
+    #[cfg(test)]
+    mod tests {
+        use super::safe_next;
+
+        #[test]
+        fn only_same_site_paths_are_followed_after_login() {
+            for ok in ["/datasources/abc?x=1#y", "/search?q=a%20b", "/"] {
+                assert_eq!(safe_next(Some(ok.into())), ok);
+            }
+            for off in [
+                "/\t/evil.example",
+                "/\n/evil.example",
+                "/\r\n/evil.example",
+                "//evil.example",
+                "/\\evil.example",
+                "\\\\evil.example",
+                "https://evil.example/",
+                "javascript:alert(1)",
+                "/ /evil.example",
+                "evil.example",
+                "",
+            ] {
+                assert_eq!(safe_next(Some(off.into())), "/datasources", "{off:?}");
+            }
+            assert_eq!(safe_next(None), "/datasources");
         }
     }
 }
@@ -402,8 +442,18 @@ pub async fn get_me() -> Result<Option<Me>, AppError> {
 #[server(prefix = "/rpc", endpoint = "login")]
 pub async fn login(email: String, password: String, next: Option<String>) -> Result<(), AppError> {
     let engine = ssr::engine()?;
+    let client = use_context::<axum::http::request::Parts>().and_then(|p| {
+        p.extensions
+            .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+            .map(|c| c.0.ip())
+    });
     let t = engine
-        .login(&email, &password, engine::model::TokenKind::Session)
+        .login_from(
+            &email,
+            &password,
+            engine::model::TokenKind::Session,
+            client,
+        )
         .await?;
     let max_age = (t.expires_at - chrono::Utc::now()).num_seconds().max(0);
     ssr::set_session_cookie(Some(&t.token), max_age);

@@ -42,6 +42,25 @@ pub async fn resolve_user(State(state): State<AppState>, mut req: Request, next:
     next.run(req).await
 }
 
+/// The client's address (the peer of the connection), for throttling logins per address.
+pub struct ClientAddr(pub Option<std::net::IpAddr>);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = std::convert::Infallible;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        Ok(ClientAddr(client_ip(parts)))
+    }
+}
+
+/// The peer address of the connection a request came on, when the server recorded it.
+pub fn client_ip(parts: &Parts) -> Option<std::net::IpAddr> {
+    parts
+        .extensions
+        .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+        .map(|c| c.0.ip())
+}
+
 /// The authenticated user of a REST call; a 401 with a JSON body otherwise.
 pub struct ApiUser(pub User);
 

@@ -12,6 +12,12 @@
 //!
 //! The session cookie is also `SameSite=Lax` and `HttpOnly`, so it is not sent on cross-site
 //! POSTs by browsers that honour SameSite; this layer does not rely on that.
+//!
+//! A request is exempt only when a bearer token actually authenticated it (it runs after
+//! [`crate::auth::resolve_user`]): an `Authorization` header of another scheme, or a token that
+//! did not authenticate, exempts nothing. The seed's state-changing GETs (`@sendToSpyder`,
+//! `@sendToCompute`) work with bearer tokens only: a link or an image on another site could
+//! otherwise fire them with the cookie (which `SameSite=Lax` sends on top-level GETs).
 
 use app::api::ssr::SESSION_COOKIE;
 use axum::extract::Request;
@@ -31,14 +37,28 @@ fn has_session_cookie(headers: &HeaderMap) -> bool {
 }
 
 /// Why a request must be refused as cross-site, or `None` if it may pass.
-pub fn refusal(method: &Method, path: &str, headers: &HeaderMap) -> Option<&'static str> {
-    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
-        return None;
-    }
-    if headers.contains_key(header::AUTHORIZATION) {
+/// The seed's GET endpoints that change state.
+fn changes_state_on_get(path: &str) -> bool {
+    path.starts_with("/api/")
+        && (path.ends_with("/@sendToSpyder") || path.ends_with("/@sendToCompute"))
+}
+
+pub fn refusal(
+    method: &Method,
+    path: &str,
+    headers: &HeaderMap,
+    by_bearer: bool,
+) -> Option<&'static str> {
+    if by_bearer {
         return None;
     }
     let cookie = has_session_cookie(headers);
+    if matches!(*method, Method::GET | Method::HEAD | Method::OPTIONS) {
+        return (cookie && changes_state_on_get(path)).then_some(
+            "this GET changes state, so it takes 'Authorization: Bearer <token>', not the \
+             session cookie (or POST it from this site)",
+        );
+    }
     if !cookie && !path.starts_with("/rpc/") {
         return None;
     }
@@ -66,7 +86,12 @@ pub fn refusal(method: &Method, path: &str, headers: &HeaderMap) -> Option<&'sta
 }
 
 pub async fn protect(req: Request, next: Next) -> Response {
-    match refusal(req.method(), req.uri().path(), req.headers()) {
+    let by_bearer = crate::auth::bearer(req.headers()).is_some()
+        && req
+            .extensions()
+            .get::<app::api::ssr::RequestUser>()
+            .is_some_and(|u| u.user.is_some());
+    match refusal(req.method(), req.uri().path(), req.headers(), by_bearer) {
         None => next.run(req).await,
         Some(why) => {
             tracing::warn!(path = %req.uri().path(), why, "refused a cross-site request");
@@ -137,19 +162,28 @@ mod tests {
                 "/rpc/login",
                 true,
             ),
+            // A header that did not authenticate exempts nothing.
             (
-                &[COOKIE, HOST, ("authorization", "Bearer t")],
+                &[COOKIE, HOST, ("authorization", "Basic dTpw")],
                 "/api/datasources",
-                false,
+                true,
             ),
         ];
         for (h, path, refused) in cases {
             assert_eq!(
-                refusal(&post, path, &headers(h)).is_some(),
+                refusal(&post, path, &headers(h), false).is_some(),
                 *refused,
                 "{h:?} {path}"
             );
         }
-        assert!(refusal(&Method::GET, "/rpc/x", &headers(&[COOKIE])).is_none());
+        let bearer = headers(&[COOKIE, HOST, ("authorization", "Bearer t")]);
+        assert!(refusal(&post, "/api/datasources", &bearer, true).is_none());
+        assert!(refusal(&Method::GET, "/rpc/x", &headers(&[COOKIE]), false).is_none());
+        let spyder = "/api/datasources/x/@sendToSpyder";
+        for h in [&[COOKIE][..], &[COOKIE, ("sec-fetch-site", "same-origin")]] {
+            assert!(refusal(&Method::GET, spyder, &headers(h), false).is_some());
+        }
+        assert!(refusal(&Method::GET, spyder, &bearer, true).is_none());
+        assert!(refusal(&Method::GET, spyder, &headers(&[HOST]), false).is_none());
     }
 }

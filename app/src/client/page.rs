@@ -445,6 +445,14 @@ pub async fn fetch(url: &str, body: Option<String>, live: bool) -> Result<Fetche
         .is_some_and(|c| c.contains("text/html"));
     let status = resp.status();
     let final_url = resp.url();
+    // Only the app's own pages are swapped in: a page from elsewhere (a redirect that left the
+    // site) would run its script in this origin, with this session.
+    let own = win().location().origin().unwrap_or_default();
+    if dom::url(&final_url).is_none_or(|u| u.origin() != own) {
+        return Err(Failure::Said(
+            "The answer came from another site, so it was not shown.".to_owned(),
+        ));
+    }
     let text = resp.text().await.map_err(unreachable)?;
     if !is_html {
         if (200..300).contains(&status) {

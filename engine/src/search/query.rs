@@ -44,9 +44,23 @@ enum Part {
     Prefix(String),
 }
 
+/// The most characters a query's text may have.
+pub const MAX_QUERY_CHARS: usize = 2_000;
+/// The most words, phrases and prefixes a query may have, in all its texts.
+pub const MAX_QUERY_PARTS: usize = 64;
+/// The most prefix searches (`stem*`) a query may have: each walks the terms dictionary.
+pub const MAX_QUERY_PREFIXES: usize = 8;
+/// How deeply the advanced form may nest.
+pub const MAX_QUERY_DEPTH: usize = 8;
+
 /// Parses the simple form. `field` names the request field in errors.
 pub fn parse_simple(text: &str, fields: &TextFields, field: &str) -> Result<TextQuery> {
     let bad = |m: &str| EngineError::invalid(field.to_owned(), m.to_owned());
+    if text.chars().count() > MAX_QUERY_CHARS {
+        return Err(bad(&format!(
+            "is longer than {MAX_QUERY_CHARS} characters"
+        )));
+    }
     // (negated, part) groups; an OR joins the previous group with the next part.
     let mut groups: Vec<(bool, Vec<Part>)> = Vec::new();
     let mut pending_or = false;
@@ -136,6 +150,22 @@ pub fn parse_simple(text: &str, fields: &TextFields, field: &str) -> Result<Text
     }
     if groups.is_empty() {
         return Err(bad("must not be empty"));
+    }
+    let parts = groups.iter().map(|(_, p)| p.len()).sum::<usize>();
+    if parts > MAX_QUERY_PARTS {
+        return Err(bad(&format!(
+            "has {parts} words, phrases and prefixes; at most {MAX_QUERY_PARTS} are searched"
+        )));
+    }
+    let prefix_count = groups
+        .iter()
+        .flat_map(|(_, p)| p)
+        .filter(|p| matches!(p, Part::Prefix(_)))
+        .count();
+    if prefix_count > MAX_QUERY_PREFIXES {
+        return Err(bad(&format!(
+            "has {prefix_count} prefix searches (word*); at most {MAX_QUERY_PREFIXES} are searched"
+        )));
     }
     if groups.iter().all(|(neg, _)| *neg) {
         return Err(bad("needs at least one part that is not excluded (-)"));
@@ -228,8 +258,61 @@ fn part_clauses(p: &Part, f: &TextFields) -> [(Occur, Box<dyn Query>); 2] {
     ]
 }
 
-/// Parses Onna's advanced form (the value of `"advanced"`).
+/// Parses Onna's advanced form (the value of `"advanced"`), within the limits on size.
 pub fn parse_advanced(v: &Value, fields: &TextFields, path: &str) -> Result<TextQuery> {
+    let (mut texts, mut prefixes) = (0, 0);
+    count_advanced(v, path, 0, &mut texts, &mut prefixes)?;
+    parse_advanced_within(v, fields, path)
+}
+
+/// Checks the advanced form's depth, and its parts and prefixes in all its texts, before any
+/// of it is parsed (a large tree costs nothing but this walk).
+fn count_advanced(
+    v: &Value,
+    path: &str,
+    depth: usize,
+    parts: &mut usize,
+    prefixes: &mut usize,
+) -> Result<()> {
+    if depth > MAX_QUERY_DEPTH {
+        return Err(EngineError::invalid(
+            path.to_owned(),
+            format!("nests deeper than {MAX_QUERY_DEPTH} levels"),
+        ));
+    }
+    match v {
+        Value::Array(items) => {
+            for item in items {
+                count_advanced(item, path, depth + 1, parts, prefixes)?;
+            }
+        }
+        Value::Object(obj) => {
+            for item in obj.values() {
+                count_advanced(item, path, depth + 1, parts, prefixes)?;
+            }
+        }
+        Value::String(s) => {
+            *parts += s.split_whitespace().count().max(1);
+            *prefixes += s.split_whitespace().filter(|w| w.ends_with('*')).count();
+        }
+        _ => {}
+    }
+    if *parts > MAX_QUERY_PARTS {
+        return Err(EngineError::invalid(
+            path.to_owned(),
+            format!("has more than {MAX_QUERY_PARTS} words, phrases and prefixes in all"),
+        ));
+    }
+    if *prefixes > MAX_QUERY_PREFIXES {
+        return Err(EngineError::invalid(
+            path.to_owned(),
+            format!("has more than {MAX_QUERY_PREFIXES} prefix searches (word*) in all"),
+        ));
+    }
+    Ok(())
+}
+
+fn parse_advanced_within(v: &Value, fields: &TextFields, path: &str) -> Result<TextQuery> {
     let obj = v.as_object().ok_or_else(|| {
         EngineError::invalid(
             path.to_owned(),
@@ -291,7 +374,7 @@ pub fn parse_advanced(v: &Value, fields: &TextFields, path: &str) -> Result<Text
         let qs = items
             .iter()
             .enumerate()
-            .map(|(i, item)| parse_advanced(item, fields, &format!("{path}.{key}[{i}]")))
+            .map(|(i, item)| parse_advanced_within(item, fields, &format!("{path}.{key}[{i}]")))
             .collect::<Result<Vec<_>>>()?;
         if occur != Occur::MustNot {
             prefixes.extend(qs.iter().flat_map(|q| q.prefixes.iter().cloned()));
@@ -397,6 +480,33 @@ mod tests {
         let words = |q: &str| format!("{:?}", parse_simple(q, &f, "query").unwrap().query);
         assert_eq!(words("cat AND dog"), words("cat dog"));
         assert_eq!(words("cat AND dog OR fish"), words("cat dog OR fish"));
+    }
+
+    #[test]
+    fn queries_are_bounded_before_any_work() {
+        let f = fields();
+        let huge = "ab* ".repeat(250_000);
+        let e = parse_simple(&huge, &f, "query").err().unwrap();
+        assert_eq!(e.status_code(), 422);
+        assert!(e.to_string().contains("longer than"), "{e}");
+        let many = (0..65).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
+        assert!(parse_simple(&many, &f, "query").is_err());
+        let prefixes = (0..9).map(|i| format!("p{i}x*")).collect::<Vec<_>>().join(" ");
+        assert!(parse_simple(&prefixes, &f, "query").is_err());
+        let ok = (0..8).map(|i| format!("p{i}x*")).collect::<Vec<_>>().join(" ");
+        assert!(parse_simple(&ok, &f, "query").is_ok());
+        let mut deep = serde_json::json!({"text_contains": [{"var": "extracted_text"}, "x"]});
+        for _ in 0..10 {
+            deep = serde_json::json!({ "and": [deep] });
+        }
+        assert!(parse_advanced(&deep, &f, "advanced").is_err());
+        let wide: Vec<_> = (0..70)
+            .map(|i| serde_json::json!({"text_contains": [{"var": "extracted_text"}, format!("w{i}")]}))
+            .collect();
+        let e = parse_advanced(&serde_json::json!({ "or": wide }), &f, "advanced")
+            .err()
+            .unwrap();
+        assert_eq!(e.status_code(), 422, "{e}");
     }
 
     #[test]

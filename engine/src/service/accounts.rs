@@ -61,6 +61,33 @@ fn verify_password(password: &str, hash: &str) -> bool {
     })
 }
 
+/// Password hashing at most this many at once, each on a blocking thread: argon2 takes tens of
+/// milliseconds of CPU, which on the async workers would stall every other request (twenty
+/// wrong logins at once held a two-core server's workers for seconds).
+static HASHING: std::sync::LazyLock<tokio::sync::Semaphore> = std::sync::LazyLock::new(|| {
+    tokio::sync::Semaphore::new(std::thread::available_parallelism().map_or(2, |n| n.get()))
+});
+
+/// Runs `work` (password hashing) on the bounded blocking pool.
+async fn hashing<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T> {
+    let _turn = HASHING
+        .acquire()
+        .await
+        .map_err(|_| EngineError::Internal("password hashing is shut down".into()))?;
+    tokio::task::spawn_blocking(work)
+        .await
+        .map_err(|e| EngineError::Internal(format!("password hashing stopped: {e}")))
+}
+
+/// A hash of no one's password, checked for unknown accounts so that they cost exactly what a
+/// known one does.
+static DECOY: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    hash_password(&random_secret(16)).unwrap_or_else(|_| {
+        "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHQ$0000000000000000000000000000000000000000000"
+            .into()
+    })
+});
+
 fn check_password_rules(password: &str) -> Result<()> {
     if password.chars().count() < MIN_PASSWORD_CHARS {
         return Err(EngineError::invalid(
@@ -163,19 +190,47 @@ impl Engine {
     /// Checks an e-mail and password and issues a token of `kind`. The same message for an
     /// unknown e-mail and a wrong password, so accounts cannot be probed.
     pub async fn login(&self, email: &str, password: &str, kind: TokenKind) -> Result<LoginToken> {
+        self.login_from(email, password, kind, None).await
+    }
+
+    /// [`Engine::login`] from a client address: wrong passwords are throttled per account and
+    /// per address (one address guessing across many accounts is slowed too). Unknown,
+    /// deactivated and known accounts cost the same work, so timing tells nothing.
+    pub async fn login_from(
+        &self,
+        email: &str,
+        password: &str,
+        kind: TokenKind,
+        client: Option<std::net::IpAddr>,
+    ) -> Result<LoginToken> {
         let refused = || EngineError::Unauthorized("wrong e-mail or password".into());
-        let email = Email::parse(email).map_err(|_| refused())?;
-        self.throttle.check(email.as_str())?;
-        let Some(creds) = self.store.credentials_by_email(email.as_str()).await? else {
-            // Hash anyway so an unknown account costs the same time as a wrong password.
-            let _ = hash_password(password);
-            self.throttle.failed(email.as_str());
+        let address = client.map(super::throttle::address_key);
+        if let Some(a) = &address {
+            self.throttle.check(a)?;
+        }
+        let Ok(email) = Email::parse(email) else {
+            if let Some(a) = &address {
+                self.throttle.failed(a);
+            }
             return Err(refused());
         };
-        if !creds.user.active || !verify_password(password, &creds.password_hash) {
-            self.throttle.failed(email.as_str());
-            return Err(refused());
-        }
+        self.throttle.check(email.as_str())?;
+        let creds = self.store.credentials_by_email(email.as_str()).await?;
+        let hash = creds
+            .as_ref()
+            .map_or_else(|| DECOY.clone(), |c| c.password_hash.clone());
+        let given = password.to_owned();
+        let matches = hashing(move || verify_password(&given, &hash)).await?;
+        let creds = match creds {
+            Some(c) if matches && c.user.active => c,
+            _ => {
+                self.throttle.failed(email.as_str());
+                if let Some(a) = &address {
+                    self.throttle.failed(a);
+                }
+                return Err(refused());
+            }
+        };
         self.throttle.succeeded(email.as_str());
         let token = random_secret(32);
         let lifetime = match kind {
@@ -245,7 +300,8 @@ impl Engine {
             .await?
             .ok_or_else(|| EngineError::Unauthorized("this account no longer exists".into()))?;
         self.throttle.check(&user.email)?;
-        if !verify_password(current, &creds.password_hash) {
+        let (given, hash) = (current.to_owned(), creds.password_hash.clone());
+        if !hashing(move || verify_password(&given, &hash)).await? {
             self.throttle.failed(&user.email);
             return Err(EngineError::invalid(
                 "current_password",
@@ -256,9 +312,9 @@ impl Engine {
             EngineError::Invalid { message, .. } => EngineError::invalid("new_password", message),
             e => e,
         })?;
-        self.store
-            .set_password_hash(&user.id, &hash_password(new)?)
-            .await?;
+        let new = new.to_owned();
+        let hash = hashing(move || hash_password(&new)).await??;
+        self.store.set_password_hash(&user.id, &hash).await?;
         let keep = current_token.map(token_hash).unwrap_or_default();
         self.store.delete_sessions_except(&user.id, &keep).await?;
         self.signed_out(SignedOut::User(user.id.clone()));

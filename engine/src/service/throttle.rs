@@ -10,6 +10,21 @@ use crate::error::{EngineError, Result};
 
 /// Wrong passwords allowed before the account is locked.
 pub const FREE_ATTEMPTS: u32 = 5;
+/// Wrong passwords allowed from one client address (across accounts) before it is locked:
+/// more than for an account, since several people may share an address.
+pub const FREE_ATTEMPTS_PER_ADDRESS: u32 = 20;
+
+/// The throttle's key of a client address. IPv6 clients are keyed by their /64, which one
+/// machine usually has whole.
+pub fn address_key(ip: std::net::IpAddr) -> String {
+    match ip.to_canonical() {
+        std::net::IpAddr::V4(v4) => format!("addr:{v4}"),
+        std::net::IpAddr::V6(v6) => {
+            let s = v6.segments();
+            format!("addr:{:x}:{:x}:{:x}:{:x}::/64", s[0], s[1], s[2], s[3])
+        }
+    }
+}
 /// A quiet period after which failures are forgotten.
 const WINDOW: Duration = Duration::from_secs(15 * 60);
 const MAX_LOCK: Duration = Duration::from_secs(15 * 60);
@@ -37,10 +52,13 @@ impl LoginThrottle {
         match map.get(key).and_then(|e| e.locked_until) {
             Some(until) if until > now => {
                 let secs = (until - now).as_secs().max(1);
+                let whose = if key.starts_with("addr:") {
+                    "from this address"
+                } else {
+                    "for this account"
+                };
                 Err(EngineError::TooManyAttempts {
-                    message: format!(
-                        "too many wrong passwords for this account; try again in {secs} s"
-                    ),
+                    message: format!("too many wrong passwords {whose}; try again in {secs} s"),
                     retry_after_secs: secs,
                 })
             }
@@ -58,8 +76,13 @@ impl LoginThrottle {
         });
         e.failures += 1;
         e.last_failure = now;
-        if e.failures >= FREE_ATTEMPTS {
-            let exp = (e.failures - FREE_ATTEMPTS).min(10);
+        let free = if key.starts_with("addr:") {
+            FREE_ATTEMPTS_PER_ADDRESS
+        } else {
+            FREE_ATTEMPTS
+        };
+        if e.failures >= free {
+            let exp = (e.failures - free).min(10);
             e.locked_until = Some(now + Duration::from_secs(1u64 << exp).min(MAX_LOCK) * 2);
         }
     }

@@ -26,7 +26,43 @@ const STREAM_LIFETIME: Duration = Duration::from_secs(300);
 /// What a browser waits before reconnecting after a stream ended.
 const RETRY: Duration = Duration::from_secs(2);
 
+/// Live streams one user may hold open at once (tabs, windows, scripts): each holds a
+/// connection and a listener, so they are not free.
+pub const STREAMS_PER_USER: usize = 16;
+
+/// Open streams per user, in this process.
+static OPEN: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, usize>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// One of a user's open streams; gives its place back when the stream ends.
+struct Slot(String);
+
+impl Slot {
+    fn take(user_id: &str) -> Option<Slot> {
+        let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+        let n = open.entry(user_id.to_owned()).or_default();
+        if *n >= STREAMS_PER_USER {
+            return None;
+        }
+        *n += 1;
+        Some(Slot(user_id.to_owned()))
+    }
+}
+
+impl Drop for Slot {
+    fn drop(&mut self) {
+        let mut open = OPEN.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(n) = open.get_mut(&self.0) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.0);
+            }
+        }
+    }
+}
+
 struct Stream_ {
+    _slot: Slot,
     listener: Listener,
     engine: engine::Engine,
     user: User,
@@ -37,8 +73,17 @@ struct Stream_ {
 pub async fn events(
     State(s): State<AppState>,
     ApiUser(user): ApiUser,
-) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, super::error::ApiError> {
+    let slot = Slot::take(&user.id).ok_or_else(|| {
+        super::error::ApiError(engine::EngineError::TooManyAttempts {
+            message: format!(
+                "you have {STREAMS_PER_USER} live event streams open already; close one first"
+            ),
+            retry_after_secs: RETRY.as_secs(),
+        })
+    })?;
     let state = Stream_ {
+        _slot: slot,
         listener: s.engine.events().listen(),
         engine: s.engine.clone(),
         user,
@@ -71,7 +116,7 @@ pub async fn events(
             }
         }
     });
-    Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)))
+    Ok(Sse::new(stream).keep_alive(KeepAlive::new().interval(Duration::from_secs(15))))
 }
 
 /// Whether `user` may see what `c` is about, now. Someone only invited sees that the

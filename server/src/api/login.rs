@@ -8,7 +8,11 @@ use super::json::Body;
 use crate::startup::AppState;
 
 /// `POST /api/@login {"username", "password"}` → `{"token", "expires"}`.
-pub async fn login(State(state): State<AppState>, Body(body): Body) -> ApiResult<Json<Value>> {
+pub async fn login(
+    State(state): State<AppState>,
+    crate::auth::ClientAddr(client): crate::auth::ClientAddr,
+    Body(body): Body,
+) -> ApiResult<Json<Value>> {
     let obj = body
         .as_object()
         .ok_or_else(|| ApiError::bad_request("the body must be a JSON object"))?;
@@ -23,7 +27,7 @@ pub async fn login(State(state): State<AppState>, Body(body): Body) -> ApiResult
     let password = field("password")?;
     let t = state
         .engine
-        .login(&username, &password, TokenKind::Api)
+        .login_from(&username, &password, TokenKind::Api, client)
         .await?;
     Ok(Json(json!({"token": t.token, "expires": t.expires_at})))
 }

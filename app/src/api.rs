@@ -25,6 +25,17 @@ pub mod ssr {
 
     pub const SESSION_COOKIE: &str = "tributary_session";
 
+    /// Where users reach this server (`TRIBUTARY_PUBLIC_URL`), put in every request's
+    /// extensions: absolute `@id`s are made from it, and over HTTPS cookies are `Secure`.
+    #[derive(Debug, Clone, Default)]
+    pub struct PublicUrl(pub Option<String>);
+
+    impl PublicUrl {
+        pub fn is_https(&self) -> bool {
+            self.0.as_deref().is_some_and(|u| u.starts_with("https://"))
+        }
+    }
+
     /// Shared by every request: the engine.
     #[derive(Clone)]
     pub struct Ctx {
@@ -282,9 +293,18 @@ pub mod ssr {
     }
 
     fn set_cookie(value: &str) {
+        // Served over HTTPS: the cookie never travels in clear.
+        let https = use_context::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<PublicUrl>().map(PublicUrl::is_https))
+            .unwrap_or(false);
+        let value = if https {
+            format!("{value}; Secure")
+        } else {
+            value.to_owned()
+        };
         if let (Some(resp), Ok(v)) = (
             use_context::<leptos_axum::ResponseOptions>(),
-            axum::http::HeaderValue::from_str(value),
+            axum::http::HeaderValue::from_str(&value),
         ) {
             resp.append_header(axum::http::header::SET_COOKIE, v);
         }
@@ -392,11 +412,15 @@ pub mod ssr {
         };
         let plain = n.starts_with('/')
             && !n.starts_with("//")
-            && !n.chars().any(|c| c.is_control() || c == '\\' || c.is_whitespace());
+            && !n
+                .chars()
+                .any(|c| c.is_control() || c == '\\' || c.is_whitespace());
         let stays = url::Url::parse("http://tributary.invalid/")
             .and_then(|b| b.join(&n))
             .is_ok_and(|u| {
-                u.scheme() == "http" && u.host_str() == Some("tributary.invalid") && u.port().is_none()
+                u.scheme() == "http"
+                    && u.host_str() == Some("tributary.invalid")
+                    && u.port().is_none()
             });
         if plain && stays { n } else { HOME.into() }
     }
@@ -448,12 +472,7 @@ pub async fn login(email: String, password: String, next: Option<String>) -> Res
             .map(|c| c.0.ip())
     });
     let t = engine
-        .login_from(
-            &email,
-            &password,
-            engine::model::TokenKind::Session,
-            client,
-        )
+        .login_from(&email, &password, engine::model::TokenKind::Session, client)
         .await?;
     let max_age = (t.expires_at - chrono::Utc::now()).num_seconds().max(0);
     ssr::set_session_cookie(Some(&t.token), max_age);

@@ -195,10 +195,7 @@ impl Wallet {
         let (nonce, ct) = bytes.split_at(24);
         let plain = self
             .cipher
-            .decrypt(
-                XNonce::from_slice(nonce),
-                Payload { msg: ct, aad },
-            )
+            .decrypt(XNonce::from_slice(nonce), Payload { msg: ct, aad })
             .map_err(|_| broken())?;
         String::from_utf8(plain).map_err(|_| broken())
     }
@@ -228,7 +225,12 @@ mod tests {
             "bound to the name"
         );
         let e = w
-            .open("ds1", "secret_access_key", "endpoint=https://evil.example", &s)
+            .open(
+                "ds1",
+                "secret_access_key",
+                "endpoint=https://evil.example",
+                &s,
+            )
             .unwrap_err()
             .to_string();
         assert!(!e.contains("hunter2"), "bound to the destination: {e}");

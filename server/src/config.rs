@@ -84,6 +84,12 @@ pub struct Config {
     #[arg(long, env = "TRIBUTARY_CONNECTOR_ENDPOINTS")]
     pub connector_endpoints: Option<String>,
 
+    /// Where users reach Tributary (`https://tributary.example.org`): absolute `@id`s are
+    /// made from it, and with https cookies are `Secure` and browsers are told to keep to
+    /// HTTPS. Default: this request's `Host`, over http.
+    #[arg(long, env = "TRIBUTARY_PUBLIC_URL")]
+    pub public_url: Option<String>,
+
     /// Where the built site (wasm, js, css, assets) is. cargo-leptos sets LEPTOS_SITE_ROOT.
     #[arg(long, env = "LEPTOS_SITE_ROOT", default_value = "target/site")]
     pub site_root: PathBuf,
@@ -194,6 +200,7 @@ impl Config {
             folder_roots: None,
             // The tests' fakes of Dropbox, Slack and S3 listen on loopback.
             connector_endpoints: Some("http://127.0.0.1:*".into()),
+            public_url: None,
             site_root: PathBuf::from("target/site"),
             admin_email: Some("admin@example.com".into()),
             admin_password: Some("admin-password".into()),
@@ -206,6 +213,29 @@ impl Config {
             amqp_url: None,
             amqp_queue: "tributary.spyder-jobs".into(),
         }
+    }
+
+    /// The public URL, checked: `http(s)://host[:port]`, no path, no trailing slash.
+    pub fn public_url(&self) -> Result<Option<String>, String> {
+        let Some(raw) = self.public_url.as_deref().filter(|u| !u.trim().is_empty()) else {
+            return Ok(None);
+        };
+        let bad = || {
+            format!("TRIBUTARY_PUBLIC_URL must be http(s)://host[:port] with no path, got '{raw}'")
+        };
+        let rest = raw
+            .strip_prefix("https://")
+            .or_else(|| raw.strip_prefix("http://"))
+            .ok_or_else(bad)?;
+        let host = rest.trim_end_matches('/');
+        if host.is_empty()
+            || !host
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
+        {
+            return Err(bad());
+        }
+        Ok(Some(raw.trim_end_matches('/').to_owned()))
     }
 
     /// The connectors' fence: each service's public hosts, and the endpoints listed.

@@ -4,11 +4,12 @@
 //! resources), which carry a nonce made fresh for each response; inline `style` attributes
 //! (progress bars) are allowed, inline event handlers and scripts from anywhere else are not.
 //! No page may be framed (`frame-ancestors 'none'`, and `X-Frame-Options` for older browsers),
-//! types are not sniffed, and the referrer never leaves the site.
+//! types are not sniffed, and the referrer never leaves the site. Served over HTTPS (the public
+//! URL says so), browsers are told to keep to it.
 
 use std::sync::Arc;
 
-use axum::extract::Request;
+use axum::extract::{Request, State};
 use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
 use axum::response::Response;
@@ -28,7 +29,8 @@ pub fn content_security_policy(nonce: &str) -> String {
     )
 }
 
-pub async fn security(mut req: Request, next: Next) -> Response {
+pub async fn security(State(state): State<crate::startup::AppState>, mut req: Request, next: Next) -> Response {
+    req.extensions_mut().insert(state.public_url.clone());
     let mut bytes = [0u8; 16];
     rand::Rng::fill(&mut rand::thread_rng(), &mut bytes);
     let nonce: Arc<str> = base64::engine::general_purpose::URL_SAFE_NO_PAD
@@ -51,5 +53,11 @@ pub async fn security(mut req: Request, next: Next) -> Response {
         "cross-origin-opener-policy",
         HeaderValue::from_static("same-origin"),
     );
+    if state.public_url.is_https() {
+        h.insert(
+            header::STRICT_TRANSPORT_SECURITY,
+            HeaderValue::from_static("max-age=31536000"),
+        );
+    }
     res
 }

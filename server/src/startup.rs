@@ -43,6 +43,8 @@ pub struct AppStateInner {
     pub pipeline: engine::process::Pipeline,
     /// Relays live events between the servers of one PostgreSQL database.
     pub relay: Option<engine::events::RelayTasks>,
+    /// Where users reach this server (`TRIBUTARY_PUBLIC_URL`).
+    pub public_url: app::api::ssr::PublicUrl,
 }
 
 impl FromRef<AppState> for LeptosOptions {
@@ -154,6 +156,7 @@ impl Application {
             engine,
             leptos_options: leptos_options(&config, bound),
             first_admin: first_admin.map(Arc::new),
+            public_url: app::api::ssr::PublicUrl(config.public_url()?),
         }));
         let router = router(state.clone());
         Ok(Self {
@@ -274,7 +277,10 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::auth::resolve_user,
         ))
-        .layer(axum::middleware::from_fn(crate::headers::security))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            crate::headers::security,
+        ))
         .with_state(state)
 }
 

@@ -210,7 +210,12 @@ async fn an_editor_cannot_send_the_owners_tokens_elsewhere(backend: &str) {
                "X-Auth-Secret": REFRESH, "client_secret": SLACK_SECRET}),
     ] {
         let (s, ds) = app
-            .call(&owner, reqwest::Method::POST, "/api/datasources", Some(body))
+            .call(
+                &owner,
+                reqwest::Method::POST,
+                "/api/datasources",
+                Some(body),
+            )
             .await;
         assert_eq!(s, 201, "{ds}");
         let id = ds["id"].as_str().unwrap().to_owned();
@@ -294,9 +299,11 @@ async fn pointing_a_datasource_elsewhere_drops_its_credentials(backend: &str) {
             &owner,
             reqwest::Method::POST,
             "/api/datasources",
-            Some(json!({"@type": "DropboxDatasource", "title": "Moves", "endpoint": legit,
+            Some(
+                json!({"@type": "DropboxDatasource", "title": "Moves", "endpoint": legit,
                         "app_key": "app", "Authorization": format!("Bearer {ACCESS}"),
-                        "X-Auth-Secret": REFRESH})),
+                        "X-Auth-Secret": REFRESH}),
+            ),
         )
         .await;
     assert_eq!(s, 201);
@@ -319,7 +326,14 @@ async fn pointing_a_datasource_elsewhere_drops_its_credentials(backend: &str) {
             .contains("new credentials"),
         "{moved}"
     );
-    assert!(app.state.engine.credential_names(&id).await.unwrap().is_empty());
+    assert!(
+        app.state
+            .engine
+            .credential_names(&id)
+            .await
+            .unwrap()
+            .is_empty()
+    );
     let (s, e) = app
         .call(
             &owner,
@@ -388,7 +402,12 @@ async fn members_cannot_make_the_server_fetch_internal_addresses(backend: &str) 
             body["title"] = json!("Probe");
             body["endpoint"] = json!(endpoint);
             let (s, e) = app
-                .call(&member, reqwest::Method::POST, "/api/datasources", Some(body))
+                .call(
+                    &member,
+                    reqwest::Method::POST,
+                    "/api/datasources",
+                    Some(body),
+                )
                 .await;
             assert_eq!(s, 422, "{endpoint} {kind}: {e}");
             assert!(e.to_string().contains("endpoint"), "{e}");
@@ -426,10 +445,9 @@ async fn members_cannot_make_the_server_fetch_internal_addresses(backend: &str) 
 /// Finding 2: an allowed server that answers with a redirect to an internal address, or with
 /// an error page, cannot make the server fetch the internal address or show what it said.
 async fn redirects_and_error_bodies_do_not_carry_internal_answers(backend: &str) {
-    let (internal, internal_heard) = stand_in(|_, _| {
-        "INTERNAL-METADATA-CONTENT iam/security-credentials/role".into_response()
-    })
-    .await;
+    let (internal, internal_heard) =
+        stand_in(|_, _| "INTERNAL-METADATA-CONTENT iam/security-credentials/role".into_response())
+            .await;
     let target = format!("{internal}/latest/meta-data");
     // Only the stand-in for Dropbox is allowed: the internal server is not.
     let listing = json!({"entries": [{".tag": "file", "path_lower": "/a.txt", "path_display": "/a.txt",
@@ -457,8 +475,10 @@ async fn redirects_and_error_bodies_do_not_carry_internal_answers(backend: &str)
                 &owner,
                 reqwest::Method::POST,
                 "/api/datasources",
-                Some(json!({"@type": "DropboxDatasource", "title": "Redirects", "endpoint": endpoint,
-                            "Authorization": "Bearer t"})),
+                Some(
+                    json!({"@type": "DropboxDatasource", "title": "Redirects", "endpoint": endpoint,
+                            "Authorization": "Bearer t"}),
+                ),
             )
             .await;
         assert_eq!(s, 201, "{ds}");
@@ -612,7 +632,10 @@ mod browser {
             ] {
                 assert!(csp.contains(part), "{path}: {csp}");
             }
-            assert!(!csp.contains("'unsafe-inline'; ") || !csp.contains("script-src 'self' 'unsafe-inline'"));
+            assert!(
+                !csp.contains("'unsafe-inline'; ")
+                    || !csp.contains("script-src 'self' 'unsafe-inline'")
+            );
             assert_eq!(h["x-content-type-options"], "nosniff", "{path}");
             assert_eq!(h["x-frame-options"], "DENY", "{path}");
             assert_eq!(h["referrer-policy"], "same-origin", "{path}");
@@ -629,15 +652,24 @@ mod browser {
                 assert!(scripts > 0, "the page has scripts");
                 assert_eq!(
                     html.matches(&format!("nonce=\"{nonce}\"")).count(),
-                    html.matches("<script").count()
-                        - html.matches("<script src=").count(),
+                    html.matches("<script").count() - html.matches("<script src=").count(),
                     "every inline script carries the nonce: {html}"
                 );
             }
         }
         // A fresh nonce each time.
-        let a = app.http.get(format!("{}/login", app.base)).send().await.unwrap();
-        let b = app.http.get(format!("{}/login", app.base)).send().await.unwrap();
+        let a = app
+            .http
+            .get(format!("{}/login", app.base))
+            .send()
+            .await
+            .unwrap();
+        let b = app
+            .http
+            .get(format!("{}/login", app.base))
+            .send()
+            .await
+            .unwrap();
         assert_ne!(
             a.headers()["content-security-policy"],
             b.headers()["content-security-policy"]
@@ -682,7 +714,11 @@ mod browser {
                 .unwrap();
             assert_eq!(r.status(), 403, "{action} by cookie");
             let r = app.http.get(&url).bearer_auth(&token).send().await.unwrap();
-            assert!(r.status().is_success(), "{action} by bearer: {}", r.status());
+            assert!(
+                r.status().is_success(),
+                "{action} by bearer: {}",
+                r.status()
+            );
         }
         // A POST with the cookie and an Authorization header that is not a bearer token is
         // still a cookie request from nowhere.
@@ -723,12 +759,7 @@ mod browser {
             });
         }
         tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-        let health = app
-            .http
-            .get(format!("{base}/health"))
-            .send()
-            .await
-            .unwrap();
+        let health = app.http.get(format!("{base}/health")).send().await.unwrap();
         let finished = done.load(std::sync::atomic::Ordering::SeqCst);
         assert_eq!(health.status(), 200);
         assert!(
@@ -785,4 +816,72 @@ async fn live_event_streams_are_capped_per_user() {
     }
     assert!(again.is_some(), "a closed stream gives its place back");
     app.finish().await;
+}
+
+/// `@id`s come from the public URL the operator set, never from forwarded headers anyone can
+/// send; over HTTPS cookies are `Secure` and browsers are told to keep to HTTPS.
+#[tokio::test]
+async fn public_url_not_forwarded_headers() {
+    let app = spawn("sqlite", None).await;
+    let token = app.login(ADMIN.0, ADMIN.1).await;
+    let r = app
+        .http
+        .get(format!("{}/api/datasources", app.base))
+        .bearer_auth(&token)
+        .header("x-forwarded-host", "evil.example")
+        .header("x-forwarded-proto", "https")
+        .send()
+        .await
+        .unwrap();
+    let text = r.text().await.unwrap();
+    assert!(!text.contains("evil.example"), "{text}");
+    app.finish().await;
+
+    let db = TestDb::new("sqlite").await.unwrap();
+    let mut config = Config::for_tests(db.dir.path(), &db.url);
+    config.public_url = Some("https://tributary.example.org/".into());
+    let server = Application::build(config).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", server.port());
+    let task = tokio::spawn(async move {
+        let _ = server.run_until(std::future::pending()).await;
+    });
+    let http = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let r = http
+        .post(format!("{base}/rpc/login"))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .header("accept", "text/html")
+        .header("sec-fetch-site", "same-origin")
+        .body("email=admin%40example.com&password=admin-password")
+        .send()
+        .await
+        .unwrap();
+    let cookie = r.headers()["set-cookie"].to_str().unwrap().to_owned();
+    assert!(cookie.contains("; Secure"), "{cookie}");
+    assert!(r.headers().contains_key("strict-transport-security"));
+    let token = cookie
+        .split(';')
+        .next()
+        .and_then(|kv| kv.split_once('='))
+        .map(|(_, v)| v.to_owned())
+        .unwrap();
+    let r = http
+        .post(format!("{base}/api/datasources"))
+        .bearer_auth(&token)
+        .json(&json!({"@type": "S3Datasource", "title": "Ids", "bucket": "ids-bucket"}))
+        .send()
+        .await
+        .unwrap();
+    let ds: Value = r.json().await.unwrap();
+    assert!(
+        ds["@id"]
+            .as_str()
+            .unwrap()
+            .starts_with("https://tributary.example.org/api/datasources/"),
+        "{ds}"
+    );
+    task.abort();
+    db.cleanup().await.unwrap();
 }

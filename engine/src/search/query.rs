@@ -57,9 +57,7 @@ pub const MAX_QUERY_DEPTH: usize = 8;
 pub fn parse_simple(text: &str, fields: &TextFields, field: &str) -> Result<TextQuery> {
     let bad = |m: &str| EngineError::invalid(field.to_owned(), m.to_owned());
     if text.chars().count() > MAX_QUERY_CHARS {
-        return Err(bad(&format!(
-            "is longer than {MAX_QUERY_CHARS} characters"
-        )));
+        return Err(bad(&format!("is longer than {MAX_QUERY_CHARS} characters")));
     }
     // (negated, part) groups; an OR joins the previous group with the next part.
     let mut groups: Vec<(bool, Vec<Part>)> = Vec::new();
@@ -489,11 +487,20 @@ mod tests {
         let e = parse_simple(&huge, &f, "query").err().unwrap();
         assert_eq!(e.status_code(), 422);
         assert!(e.to_string().contains("longer than"), "{e}");
-        let many = (0..65).map(|i| format!("w{i}")).collect::<Vec<_>>().join(" ");
+        let many = (0..65)
+            .map(|i| format!("w{i}"))
+            .collect::<Vec<_>>()
+            .join(" ");
         assert!(parse_simple(&many, &f, "query").is_err());
-        let prefixes = (0..9).map(|i| format!("p{i}x*")).collect::<Vec<_>>().join(" ");
+        let prefixes = (0..9)
+            .map(|i| format!("p{i}x*"))
+            .collect::<Vec<_>>()
+            .join(" ");
         assert!(parse_simple(&prefixes, &f, "query").is_err());
-        let ok = (0..8).map(|i| format!("p{i}x*")).collect::<Vec<_>>().join(" ");
+        let ok = (0..8)
+            .map(|i| format!("p{i}x*"))
+            .collect::<Vec<_>>()
+            .join(" ");
         assert!(parse_simple(&ok, &f, "query").is_ok());
         let mut deep = serde_json::json!({"text_contains": [{"var": "extracted_text"}, "x"]});
         for _ in 0..10 {

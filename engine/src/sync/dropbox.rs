@@ -109,7 +109,11 @@ fn header_json(v: &Value) -> String {
 fn summary(body: &str) -> String {
     serde_json::from_str::<Value>(body)
         .ok()
-        .and_then(|v| v.get("error_summary")?.as_str().map(crate::egress::sanitise))
+        .and_then(|v| {
+            v.get("error_summary")?
+                .as_str()
+                .map(crate::egress::sanitise)
+        })
         .unwrap_or_else(|| "an answer that is not Dropbox's".into())
 }
 

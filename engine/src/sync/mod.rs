@@ -100,7 +100,9 @@ pub(crate) fn check_base(
 ) -> std::result::Result<(), SyncError> {
     let url = reqwest::Url::parse(base)
         .map_err(|_| SyncError::Permanent(format!("'{base}' is not a URL")))?;
-    egress.check_url(service, &url).map_err(SyncError::Permanent)
+    egress
+        .check_url(service, &url)
+        .map_err(SyncError::Permanent)
 }
 
 /// A request that got no answer, as users read it: what went wrong along the error's chain

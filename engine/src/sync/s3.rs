@@ -50,7 +50,11 @@ fn reason(text: &str) -> String {
         .map(|(code, _)| code);
     let mut out = crate::egress::sanitise(own);
     if let Some(code) = code {
-        out = format!("{} ({})", out.trim_end_matches(':'), crate::egress::sanitise(code));
+        out = format!(
+            "{} ({})",
+            out.trim_end_matches(':'),
+            crate::egress::sanitise(code)
+        );
     }
     out
 }

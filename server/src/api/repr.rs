@@ -8,7 +8,9 @@ use engine::model::{Access, Datasource, DatasourceView, Invitation, Resource};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-/// `scheme://host` of this request, for absolute `@id`s.
+/// `scheme://host` for absolute `@id`s: the public URL when the operator set one
+/// (`TRIBUTARY_PUBLIC_URL`), else this request's `Host` over plain HTTP. Forwarded headers are
+/// not trusted: anyone can send them, and `@id`s are followed by scripts.
 #[derive(Debug, Clone)]
 pub struct BaseUrl(pub String);
 
@@ -16,10 +18,16 @@ impl<S: Send + Sync> FromRequestParts<S> for BaseUrl {
     type Rejection = std::convert::Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        if let Some(url) = parts
+            .extensions
+            .get::<app::api::ssr::PublicUrl>()
+            .and_then(|p| p.0.clone())
+        {
+            return Ok(Self(url));
+        }
         let h = &parts.headers;
         let host = h
-            .get("x-forwarded-host")
-            .or_else(|| h.get(axum::http::header::HOST))
+            .get(axum::http::header::HOST)
             .and_then(|v| v.to_str().ok())
             .filter(|v| {
                 !v.is_empty()
@@ -27,12 +35,7 @@ impl<S: Send + Sync> FromRequestParts<S> for BaseUrl {
                         .all(|c| c.is_ascii_alphanumeric() || ".-:[]".contains(c))
             })
             .unwrap_or("127.0.0.1:3000");
-        let scheme = h
-            .get("x-forwarded-proto")
-            .and_then(|v| v.to_str().ok())
-            .filter(|p| *p == "https" || *p == "http")
-            .unwrap_or("http");
-        Ok(Self(format!("{scheme}://{host}")))
+        Ok(Self(format!("http://{host}")))
     }
 }
 

@@ -29,7 +29,11 @@ pub fn content_security_policy(nonce: &str) -> String {
     )
 }
 
-pub async fn security(State(state): State<crate::startup::AppState>, mut req: Request, next: Next) -> Response {
+pub async fn security(
+    State(state): State<crate::startup::AppState>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     req.extensions_mut().insert(state.public_url.clone());
     let mut bytes = [0u8; 16];
     rand::Rng::fill(&mut rand::thread_rng(), &mut bytes);

@@ -236,6 +236,21 @@ fn page_routes() -> &'static [AxumRouteListing] {
     ROUTES.get_or_init(|| generate_route_list(App))
 }
 
+/// What every rendered page has in its context: the engine, and the nonce this response's
+/// Content-Security-Policy allows for inline scripts.
+fn page_context(engine: Engine) -> impl Fn() + Clone + Send + 'static {
+    move || {
+        provide_context(Ctx {
+            engine: engine.clone(),
+        });
+        if let Some(n) = use_context::<axum::http::request::Parts>()
+            .and_then(|p| p.extensions.get::<crate::headers::CspNonce>().cloned())
+        {
+            provide_context(leptos::nonce::Nonce::from_value(n.0));
+        }
+    }
+}
+
 /// The whole HTTP surface: pages, server functions under `/rpc`, the REST API under `/api`,
 /// `/health`, and static files.
 pub fn router(state: AppState) -> Router {
@@ -249,23 +264,13 @@ pub fn router(state: AppState) -> Router {
             "/rpc/{*fn_name}",
             get(server_fn_handler).post(server_fn_handler),
         )
-        .leptos_routes_with_context(
-            &state,
-            routes,
-            move || {
-                provide_context(Ctx {
-                    engine: engine.clone(),
-                });
-                // The nonce the Content-Security-Policy of this response allows.
-                if let Some(n) = use_context::<axum::http::request::Parts>()
-                    .and_then(|p| p.extensions.get::<crate::headers::CspNonce>().cloned())
-                {
-                    provide_context(leptos::nonce::Nonce::from_value(n.0));
-                }
-            },
-            move || shell(options.clone()),
-        )
-        .fallback(leptos_axum::file_and_error_handler::<AppState, _>(shell))
+        .leptos_routes_with_context(&state, routes, page_context(engine.clone()), move || {
+            shell(options.clone())
+        })
+        .fallback(leptos_axum::file_and_error_handler_with_context::<
+            AppState,
+            _,
+        >(page_context(state.engine.clone()), shell))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::pages::guard,

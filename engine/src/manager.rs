@@ -42,6 +42,8 @@ pub struct ManagerConfig {
     pub max_delete_share: f64,
     /// Items per committed batch.
     pub batch: usize,
+    /// The most bytes read of one file (Folder datasources); larger ones are not collected.
+    pub max_file_bytes: u64,
     pub blob_dir: PathBuf,
     /// How long an idle worker waits before looking for a due job again. With a RabbitMQ
     /// broker, announced jobs wake it at once; the poll then only finds jobs that became due
@@ -61,6 +63,7 @@ impl ManagerConfig {
             backoff_cap: Duration::from_secs(15 * 60),
             max_delete_share: 0.5,
             batch: 500,
+            max_file_bytes: 1 << 30,
             blob_dir,
             idle_poll: Duration::from_millis(500),
         }
@@ -543,7 +546,11 @@ impl SpyderManager {
                     .engine
                     .check_folder_path(&get("path").unwrap_or_default())
                     .map_err(|e| SyncError::Permanent(e.to_string().replacen("path: ", "", 1)))?;
-                Ok(Box::new(sync::folder::FolderSource::new(root, after)))
+                Ok(Box::new(sync::folder::FolderSource::new(
+                    root,
+                    after,
+                    self.cfg.max_file_bytes,
+                )))
             }
             DatasourceKind::S3 => {
                 let settings = sync::s3::S3Settings {

@@ -130,6 +130,11 @@ pub struct Config {
     )]
     pub amqp_queue: String,
 
+    /// The most megabytes read of one file of a Folder datasource; larger files are not
+    /// collected (the run's note names them).
+    #[arg(long, env = "TRIBUTARY_MAX_FILE_MB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
+    pub max_file_mb: u64,
+
     /// Items per committed sync batch (each commit is a checkpoint).
     #[arg(long, env = "TRIBUTARY_SYNC_BATCH", default_value_t = 500, hide = true)]
     pub sync_batch: usize,
@@ -208,6 +213,7 @@ impl Config {
             workers: 0,
             schedule_minutes: "20-30".into(),
             sync_batch: 500,
+            max_file_mb: 1024,
             job_lease_secs: 60,
             wallet_key: None,
             amqp_url: None,
@@ -269,6 +275,7 @@ impl Config {
         let mut m = engine::manager::ManagerConfig::new(self.data_dir.join("blobs"));
         m.workers = self.workers;
         m.batch = self.sync_batch.max(1);
+        m.max_file_bytes = self.max_file_mb.saturating_mul(1 << 20);
         m.lease = std::time::Duration::from_secs(self.job_lease_secs.max(1));
         m.schedule_min = std::time::Duration::from_secs_f64(lo * 60.0);
         m.schedule_max = std::time::Duration::from_secs_f64(hi * 60.0);

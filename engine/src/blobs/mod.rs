@@ -251,20 +251,47 @@ impl BlobStore {
 
     /// Stores the file at `path`; a small one is read whole first (see [`Self::put_bytes`]).
     pub fn put_file(&self, path: &Path) -> io::Result<Blob> {
-        let mut file = File::open(path)?;
+        self.put_open(File::open(path)?, u64::MAX)
+    }
+
+    /// Stores an open file, reading at most `limit` bytes: a file that has more (it may have
+    /// grown since its size was taken) is refused with [`io::ErrorKind::FileTooLarge`] and
+    /// nothing of it is kept. A small one is read whole first (see [`Self::put_bytes`]).
+    pub fn put_open(&self, file: File, limit: u64) -> io::Result<Blob> {
         let len = file.metadata()?.len();
-        if len > IN_MEMORY_MAX {
-            return self.put_reader(file);
+        let too_large = || {
+            io::Error::new(
+                io::ErrorKind::FileTooLarge,
+                format!("larger than the limit of {limit} bytes"),
+            )
+        };
+        if len > limit {
+            return Err(too_large());
         }
-        let mut bytes = Vec::with_capacity(len as usize + 1);
-        // Read to the end: the file may have grown since its size was taken.
-        file.read_to_end(&mut bytes)?;
-        // The file has been read: from here on, a missing file or folder is the store's, and
-        // must not pass for the source file having gone.
-        let stored = if bytes.len() as u64 > IN_MEMORY_MAX {
-            self.put_reader(io::Cursor::new(bytes))
+        let mut reader = file.take(limit.saturating_add(1));
+        let stored = if len > IN_MEMORY_MAX {
+            let blob = self.put_reader(&mut reader)?;
+            if blob.size > limit {
+                // Stored while it grew past the limit: an unreferenced blob, like any other
+                // the store keeps (it never deletes); refused all the same.
+                return Err(too_large());
+            }
+            Ok(blob)
         } else {
-            self.put_bytes(&bytes)
+            let mut bytes = Vec::with_capacity(len as usize + 1);
+            // Read to the end (within the limit): the file may have grown since its size was
+            // taken.
+            reader.read_to_end(&mut bytes)?;
+            if bytes.len() as u64 > limit {
+                return Err(too_large());
+            }
+            // The file has been read: from here on, a missing file or folder is the store's,
+            // and must not pass for the source file having gone.
+            if bytes.len() as u64 > IN_MEMORY_MAX {
+                self.put_reader(io::Cursor::new(bytes))
+            } else {
+                self.put_bytes(&bytes)
+            }
         };
         stored.map_err(|e| match e.kind() {
             io::ErrorKind::NotFound => io::Error::other(format!("blob store: {e}")),

@@ -167,6 +167,11 @@ pub trait Source: Send + Sync {
     /// Parts of the source that could not be listed. Non-empty means the listing is
     /// incomplete, and the run deletes nothing.
     fn problems(&self) -> Vec<String>;
+    /// Items left out on purpose (over the size limit): named in the run's note, and not
+    /// collected.
+    fn skipped(&self) -> Vec<String> {
+        Vec::new()
+    }
     /// Copies an entry's content into the blob store; `None` if it vanished meanwhile.
     async fn fetch(
         &self,
@@ -517,6 +522,17 @@ pub async fn run(
             problems.len(),
             problems.first().cloned().unwrap_or_default()
         ));
+    }
+    let skipped = source.skipped();
+    if let Some(first) = skipped.first() {
+        let said = format!(
+            "{} file(s) over the size limit were not collected ({first})",
+            skipped.len()
+        );
+        note = Some(match note {
+            Some(n) => format!("{n}; {said}"),
+            None => said,
+        });
     }
     Ok(RunEnd::Synced {
         added: cp.added,

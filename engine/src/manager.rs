@@ -542,10 +542,19 @@ impl SpyderManager {
             DatasourceKind::Folder => {
                 // Checked again at every run: the folder may be gone, or replaced by a link
                 // leading outside the allowed roots.
-                let root = self
-                    .engine
-                    .check_folder_path(&get("path").unwrap_or_default())
-                    .map_err(|e| SyncError::Permanent(e.to_string().replacen("path: ", "", 1)))?;
+                // The reason is precise here: the path was approved when it was set, so it
+                // tells the people of this datasource nothing they could not know.
+                let path = get("path").unwrap_or_default();
+                let root = self.engine.check_folder_path(&path).map_err(|_| {
+                    let p = std::path::Path::new(&path);
+                    SyncError::Permanent(if !p.exists() {
+                        format!("the folder '{path}' does not exist or cannot be read")
+                    } else if !p.is_dir() {
+                        format!("'{path}' is not a directory")
+                    } else {
+                        format!("'{path}' is outside the allowed folder roots")
+                    })
+                })?;
                 Ok(Box::new(sync::folder::FolderSource::new(
                     root,
                     after,

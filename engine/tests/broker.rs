@@ -63,7 +63,7 @@ async fn send_to_spyder_publishes_the_job(backend: &str) {
     let db = TestDb::new(backend).await.unwrap();
     let e = db.engine().await.unwrap().with_broker(broker);
     let u = e
-        .create_user("mq@example.com", "", "password123", AccountRole::Member)
+        .create_user("mq@example.com", "", "password123", AccountRole::Admin)
         .await
         .unwrap();
     let folder = db.folder_root().join("announced");
@@ -131,7 +131,7 @@ async fn announcements_wake_the_workers(backend: &str) {
     tokio::time::sleep(Duration::from_millis(500)).await;
 
     let u = e
-        .create_user("mq2@example.com", "", "password123", AccountRole::Member)
+        .create_user("mq2@example.com", "", "password123", AccountRole::Admin)
         .await
         .unwrap();
     let folder = db.folder_root().join("woken");

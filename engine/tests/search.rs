@@ -64,7 +64,7 @@ where
         PipelineConfig::default(),
     );
     let u = e
-        .create_user("owner@example.com", "", "password123", AccountRole::Member)
+        .create_user("owner@example.com", "", "password123", AccountRole::Admin)
         .await
         .unwrap();
     let db = f(Ctx { e, m, p, u, db }).await;
@@ -508,7 +508,7 @@ async fn search_rules_and_errors(c: Ctx) -> TestDb {
         .datasource("mine", &[("a.txt", b"sharedword mine".to_vec())])
         .await;
     let other =
-        c.e.create_user("other@example.com", "", "password123", AccountRole::Member)
+        c.e.create_user("other@example.com", "", "password123", AccountRole::Admin)
             .await
             .unwrap();
     // Someone else's datasource with the same word: never in my results.

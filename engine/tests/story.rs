@@ -62,6 +62,13 @@ async fn user(e: &Engine, email: &str) -> engine::model::User {
         .expect("user")
 }
 
+/// An account admin: only they may collect folders on the server's disks.
+async fn admin(e: &Engine, email: &str) -> engine::model::User {
+    e.create_user(email, "", "password123", AccountRole::Admin)
+        .await
+        .expect("admin")
+}
+
 async fn users_and_tokens(e: Engine, db: TestDb) -> TestDb {
     let u = e
         .create_user("Ann@Example.com", "Ann", "password123", AccountRole::Member)
@@ -206,7 +213,8 @@ async fn datasource_crud(e: Engine, db: TestDb) -> TestDb {
 }
 
 async fn folder_rules(e: Engine, db: TestDb) -> TestDb {
-    let u = user(&e, "f@example.com").await;
+    let u = admin(&e, "f@example.com").await;
+    let member = user(&e, "member-f@example.com").await;
     let root = db.folder_root();
     std::fs::create_dir_all(root.join("docs")).unwrap();
     std::fs::write(root.join("file.txt"), "x").unwrap();
@@ -239,6 +247,58 @@ async fn folder_rules(e: Engine, db: TestDb) -> TestDb {
         .await
         .unwrap_err();
     assert_eq!(err.field(), Some("type_sync"));
+
+    // A member may not collect the server's folders, nor point one elsewhere.
+    let err = e
+        .create_datasource(
+            &member,
+            &json!({"@type": "FolderDatasource", "title": "Mine", "path": root.join("docs")}),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(err.status_code(), 403, "{err}");
+    e.invite(
+        &u,
+        &ok.id,
+        &json!({"email": "member-f@example.com", "role": "editor"}),
+    )
+    .await
+    .unwrap();
+    let inv = e.my_invitations(&member).await.unwrap();
+    e.accept_invitation(&member, &inv[0].invitation.id)
+        .await
+        .unwrap();
+    let err = e
+        .update_datasource(&member, &ok.id, &json!({"path": root}))
+        .await
+        .unwrap_err();
+    assert_eq!(err.status_code(), 403, "{err}");
+    e.update_datasource(&member, &ok.id, &json!({"title": "Docs, renamed"}))
+        .await
+        .expect("an editor still renames it");
+
+    // One answer for missing, not a directory and outside the roots: paths cannot be probed.
+    let said = |p: &str| {
+        let (e, u) = (e.clone(), u.clone());
+        let p = p.to_owned();
+        async move {
+            e.create_datasource(
+                &u,
+                &json!({"@type": "FolderDatasource", "title": "D", "path": p}),
+            )
+            .await
+            .unwrap_err()
+            .to_string()
+            .replace(&p, "<path>")
+        }
+    };
+    let missing = said(&root.join("missing").display().to_string()).await;
+    assert_eq!(
+        said(&root.join("file.txt").display().to_string()).await,
+        missing
+    );
+    assert_eq!(said(&outside.display().to_string()).await, missing);
+    assert_eq!(said("/etc").await, missing);
 
     let bad_paths = [
         root.join("missing").display().to_string(),
@@ -1163,7 +1223,7 @@ async fn all_titles(e: &Engine, u: &engine::model::User, q: &DatasourceQuery) ->
 }
 
 async fn listing_filters_sorts_and_counts(e: Engine, db: TestDb) -> TestDb {
-    let u = user(&e, "lister@example.com").await;
+    let u = admin(&e, "lister@example.com").await;
     let other = user(&e, "other@example.com").await;
     let mut ids = Vec::new();
     // (title, kind, resources): created in this order.

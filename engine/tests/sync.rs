@@ -51,7 +51,7 @@ where
     cfg.batch = 7; // many small batches: checkpoints get exercised
     let m = SpyderManager::new(e.clone(), cfg);
     let u = e
-        .create_user("owner@example.com", "", "password123", AccountRole::Member)
+        .create_user("owner@example.com", "", "password123", AccountRole::Admin)
         .await
         .unwrap();
     let db = f(Ctx { e, m, u, db }).await;

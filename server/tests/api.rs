@@ -960,7 +960,7 @@ async fn marker(app: &TestApp, token: &str, name: &str) -> String {
         .http
         .post(app.url("/api/datasources"))
         .bearer_auth(token)
-        .json(&json!({"@type": "FolderDatasource", "title": name, "path": app.folder(name)}))
+        .json(&json!({"@type": "S3Datasource", "title": name, "bucket": "marker-bucket"}))
         .send()
         .await
         .unwrap();

@@ -90,10 +90,36 @@ impl World {
         let owner = self.user("owner");
         let folder = self.db.folder_root().join(title.replace(' ', "-"));
         std::fs::create_dir_all(&folder).unwrap();
+        // Only account admins collect the server's folders: the first admin (no persona here)
+        // creates it, hands it to the owner, and leaves.
+        let first_admin = e
+            .store()
+            .credentials_by_email("admin@example.com")
+            .await
+            .unwrap()
+            .unwrap()
+            .user;
         let ds = e
             .create_datasource(
-                owner,
+                &first_admin,
                 &json!({"@type": "FolderDatasource", "title": title, "path": folder.display().to_string()}),
+            )
+            .await
+            .unwrap();
+        let handover = e
+            .invite(
+                &first_admin,
+                &ds.id,
+                &json!({"email": "owner@example.com", "role": "owner"}),
+            )
+            .await
+            .unwrap();
+        e.accept_invitation(owner, &handover.id).await.unwrap();
+        e.store()
+            .change_roles(
+                &ds.id,
+                &[(first_admin.id.clone(), None)],
+                engine::service::now(),
             )
             .await
             .unwrap();

@@ -16,7 +16,8 @@ pub fn settings_inputs(kind: &str) -> &'static [(&'static str, &'static str, &'s
         "FolderDatasource" => &[(
             "path",
             "Folder path",
-            "An absolute path under one of the server's allowed folder roots.",
+            "An absolute path under one of the server's allowed folder roots. Only account \
+             admins may collect the server's folders (they can share one with you).",
             true,
         )],
         "S3Datasource" => &[

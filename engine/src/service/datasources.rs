@@ -202,6 +202,24 @@ fn check_endpoint(endpoint: &str) -> Result<()> {
     }
 }
 
+/// Folder datasources read the server's own disks: only account admins may create them or
+/// point them at another folder (members collect a folder an admin shared with them). So a
+/// member cannot collect a folder that another owner shares only with chosen people.
+fn check_may_collect_folders(user: &User, kind: DatasourceKind) -> Result<()> {
+    if kind == DatasourceKind::Folder && user.role != crate::domain::AccountRole::Admin {
+        return Err(EngineError::Forbidden(
+            "only account admins may collect folders on the server's disks; ask one to create \
+             the Folder datasource and share it with you"
+                .into(),
+        ));
+    }
+    Ok(())
+}
+
+fn view_path(settings: &Map<String, Value>) -> Option<&str> {
+    settings.get("path").and_then(Value::as_str)
+}
+
 /// The service whose public hosts a kind's connector reaches.
 pub(crate) fn service(kind: DatasourceKind) -> Option<crate::egress::Service> {
     match kind {
@@ -224,34 +242,32 @@ impl Engine {
         if !p.is_absolute() {
             return Err(EngineError::invalid("path", "must be an absolute path"));
         }
-        let canonical = std::fs::canonicalize(p).map_err(|_| {
-            EngineError::invalid("path", format!("'{raw}' does not exist or cannot be read"))
-        })?;
-        if !canonical.is_dir() {
-            return Err(EngineError::invalid(
-                "path",
-                format!("'{raw}' is not a directory"),
-            ));
-        }
-        if !self
-            .config()
-            .folder_roots
-            .iter()
-            .any(|root| canonical.starts_with(root))
-        {
+        // One answer for "missing", "not a directory" and "outside the roots", so that paths
+        // on the server cannot be probed through it.
+        let refused = || {
             let roots: Vec<String> = self
                 .config()
                 .folder_roots
                 .iter()
                 .map(|r| r.display().to_string())
                 .collect();
-            return Err(EngineError::invalid(
+            EngineError::invalid(
                 "path",
                 format!(
-                    "'{raw}' is outside the allowed folder roots ({})",
+                    "'{raw}' is missing, not a directory, or outside the allowed folder roots ({})",
                     roots.join(", ")
                 ),
-            ));
+            )
+        };
+        let canonical = std::fs::canonicalize(p).map_err(|_| refused())?;
+        if !canonical.is_dir()
+            || !self
+                .config()
+                .folder_roots
+                .iter()
+                .any(|root| canonical.starts_with(root))
+        {
+            return Err(refused());
         }
         Ok(canonical)
     }
@@ -330,6 +346,7 @@ impl Engine {
     #[tracing::instrument(skip_all, fields(owner = %owner.id))]
     pub async fn create_datasource(&self, owner: &User, body: &Value) -> Result<Datasource> {
         let input = self.parse_datasource_input(body)?;
+        check_may_collect_folders(owner, input.kind)?;
         let now = super::now();
         let ds = Datasource {
             id: new_id(),
@@ -481,6 +498,7 @@ impl Engine {
             .iter()
             .any(|(f, _)| obj.contains_key(*f));
         let old_destination = destination(ds.kind, &ds.settings);
+        let old_settings = ds.settings.clone();
         if touches_settings {
             let mut merged = ds.settings.clone();
             for (k, v) in obj {
@@ -490,6 +508,12 @@ impl Engine {
             }
             merged.retain(|_, v| !v.is_null());
             ds.settings = self.parse_settings(ds.kind, &merged)?;
+        }
+        if ds.kind == DatasourceKind::Folder && obj.contains_key("path") {
+            let before = view_path(&old_settings);
+            if view_path(&ds.settings) != before {
+                check_may_collect_folders(user, ds.kind)?;
+            }
         }
         // Pointed somewhere else: what its credentials were given for is not where they would
         // go now. Only an owner may do that, and the stored credentials stay behind.

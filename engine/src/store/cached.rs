@@ -505,7 +505,7 @@ mod tests {
         let db = TestDb::sqlite().await.unwrap();
         let engine = db.engine().await.unwrap();
         let owner = engine
-            .create_user("o@example.com", "", "password123", AccountRole::Member)
+            .create_user("o@example.com", "", "password123", AccountRole::Admin)
             .await
             .unwrap();
         let folder = db.folder_root().join("f");

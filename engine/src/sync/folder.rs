@@ -46,13 +46,16 @@ fn open_root(root: &Path) -> std::io::Result<Dir> {
     Ok(Dir::from_std_file(file))
 }
 
+/// An open directory of the walk: its relative prefix (`""` or `"dir/"`), its handle, and its
+/// remaining `(name, is_dir)` entries.
+type OpenDir = (String, Dir, std::vec::IntoIter<(String, bool)>);
+
 /// A depth-first walk whose order is the byte order of the relative paths: directory names
 /// sort as if they ended in `/`, so `a.txt` comes before `a/b`.
 struct Walker {
     root: PathBuf,
-    /// Open directories: their relative prefix (`""` or `"dir/"`), their handle, and their
-    /// remaining entries.
-    stack: Vec<(String, Dir, std::vec::IntoIter<(String, bool)>)>,
+    /// The open directories, innermost last.
+    stack: Vec<OpenDir>,
     after: String,
     started: bool,
     max_file_bytes: u64,
@@ -321,8 +324,10 @@ fn read_file(
         // way), or a path that would leave the root (cap-std refuses it as an escape): not a
         // file beneath the root any more.
         Err(e)
-            if matches!(e.raw_os_error(), Some(libc::ELOOP | libc::ENOTDIR | libc::EXDEV))
-                || e.to_string().contains("outside of the filesystem") =>
+            if matches!(
+                e.raw_os_error(),
+                Some(libc::ELOOP | libc::ENOTDIR | libc::EXDEV)
+            ) || e.to_string().contains("outside of the filesystem") =>
         {
             return Ok(None);
         }

@@ -135,6 +135,17 @@ pub struct Config {
     #[arg(long, env = "TRIBUTARY_MAX_FILE_MB", default_value_t = 1024, value_parser = clap::value_parser!(u64).range(1..))]
     pub max_file_mb: u64,
 
+    /// The program that extracts files in child processes (this binary's `extract-one`):
+    /// default this very binary; `in-process` extracts in the server process instead (only
+    /// for tests: one hostile file can then take the server down).
+    #[arg(long, env = "TRIBUTARY_EXTRACTOR", hide = true)]
+    pub extractor: Option<PathBuf>,
+
+    /// Seconds one file's extraction may take before it is stopped and the file fails as
+    /// "timed out" (also its CPU-time limit).
+    #[arg(long, env = "TRIBUTARY_EXTRACT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
+    pub extract_secs: u64,
+
     /// Items per committed sync batch (each commit is a checkpoint).
     #[arg(long, env = "TRIBUTARY_SYNC_BATCH", default_value_t = 500, hide = true)]
     pub sync_batch: usize,
@@ -214,6 +225,9 @@ impl Config {
             schedule_minutes: "20-30".into(),
             sync_batch: 500,
             max_file_mb: 1024,
+            // The test binary is not `tributary`: tests that need the children name it.
+            extractor: Some(PathBuf::from("in-process")),
+            extract_secs: 30,
             job_lease_secs: 60,
             wallet_key: None,
             amqp_url: None,
@@ -242,6 +256,24 @@ impl Config {
             return Err(bad());
         }
         Ok(Some(raw.trim_end_matches('/').to_owned()))
+    }
+
+    /// Where files are extracted: child processes of this binary (or of `--extractor`).
+    pub fn sandbox(&self) -> Result<Option<engine::process::sandbox::Sandbox>, String> {
+        let exe = match &self.extractor {
+            Some(p) if p.as_os_str() == "in-process" => return Ok(None),
+            Some(p) => p.clone(),
+            None => std::env::current_exe()
+                .map_err(|e| format!("cannot find this program to extract files with: {e}"))?,
+        };
+        Ok(Some(engine::process::sandbox::Sandbox {
+            exe,
+            limits: engine::process::sandbox::Limits {
+                cpu_secs: self.extract_secs,
+                wall: std::time::Duration::from_secs(self.extract_secs),
+                ..Default::default()
+            },
+        }))
     }
 
     /// The connectors' fence: each service's public hosts, and the endpoints listed.

@@ -146,7 +146,11 @@ impl Application {
             engine.clone(),
             manager.blobs().clone(),
             index,
-            engine::process::PipelineConfig::default(),
+            engine::process::PipelineConfig {
+                sandbox: config.sandbox()?,
+                time_limit: std::time::Duration::from_secs(config.extract_secs),
+                ..Default::default()
+            },
         );
         let state = AppState(Arc::new(AppStateInner {
             manager,

@@ -244,55 +244,83 @@ fn looks_like_mail(text: &str) -> bool {
 
 /// The visible text of an HTML document: no scripts, styles or templates.
 pub fn html_text(html: &str) -> String {
-    use scraper::{ElementRef, Html, Node};
-    fn walk(el: ElementRef<'_>, out: &mut String) {
-        for child in el.children() {
-            match child.value() {
-                Node::Text(t) => {
-                    let t = t.trim();
-                    if !t.is_empty() {
-                        if !out.is_empty() && !out.ends_with(['\n', ' ']) {
-                            out.push(' ');
-                        }
-                        out.push_str(t);
-                    }
-                }
-                Node::Element(e) => {
-                    if matches!(e.name(), "script" | "style" | "noscript" | "template") {
-                        continue;
-                    }
-                    if let Some(c) = ElementRef::wrap(child) {
-                        let block = matches!(
-                            e.name(),
-                            "p" | "div"
-                                | "br"
-                                | "li"
-                                | "tr"
-                                | "h1"
-                                | "h2"
-                                | "h3"
-                                | "h4"
-                                | "h5"
-                                | "h6"
-                                | "section"
-                                | "article"
-                                | "title"
-                                | "pre"
-                                | "table"
-                        );
-                        walk(c, out);
-                        if block && !out.ends_with('\n') {
-                            out.push('\n');
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-    }
+    use scraper::{Html, Node};
+    /// Elements deeper than this are not read: a document of 100 KB of `<div>` nests 20,000
+    /// deep, and nothing a person reads is nested like that.
+    const MAX_DEPTH: usize = 512;
+    /// Nodes visited at most: the rest of a larger document is left out.
+    const MAX_NODES: usize = 2_000_000;
     let doc = Html::parse_document(html);
     let mut out = String::new();
-    walk(doc.root_element(), &mut out);
+    // Walked with a stack of its own (no recursion, so no depth can overflow the thread's):
+    // a node's children, then the line break a block element ends with.
+    enum Step<'a> {
+        Visit(ego_tree::NodeRef<'a, Node>, usize),
+        EndBlock,
+    }
+    let mut stack: Vec<Step<'_>> = doc
+        .root_element()
+        .children()
+        .rev()
+        .map(|c| Step::Visit(c, 1))
+        .collect();
+    let mut visited = 0usize;
+    while let Some(step) = stack.pop() {
+        let (node, depth) = match step {
+            Step::EndBlock => {
+                if !out.ends_with('\n') {
+                    out.push('\n');
+                }
+                continue;
+            }
+            Step::Visit(node, depth) => (node, depth),
+        };
+        visited += 1;
+        if visited > MAX_NODES {
+            break;
+        }
+        match node.value() {
+            Node::Text(t) => {
+                let t = t.trim();
+                if !t.is_empty() {
+                    if !out.is_empty() && !out.ends_with(['\n', ' ']) {
+                        out.push(' ');
+                    }
+                    out.push_str(t);
+                }
+            }
+            Node::Element(e) => {
+                if matches!(e.name(), "script" | "style" | "noscript" | "template")
+                    || depth >= MAX_DEPTH
+                {
+                    continue;
+                }
+                let block = matches!(
+                    e.name(),
+                    "p" | "div"
+                        | "br"
+                        | "li"
+                        | "tr"
+                        | "h1"
+                        | "h2"
+                        | "h3"
+                        | "h4"
+                        | "h5"
+                        | "h6"
+                        | "section"
+                        | "article"
+                        | "title"
+                        | "pre"
+                        | "table"
+                );
+                if block {
+                    stack.push(Step::EndBlock);
+                }
+                stack.extend(node.children().rev().map(|c| Step::Visit(c, depth + 1)));
+            }
+            _ => {}
+        }
+    }
     out
 }
 
@@ -337,9 +365,51 @@ fn ooxml_kind(bytes: &[u8]) -> Option<&'static str> {
     }
 }
 
-fn ooxml_text(media_type: &str, bytes: &[u8]) -> Result<String, String> {
-    let mut zip =
+/// The most parts of a zip-based document (docx, xlsx, pptx, OpenDocument) that are read.
+const MAX_ZIP_PARTS: usize = 2_000;
+/// The most bytes all of a zip-based document's parts may inflate to, together: a zip bomb
+/// (a few KB that inflate to gigabytes) fails at this instead of filling the memory.
+const MAX_ZIP_INFLATED: u64 = 256 * 1024 * 1024;
+
+/// Opens a zip-based document, refusing one with more entries than anything real has.
+fn open_zip(bytes: &[u8]) -> Result<zip::ZipArchive<std::io::Cursor<&[u8]>>, String> {
+    let zip =
         zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("corrupt: {e}"))?;
+    if zip.len() > MAX_ZIP_PARTS * 10 {
+        return Err(format!(
+            "too large: {} parts in one document, over the limit of {}",
+            zip.len(),
+            MAX_ZIP_PARTS * 10
+        ));
+    }
+    Ok(zip)
+}
+
+/// Reads one part, within what is left of the document's `budget` of inflated bytes.
+fn read_part(
+    zip: &mut zip::ZipArchive<std::io::Cursor<&[u8]>>,
+    name: &str,
+    budget: &mut u64,
+) -> Result<Vec<u8>, String> {
+    let mut xml = Vec::new();
+    let limit = (*budget).min(MAX_INPUT_BYTES as u64);
+    zip.by_name(name)
+        .map_err(|e| format!("corrupt: {e}"))?
+        .take(limit + 1)
+        .read_to_end(&mut xml)
+        .map_err(|e| format!("corrupt: {e}"))?;
+    if xml.len() as u64 > limit {
+        return Err(format!(
+            "too large: its parts inflate to more than {} MB (a zip bomb?)",
+            limit / (1024 * 1024)
+        ));
+    }
+    *budget -= xml.len() as u64;
+    Ok(xml)
+}
+
+fn ooxml_text(media_type: &str, bytes: &[u8]) -> Result<String, String> {
+    let mut zip = open_zip(bytes)?;
     let mut parts: Vec<String> = zip
         .file_names()
         .filter(|n| match media_type {
@@ -358,14 +428,16 @@ fn ooxml_text(media_type: &str, bytes: &[u8]) -> Result<String, String> {
         let digits: String = n.chars().filter(char::is_ascii_digit).collect();
         (digits.len(), digits, n.clone())
     });
+    if parts.len() > MAX_ZIP_PARTS {
+        return Err(format!(
+            "too large: {} parts to read, over the limit of {MAX_ZIP_PARTS}",
+            parts.len()
+        ));
+    }
     let mut out = String::new();
+    let mut budget = MAX_ZIP_INFLATED;
     for name in parts {
-        let mut xml = Vec::new();
-        zip.by_name(&name)
-            .map_err(|e| format!("corrupt: {e}"))?
-            .take(MAX_INPUT_BYTES as u64)
-            .read_to_end(&mut xml)
-            .map_err(|e| format!("corrupt: {e}"))?;
+        let xml = read_part(&mut zip, &name, &mut budget)?;
         let text = match media_type {
             DOCX => xml_text(&xml, &[b"t"], &[b"p", b"tab", b"br"]),
             // Sheets: inline strings and values (cells of shared strings hold only an index;
@@ -383,14 +455,8 @@ fn ooxml_text(media_type: &str, bytes: &[u8]) -> Result<String, String> {
 /// The text of an OpenDocument text, spreadsheet or presentation: its paragraphs and headings
 /// (cells and slides hold theirs), in `content.xml`.
 fn opendocument_text(bytes: &[u8]) -> Result<String, String> {
-    let mut zip =
-        zip::ZipArchive::new(std::io::Cursor::new(bytes)).map_err(|e| format!("corrupt: {e}"))?;
-    let mut xml = Vec::new();
-    zip.by_name("content.xml")
-        .map_err(|e| format!("corrupt: {e}"))?
-        .take(MAX_INPUT_BYTES as u64)
-        .read_to_end(&mut xml)
-        .map_err(|e| format!("corrupt: {e}"))?;
+    let mut zip = open_zip(bytes)?;
+    let xml = read_part(&mut zip, "content.xml", &mut { MAX_ZIP_INFLATED })?;
     // `<text:s/>` is a space, `<text:tab/>` a tab, `<text:line-break/>` a line break.
     xml_text(
         &xml,
@@ -497,6 +563,53 @@ fn mail_text(bytes: &[u8]) -> Result<String, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A page nested thousands deep is walked on a small stack: the walk keeps a stack of its
+    /// own (a recursive one overflowed the thread's and aborted the process).
+    #[test]
+    fn deep_html_does_not_overflow_the_stack() {
+        let depth = 3000;
+        let html = format!(
+            "<html><body>{}deep-needle{}</body></html>",
+            "<div>".repeat(depth),
+            "</div>".repeat(depth)
+        );
+        let text = std::thread::Builder::new()
+            .stack_size(512 * 1024)
+            .spawn(move || html_text(&html))
+            .unwrap()
+            .join()
+            .expect("no stack overflow");
+        // Past the depth cap nothing more is read, and nothing breaks.
+        assert!(!text.contains("deep-needle"), "{}", text.len());
+        let shallow =
+            html_text("<html><body><div><p>kept</p></div><script>x</script></body></html>");
+        assert_eq!(shallow.trim(), "kept");
+    }
+
+    #[test]
+    fn zip_bombs_fail_as_too_large() {
+        let mut buf = std::io::Cursor::new(Vec::new());
+        {
+            let mut z = zip::ZipWriter::new(&mut buf);
+            let o = zip::write::SimpleFileOptions::default()
+                .compression_method(zip::CompressionMethod::Deflated);
+            z.start_file("mimetype", o).unwrap();
+            std::io::Write::write_all(&mut z, ODT.as_bytes()).unwrap();
+            z.start_file("content.xml", o).unwrap();
+            let zeros = vec![0u8; 1 << 20];
+            for _ in 0..70 {
+                std::io::Write::write_all(&mut z, &zeros).unwrap();
+            }
+            z.finish().unwrap();
+        }
+        let bytes = buf.into_inner();
+        assert!(bytes.len() < 1 << 20, "a bomb is small: {}", bytes.len());
+        match extract("bomb.odt", &bytes) {
+            Extracted::Failed { reason, .. } => assert!(reason.contains("too large"), "{reason}"),
+            other => panic!("{other:?}"),
+        }
+    }
 
     #[test]
     fn text_formats_are_told_apart_by_content_first() {

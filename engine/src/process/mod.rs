@@ -5,6 +5,7 @@
 //! transaction; then the search index catches up. A bad file fails alone, with its reason.
 
 pub mod extract;
+pub mod sandbox;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -29,6 +30,9 @@ pub struct PipelineConfig {
     pub time_limit: Duration,
     /// A claimed batch is another pipeline's to take if not finished in this time.
     pub lease: Duration,
+    /// Where files that are not plain text are extracted: child processes (the server), or
+    /// this process when `None` (tools and the engine's own tests).
+    pub sandbox: Option<sandbox::Sandbox>,
 }
 
 impl Default for PipelineConfig {
@@ -40,6 +44,7 @@ impl Default for PipelineConfig {
                 .unwrap_or(2),
             time_limit: Duration::from_secs(30),
             lease: Duration::from_secs(300),
+            sandbox: None,
         }
     }
 }
@@ -256,6 +261,12 @@ impl Pipeline {
             // Nothing collected (a folder, say).
             return metadata_only(r);
         };
+        if let Some(sandbox) = &self.cfg.sandbox {
+            let mut sandbox = sandbox.clone();
+            sandbox.limits.wall = self.cfg.time_limit;
+            let outcome = sandbox.extract(self.blobs.root(), &hash, &r.name).await;
+            return processed(r, outcome);
+        }
         let blobs = self.blobs.clone();
         let name = r.name.clone();
         let job = tokio::task::spawn_blocking(move || -> std::result::Result<Extracted, String> {

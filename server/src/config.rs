@@ -146,6 +146,11 @@ pub struct Config {
     #[arg(long, env = "TRIBUTARY_EXTRACT_SECS", default_value_t = 30, value_parser = clap::value_parser!(u64).range(1..))]
     pub extract_secs: u64,
 
+    /// Seconds a connection has to send a whole request head, and an idle keep-alive
+    /// connection is kept open.
+    #[arg(long, env = "TRIBUTARY_HEADER_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..))]
+    pub header_timeout_secs: u64,
+
     /// Items per committed sync batch (each commit is a checkpoint).
     #[arg(long, env = "TRIBUTARY_SYNC_BATCH", default_value_t = 500, hide = true)]
     pub sync_batch: usize,
@@ -228,6 +233,7 @@ impl Config {
             // The test binary is not `tributary`: tests that need the children name it.
             extractor: Some(PathBuf::from("in-process")),
             extract_secs: 30,
+            header_timeout_secs: 10,
             job_lease_secs: 60,
             wallet_key: None,
             amqp_url: None,

@@ -109,6 +109,7 @@ fn leptos_options(config: &Config, addr: SocketAddr) -> LeptosOptions {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    header_timeout: std::time::Duration,
     pub state: AppState,
 }
 
@@ -166,6 +167,7 @@ impl Application {
         Ok(Self {
             listener,
             router,
+            header_timeout: std::time::Duration::from_secs(config.header_timeout_secs),
             state,
         })
     }
@@ -196,15 +198,16 @@ impl Application {
                 let _ = pipeline_stop.changed().await;
             })
         });
-        let router = self
-            .router
-            .into_make_service_with_connect_info::<std::net::SocketAddr>();
-        let served = axum::serve(self.listener, router)
-            .with_graceful_shutdown(async move {
+        let served = serve(
+            self.listener,
+            self.router,
+            self.header_timeout,
+            async move {
                 shutdown.await;
                 let _ = stop_tx.send(true);
-            })
-            .await;
+            },
+        )
+        .await;
         if let Some(w) = workers {
             let _ = w.await;
         }
@@ -213,6 +216,72 @@ impl Application {
         }
         served
     }
+}
+
+/// Serves `router` on `listener` until `shutdown`, then lets requests in flight finish (for
+/// at most ten seconds: a live-event stream would otherwise hold the exit for minutes).
+///
+/// A connection must send a whole request head within `header_timeout` (also how long an
+/// idle keep-alive connection is kept): a client that opens connections and trickles bytes
+/// cannot hold them, which `axum::serve` allows (it sets no timer, so hyper's timeout is
+/// off). HTTP/2 connections are pinged and closed when the client stops answering. Each
+/// request carries the peer's address (`ConnectInfo`), for the login throttle.
+async fn serve(
+    listener: TcpListener,
+    router: Router,
+    header_timeout: std::time::Duration,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+    use tower::ServiceExt;
+    let mut builder = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+    builder
+        .http1()
+        .timer(TokioTimer::new())
+        .header_read_timeout(header_timeout);
+    builder
+        .http2()
+        .timer(TokioTimer::new())
+        .keep_alive_interval(Some(std::time::Duration::from_secs(30)))
+        .keep_alive_timeout(header_timeout);
+    let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    tokio::pin!(shutdown);
+    loop {
+        let (stream, peer) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(c) => c,
+                Err(e) => {
+                    // Out of file descriptors, say: wait a little rather than spin.
+                    tracing::warn!(error = %e, "accepting a connection failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            () = &mut shutdown => break,
+        };
+        let _ = stream.set_nodelay(true);
+        let router = router.clone();
+        let service = hyper::service::service_fn(move |mut req: Request<hyper::body::Incoming>| {
+            req.extensions_mut()
+                .insert(axum::extract::ConnectInfo(peer));
+            router.clone().oneshot(req.map(Body::new))
+        });
+        let conn = builder
+            .serve_connection_with_upgrades(TokioIo::new(stream), service)
+            .into_owned();
+        let conn = graceful.watch(conn);
+        tokio::spawn(async move {
+            let _ = conn.await;
+        });
+    }
+    drop(listener);
+    tokio::select! {
+        () = graceful.shutdown() => {}
+        () = tokio::time::sleep(std::time::Duration::from_secs(10)) => {
+            tracing::info!("stopped waiting for open connections (live-event streams) to close");
+        }
+    }
+    Ok(())
 }
 
 async fn server_fn_handler(State(state): State<AppState>, req: Request<Body>) -> impl IntoResponse {

@@ -885,3 +885,49 @@ async fn public_url_not_forwarded_headers() {
     task.abort();
     db.cleanup().await.unwrap();
 }
+
+/// A client that opens a connection and sends its request head slowly, or leaves a
+/// keep-alive connection idle, loses the connection after the header timeout.
+#[tokio::test]
+async fn slow_and_idle_connections_are_closed() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let db = TestDb::new("sqlite").await.unwrap();
+    let mut config = Config::for_tests(db.dir.path(), &db.url);
+    config.header_timeout_secs = 1;
+    let app = Application::build(config).await.unwrap();
+    let addr = format!("127.0.0.1:{}", app.port());
+    let server = tokio::spawn(async move {
+        let _ = app.run_until(std::future::pending()).await;
+    });
+    let closed_within = |mut s: tokio::net::TcpStream| async move {
+        let mut seen = Vec::new();
+        let mut buf = [0u8; 4096];
+        loop {
+            match tokio::time::timeout(std::time::Duration::from_secs(10), s.read(&mut buf)).await {
+                Ok(Ok(0)) | Ok(Err(_)) => return Ok(String::from_utf8_lossy(&seen).into_owned()),
+                Ok(Ok(n)) => seen.extend_from_slice(&buf[..n]),
+                Err(_) => return Err(String::from_utf8_lossy(&seen).into_owned()),
+            }
+        }
+    };
+    // Half a request head, then nothing.
+    let mut slow = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    slow.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n")
+        .await
+        .unwrap();
+    let said = closed_within(slow)
+        .await
+        .expect("the slow connection was closed");
+    assert!(!said.contains("200 OK"), "{said}");
+    // A whole request, answered, then an idle keep-alive connection.
+    let mut idle = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    idle.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let said = closed_within(idle)
+        .await
+        .expect("the idle connection was closed");
+    assert!(said.starts_with("HTTP/1.1 200"), "{said}");
+    server.abort();
+    db.cleanup().await.unwrap();
+}

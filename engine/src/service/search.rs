@@ -108,7 +108,17 @@ impl Engine {
             Some(Value::String(s)) => Cursor::decode(s, &scope)?.after.max(0) as usize,
             Some(_) => return Err(EngineError::invalid("scroll", "must be the cursor text")),
         };
-        let (hits, total) = index.search(&text, &datasources, &filters, offset, size)?;
+        // Searching is CPU work: on a blocking thread, never on the threads serving requests.
+        let (text, found) = {
+            let index = index.clone();
+            tokio::task::spawn_blocking(move || {
+                let found = index.search(&text, &datasources, &filters, offset, size);
+                (text, found.map(|f| (f, datasources)))
+            })
+            .await
+            .map_err(|e| EngineError::Internal(format!("the search stopped: {e}")))?
+        };
+        let ((hits, total), datasources) = found?;
         // The database decides: a hit whose resource is gone is left out. It also holds the
         // text the snippets are made from.
         let ids: Vec<String> = hits.iter().map(|h| h.resource_id.clone()).collect();

@@ -81,6 +81,7 @@ ensure_playwright() {
 
 # An S3-compatible server for the S3 spyder's tests (moto, from PyPI); the tests start it.
 MOTO_VERSION="5.2.1"
+SCHEMATHESIS_VERSION="4.32.5"
 ensure_moto() {
   if ! command -v moto_server >/dev/null 2>&1; then
     say "installing moto $MOTO_VERSION (an S3-compatible test server) from PyPI"
@@ -90,6 +91,17 @@ ensure_moto() {
     hash -r
   fi
   command -v moto_server >/dev/null 2>&1 || { echo "moto_server is not on PATH after installing moto" >&2; exit 1; }
+}
+
+# schemathesis (PyPI): property-based tests of the REST API against its OpenAPI document.
+ensure_schemathesis() {
+  if ! command -v schemathesis >/dev/null 2>&1; then
+    say "installing schemathesis $SCHEMATHESIS_VERSION from PyPI"
+    python3 -m pip install --quiet --disable-pip-version-check "schemathesis==$SCHEMATHESIS_VERSION"
+    if command -v pyenv >/dev/null 2>&1; then pyenv rehash || true; fi
+    hash -r
+  fi
+  command -v schemathesis >/dev/null 2>&1 || { echo "schemathesis is not on PATH after installing it" >&2; exit 1; }
 }
 
 # A PostgreSQL for the tests: $TEST_POSTGRES_URL if it answers; else the local server, started

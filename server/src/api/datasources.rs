@@ -1,7 +1,9 @@
 //! `/api/datasources`: create, list, read, edit, delete, and `@getAllChildren`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+
+use super::query::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use engine::service::ChildrenQuery;

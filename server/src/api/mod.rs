@@ -7,6 +7,7 @@ pub mod events;
 pub mod json;
 pub mod login;
 pub mod openapi;
+pub mod query;
 pub mod repr;
 pub mod search;
 pub mod sharing;

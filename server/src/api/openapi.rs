@@ -53,9 +53,13 @@ pub fn spec() -> Value {
     let errors = json!({
         "400": error_response("malformed request"),
         "401": error_response("missing or invalid token"),
+        "403": error_response("your role does not allow it, or a cross-site request"),
         "404": error_response("not found (or not yours)"),
         "409": error_response("conflicts with the current state"),
         "422": error_response("a field is invalid; `field` names it"),
+        "429": {"description": "too many attempts (wrong passwords, open event streams); `Retry-After` says when to try again",
+                "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}},
     });
     let with_errors = |mut responses: Value| {
         if let (Some(r), Some(e)) = (responses.as_object_mut(), errors.as_object()) {
@@ -201,7 +205,40 @@ pub fn spec() -> Value {
     });
     extend(&mut doc, &with_errors);
     extend_search(&mut doc, &with_errors);
+    link_created_datasource(&mut doc);
     doc
+}
+
+/// Links from a created datasource to every operation on one datasource (its `id` fills the
+/// path), so that clients and fuzzers can follow them.
+fn link_created_datasource(doc: &mut Value) {
+    let mut links = serde_json::Map::new();
+    if let Some(paths) = doc["paths"].as_object() {
+        for (path, item) in paths {
+            let Some(rest) = path.strip_prefix("/api/datasources/{id}") else {
+                continue;
+            };
+            if rest.contains('{') {
+                continue;
+            }
+            let methods = item.as_object().into_iter().flat_map(|o| o.keys());
+            for method in methods
+                .filter(|m| matches!(m.as_str(), "get" | "post" | "put" | "patch" | "delete"))
+            {
+                let pointer = path.replace('~', "~0").replace('/', "~1");
+                let name: String = format!("{method}{rest}")
+                    .chars()
+                    .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+                    .collect();
+                links.insert(
+                    name,
+                    json!({"operationRef": format!("#/paths/{pointer}/{method}"),
+                           "parameters": {"id": "$response.body#/id"}}),
+                );
+            }
+        }
+    }
+    doc["paths"]["/api/datasources"]["post"]["responses"]["201"]["links"] = Value::Object(links);
 }
 
 /// Search and processing: added to the document built by [`spec`].
@@ -328,7 +365,7 @@ fn extend(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
         "/api/@events": {"get": {
             "summary": "Server-sent events: every change to a datasource I may see, as it happens",
             "description": "text/event-stream. Events: `ready` (once, at the start), `status` ({datasource_id, sync_status, status_reason}), `progress` ({datasource_id, seen, added, updated, listed, expected}), `updated` and `deleted` ({datasource_id}), and `missed` ({missed: n}) when this stream fell behind and the client should refetch. A stream ends after five minutes; EventSource reconnects by itself.",
-            "responses": with_errors(json!({"200": {"description": "the event stream", "content": {"text/event-stream": {"schema": {"type": "string"}}}}}))
+            "responses": with_errors(json!({"200": {"description": "the event stream", "content": {"text/event-stream": {"schema": {"type": "object", "description": "one event", "properties": {"event": {"type": "string", "enum": ["ready", "status", "progress", "processed", "updated", "deleted", "missed"]}, "data": {"type": "string", "description": "JSON"}, "retry": {"type": "integer"}, "id": {"type": "string"}}}}}}}))
         }}
     });
     let role = json!({"type": "string", "enum": ["owner", "editor", "viewer"]});

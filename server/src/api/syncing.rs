@@ -1,7 +1,9 @@
 //! `{datasource}/@sendToSpyder`, `@pause`, `@resume` and `@history`.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
+
+use super::query::Query;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use engine::model::{Access, DatasourceView, Job, SyncRun};

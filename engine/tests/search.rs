@@ -34,7 +34,35 @@ on_both!(
     text_in_other_encodings_is_searchable,
     a_resource_without_content_is_processed_from_its_metadata,
     each_processed_batch_is_announced_per_datasource,
+    a_forged_cursor_cannot_page_a_search_too_deep,
 );
+
+/// Cursors are not secret: a client can write one that points a million results down, which
+/// would make the index collect a million hits. Such a page is refused.
+async fn a_forged_cursor_cannot_page_a_search_too_deep(c: Ctx) -> TestDb {
+    use sha2::Digest;
+    let (_mine, _) = c.datasource("deep", &[("a.txt", b"word".to_vec())]).await;
+    let digest: String = sha2::Sha256::digest(json!({"query": "word"}).to_string().as_bytes())
+        .iter()
+        .take(8)
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let scope = format!("search:{}:*:{digest}", c.u.id);
+    for (after, ok) in [(10_000, true), (10_001, false), (1_000_000_000_000, false)] {
+        let forged = engine::domain::Cursor::new(scope.clone(), after).encode();
+        let r =
+            c.e.search(&c.u, None, &json!({"query": "word", "scroll": forged}))
+                .await;
+        match (r, ok) {
+            (Ok(_), true) => {}
+            (Err(e), false) => {
+                assert_eq!((e.status_code(), e.field()), (422, Some("scroll")), "{e}")
+            }
+            (r, _) => panic!("cursor at {after}: {:?}", r.map(|p| p.total)),
+        }
+    }
+    c.db
+}
 
 struct Ctx {
     e: Engine,

@@ -26,6 +26,24 @@ pub struct TextFields {
     pub analyzer: TextAnalyzer,
 }
 
+impl TextFields {
+    /// Fields of a schema of their own, with tantivy's default analyzer: for tools and the
+    /// fuzz targets, which parse queries without an index.
+    pub fn standalone() -> Self {
+        let mut b = tantivy::schema::Schema::builder();
+        let body = b.add_text_field("body", tantivy::schema::TEXT);
+        let name = b.add_text_field("name", tantivy::schema::TEXT);
+        let analyzer = tantivy::tokenizer::TokenizerManager::default()
+            .get("default")
+            .unwrap_or_else(|| TextAnalyzer::from(tantivy::tokenizer::SimpleTokenizer::default()));
+        TextFields {
+            body,
+            name,
+            analyzer,
+        }
+    }
+}
+
 /// A parsed text query. `term_union` marks a plain OR of single terms (one word, or words
 /// joined by OR): tantivy ranks those top-k without scoring every match (block-max WAND) and
 /// counts their matches cheaply, so the index searches them differently.

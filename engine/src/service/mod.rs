@@ -167,6 +167,34 @@ pub fn truncate_micros(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chr
     t.trunc_subsecs(6)
 }
 
+/// Request bodies larger than this are refused (a datasource is a few fields; a search a few
+/// more).
+pub const MAX_BODY: usize = 1024 * 1024;
+
+/// A request body read as JSON, whatever its Content-Type says (curl's `-d` labels JSON as a
+/// form; only when it does not parse is the label worth mentioning): `Null` for an empty or
+/// blank body, a 400 for one too large or not JSON.
+pub fn parse_json_body(
+    bytes: &[u8],
+    content_type: Option<&str>,
+) -> crate::Result<serde_json::Value> {
+    if bytes.len() > MAX_BODY {
+        return Err(crate::EngineError::BadRequest(
+            "the body is too large".into(),
+        ));
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Ok(serde_json::Value::Null);
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        let hint = match content_type.map(str::to_ascii_lowercase) {
+            Some(ct) if !ct.contains("json") => format!(" (it was sent as '{ct}')"),
+            _ => String::new(),
+        };
+        crate::EngineError::BadRequest(format!("the body is not valid JSON{hint}: {e}"))
+    })
+}
+
 /// A request body as a JSON object; anything else is a 400.
 pub(crate) fn json_object(
     body: &serde_json::Value,

@@ -12,6 +12,8 @@ use crate::search::{Filters, query};
 
 /// Hits per page: default and most.
 const DEFAULT_SIZE: i64 = 20;
+/// How deep a search may page.
+const MAX_DEPTH: usize = 10_000;
 const MAX_SIZE: i64 = 100;
 
 impl Engine {
@@ -108,6 +110,14 @@ impl Engine {
             Some(Value::String(s)) => Cursor::decode(s, &scope)?.after.max(0) as usize,
             Some(_) => return Err(EngineError::invalid("scroll", "must be the cursor text")),
         };
+        // The index collects every hit up to the page it returns: a cursor (which a client can
+        // write itself) pointing far down would make it hold millions.
+        if offset > MAX_DEPTH {
+            return Err(EngineError::invalid(
+                "scroll",
+                format!("a search pages at most {MAX_DEPTH} results deep; narrow the query"),
+            ));
+        }
         // Searching is CPU work: on a blocking thread, never on the threads serving requests.
         let (text, found) = {
             let index = index.clone();

@@ -12,9 +12,6 @@ use super::error::ApiError;
 /// A JSON value from the body; an empty body reads as `null`.
 pub struct Body(pub Value);
 
-/// Bodies larger than this are refused (a datasource is a few fields).
-const MAX_BODY: usize = 1024 * 1024;
-
 impl<S: Send + Sync> FromRequest<S> for Body {
     type Rejection = ApiError;
 
@@ -27,21 +24,9 @@ impl<S: Send + Sync> FromRequest<S> for Body {
         let bytes = Bytes::from_request(req, state)
             .await
             .map_err(|e| ApiError::bad_request(format!("cannot read the body: {e}")))?;
-        if bytes.len() > MAX_BODY {
-            return Err(ApiError::bad_request("the body is too large"));
-        }
-        if bytes.iter().all(u8::is_ascii_whitespace) {
-            return Ok(Self(Value::Null));
-        }
-        // The body is read as JSON whatever the Content-Type says (curl's `-d` labels JSON as a
-        // form); only when it does not parse is the label worth mentioning.
-        serde_json::from_slice(&bytes).map(Self).map_err(|e| {
-            let hint = match content_type.as_deref() {
-                Some(ct) if !ct.contains("json") => format!(" (it was sent as '{ct}')"),
-                _ => String::new(),
-            };
-            ApiError::bad_request(format!("the body is not valid JSON{hint}: {e}"))
-        })
+        engine::service::parse_json_body(&bytes, content_type.as_deref())
+            .map(Self)
+            .map_err(ApiError)
     }
 }
 

@@ -82,6 +82,7 @@ ensure_playwright() {
 # An S3-compatible server for the S3 spyder's tests (moto, from PyPI); the tests start it.
 MOTO_VERSION="5.2.1"
 SCHEMATHESIS_VERSION="4.32.5"
+CARGO_FUZZ_VERSION="0.13.2"
 ensure_moto() {
   if ! command -v moto_server >/dev/null 2>&1; then
     say "installing moto $MOTO_VERSION (an S3-compatible test server) from PyPI"
@@ -91,6 +92,14 @@ ensure_moto() {
     hash -r
   fi
   command -v moto_server >/dev/null 2>&1 || { echo "moto_server is not on PATH after installing moto" >&2; exit 1; }
+}
+
+# cargo-fuzz (crates.io), for scripts/fuzz.
+ensure_cargo_fuzz() {
+  if ! command -v cargo-fuzz >/dev/null 2>&1; then
+    say "installing cargo-fuzz $CARGO_FUZZ_VERSION (once; a few minutes)"
+    cargo install cargo-fuzz --locked --version "$CARGO_FUZZ_VERSION"
+  fi
 }
 
 # schemathesis (PyPI): property-based tests of the REST API against its OpenAPI document.

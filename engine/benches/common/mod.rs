@@ -31,7 +31,8 @@ pub async fn setup(work: &Path, root: &Path) -> (Engine, SpyderManager, engine::
             "bench@example.com",
             "",
             "bench-password",
-            AccountRole::Member,
+            // Only account admins collect folders on the server's disks.
+            AccountRole::Admin,
         )
         .await
         .unwrap();

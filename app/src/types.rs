@@ -21,8 +21,8 @@ pub struct DatasourceView {
     pub type_sync: String,
     pub sync_status: String,
     pub status_reason: Option<String>,
-    /// Connector settings as (name, value) pairs, in the kind's field order.
-    pub settings: Vec<(String, String)>,
+    /// Connector settings that have a value, in the kind's field order.
+    pub settings: Vec<SettingValue>,
     pub resource_count: i64,
     pub byte_count: i64,
     pub last_sync_finished_at: Option<String>,
@@ -357,13 +357,65 @@ pub const STATUSES: &[(&str, &str)] = &[
     ),
 ];
 
-/// The kinds a user can create, with their labels and the sync types each supports.
-pub const KINDS: &[(&str, &str, &[&str])] = &[
-    ("FolderDatasource", "Folder", &["one"]),
-    ("S3Datasource", "S3 bucket", &["auto", "one", "arch"]),
-    ("DropboxDatasource", "Dropbox", &["auto", "one", "arch"]),
-    ("SlackDatasource", "Slack", &["auto", "one", "arch"]),
-];
+/// A connector as the forms show it (from the engine's registry).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConnectorView {
+    pub kind: String,
+    pub label: String,
+    pub description: String,
+    /// The sync types it supports; the first is the default.
+    pub sync_types: Vec<String>,
+    pub settings: Vec<SettingView>,
+    pub credentials: Vec<CredentialView>,
+    pub credentials_legend: String,
+    pub credentials_hint_new: String,
+    pub credentials_hint_replace: String,
+    /// Only account admins may create one.
+    pub admin_only: bool,
+}
+
+/// One setting of a datasource, labelled as its connector declares it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingValue {
+    pub name: String,
+    pub label: String,
+    pub value: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SettingView {
+    pub name: String,
+    pub label: String,
+    pub help: String,
+    pub required: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CredentialView {
+    /// Its name on the wire (and in errors).
+    pub name: String,
+    /// The form input's name.
+    pub input: String,
+    pub label: String,
+    pub secret: bool,
+}
+
+impl ConnectorView {
+    /// The fields the settings form shows errors of in place.
+    pub fn form_fields(&self) -> Vec<String> {
+        ["@type", "title", "type_sync"]
+            .into_iter()
+            .map(str::to_owned)
+            .chain(self.settings.iter().map(|s| s.name.clone()))
+            .chain(self.credential_fields())
+            .collect()
+    }
+
+    /// The fields the credential inputs show errors of.
+    pub fn credential_fields(&self) -> Vec<String> {
+        self.credentials.iter().map(|c| c.name.clone()).collect()
+    }
+}
 
 pub const SYNC_TYPES: &[(&str, &str, &str)] = &[
     (

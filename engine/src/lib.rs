@@ -4,9 +4,12 @@
 
 pub mod blobs;
 pub mod broker;
+pub mod clock;
+pub mod connector;
 pub mod domain;
 pub mod egress;
-pub mod error;
+/// The engine's error type, with the domain types it names (see [`domain::error`]).
+pub use domain::error;
 pub mod events;
 pub mod manager;
 pub mod model;

@@ -13,14 +13,14 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
 use async_trait::async_trait;
-use chrono::Utc;
 use rand::Rng;
 
 use crate::blobs::BlobStore;
-use crate::domain::{DatasourceKind, SyncStatus, SyncType};
+use crate::clock::{new_id, now};
+use crate::domain::{JobState, SyncStatus, SyncType};
 use crate::error::{EngineError, Result};
 use crate::model::{Datasource, Job, SyncRun};
-use crate::service::{Engine, new_id, now};
+use crate::service::Engine;
 use crate::status::Actor;
 use crate::sync::{self, Checkpoint, RunEnd, RunSettings, Source, StopSignal, SyncError};
 
@@ -135,22 +135,6 @@ enum Ended {
     Gone,
 }
 
-/// Whether the manager has a spyder for this kind yet.
-pub fn has_spyder(kind: DatasourceKind) -> bool {
-    matches!(
-        kind,
-        DatasourceKind::Folder
-            | DatasourceKind::S3
-            | DatasourceKind::Dropbox
-            | DatasourceKind::Slack
-    )
-}
-
-/// Kinds that cannot be collected at all without credentials (S3 buckets may be public).
-pub fn needs_credentials(kind: DatasourceKind) -> bool {
-    matches!(kind, DatasourceKind::Dropbox | DatasourceKind::Slack)
-}
-
 /// Saves an access token a spyder refreshed to the datasource's wallet entry, sealed for the
 /// destination the run started with (so it does not open if the datasource was pointed
 /// elsewhere meanwhile).
@@ -160,7 +144,7 @@ struct WalletTokens {
 }
 
 #[async_trait]
-impl sync::CredentialSaver for WalletTokens {
+impl crate::connector::CredentialSaver for WalletTokens {
     async fn save(&self, credentials: Vec<(String, String)>) -> std::result::Result<(), String> {
         self.engine
             .store_credentials(&self.datasource, &credentials)
@@ -207,7 +191,7 @@ impl SpyderManager {
             tracing::error!(job = %job.id, error = %e, "a sync job failed to run");
             // The run may have written checkpoints since the claim: keep them.
             let mut j = store.job(&job.id).await?.unwrap_or(job);
-            j.state = "queued".into();
+            j.state = JobState::Queued;
             j.run_after = now() + chrono::Duration::seconds(30);
             j.last_error = Some(e.to_string());
             store.update_job(&j).await?;
@@ -219,7 +203,7 @@ impl SpyderManager {
         let engine = &self.engine;
         let store = engine.store();
         let Some(ds) = store.datasource(&job.datasource_id).await? else {
-            job.state = "failed".into();
+            job.state = JobState::Failed;
             job.last_error = Some("the datasource was deleted".into());
             return store.update_job(&job).await;
         };
@@ -228,13 +212,13 @@ impl SpyderManager {
             return self.park(job).await;
         }
         if ds.sync_status == SyncStatus::Error && !job.force {
-            job.state = "failed".into();
+            job.state = JobState::Failed;
             return store.update_job(&job).await;
         }
         // Waiting for credentials (its old ones were dropped when it was pointed elsewhere):
         // new ones queue a run of their own.
         if ds.sync_status == SyncStatus::Created {
-            job.state = "failed".into();
+            job.state = JobState::Failed;
             job.last_error = Some("the datasource is waiting for credentials".into());
             return store.update_job(&job).await;
         }
@@ -330,7 +314,7 @@ impl SpyderManager {
                 run.outcome = "synced".into();
                 run.error = note.clone();
                 store.finish_sync_run(&run).await?;
-                job.state = "done".into();
+                job.state = JobState::Done;
                 job.checkpoint = None;
                 job.last_error = None;
                 store.update_job(&job).await?;
@@ -354,7 +338,7 @@ impl SpyderManager {
                 // On shutdown the job goes back to the queue and picks up at the checkpoint on
                 // the next start; a pause waits for resume.
                 if shutting_down {
-                    job.state = "queued".into();
+                    job.state = JobState::Queued;
                     job.run_after = now();
                     store.update_job(&job).await?;
                 } else {
@@ -371,7 +355,7 @@ impl SpyderManager {
                 run.error = Some(reason.clone());
                 store.finish_sync_run(&run).await?;
                 job.checkpoint = serde_json::to_string(&cp).ok();
-                job.state = "paused".into();
+                job.state = JobState::Paused;
                 store.update_job(&job).await?;
                 // A person who paused meanwhile already has it paused: that is the same end.
                 self.end_status(&ds.id, SyncStatus::Paused, reason).await?;
@@ -399,7 +383,7 @@ impl SpyderManager {
                 if retry {
                     run.outcome = "failed".into();
                     store.finish_sync_run(&run).await?;
-                    job.state = "queued".into();
+                    job.state = JobState::Queued;
                     job.run_after = now()
                         + chrono::Duration::from_std(delay)
                             .unwrap_or(chrono::Duration::seconds(60));
@@ -420,7 +404,7 @@ impl SpyderManager {
                 } else {
                     run.outcome = "error".into();
                     store.finish_sync_run(&run).await?;
-                    job.state = "failed".into();
+                    job.state = JobState::Failed;
                     store.update_job(&job).await?;
                     store.set_next_sync_due(&ds.id, None).await?;
                     let reason = match err {
@@ -497,7 +481,7 @@ impl SpyderManager {
     /// the status before it reads the job: one of the two always sees the other.)
     async fn park(&self, mut job: Job) -> Result<()> {
         let store = self.engine.store();
-        job.state = "paused".into();
+        job.state = JobState::Paused;
         job.run_after = now();
         store.update_job(&job).await?;
         if store
@@ -505,7 +489,7 @@ impl SpyderManager {
             .await?
             .is_some_and(|d| d.sync_status == SyncStatus::Resuming)
         {
-            job.state = "queued".into();
+            job.state = JobState::Queued;
             store.update_job(&job).await?;
         }
         Ok(())
@@ -517,13 +501,8 @@ impl SpyderManager {
         ds: &Datasource,
         after: &str,
     ) -> std::result::Result<Box<dyn Source>, SyncError> {
-        let get = |k: &str| {
-            ds.settings
-                .get(k)
-                .and_then(|v| v.as_str())
-                .map(str::to_owned)
-        };
-        let creds = if crate::service::credential_fields(ds.kind).is_empty() {
+        let connector = crate::connector::connector(ds.kind);
+        let credentials = if connector.spec().credentials.fields.is_empty() {
             Vec::new()
         } else {
             self.engine
@@ -531,83 +510,16 @@ impl SpyderManager {
                 .await
                 .map_err(|e| SyncError::Permanent(e.to_string()))?
         };
-        let cred = |k: &str| creds.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
-        let saver = || {
-            Arc::new(WalletTokens {
+        connector.open(crate::connector::Opening {
+            settings: &ds.settings,
+            credentials,
+            after,
+            saver: Arc::new(WalletTokens {
                 engine: self.engine.clone(),
                 datasource: ds.clone(),
-            })
-        };
-        match ds.kind {
-            DatasourceKind::Folder => {
-                // Checked again at every run: the folder may be gone, or replaced by a link
-                // leading outside the allowed roots.
-                // The reason is precise here: the path was approved when it was set, so it
-                // tells the people of this datasource nothing they could not know.
-                let path = get("path").unwrap_or_default();
-                let root = self.engine.check_folder_path(&path).map_err(|_| {
-                    let p = std::path::Path::new(&path);
-                    SyncError::Permanent(if !p.exists() {
-                        format!("the folder '{path}' does not exist or cannot be read")
-                    } else if !p.is_dir() {
-                        format!("'{path}' is not a directory")
-                    } else {
-                        format!("'{path}' is outside the allowed folder roots")
-                    })
-                })?;
-                Ok(Box::new(sync::folder::FolderSource::new(
-                    root,
-                    after,
-                    self.cfg.max_file_bytes,
-                )))
-            }
-            DatasourceKind::S3 => {
-                let settings = sync::s3::S3Settings {
-                    bucket: get("bucket").unwrap_or_default(),
-                    prefix: get("prefix"),
-                    endpoint: get("endpoint"),
-                    region: get("region"),
-                    access_key_id: cred("access_key_id"),
-                    secret_access_key: cred("secret_access_key"),
-                };
-                Ok(Box::new(sync::s3::S3Source::new(
-                    &settings,
-                    after,
-                    &self.engine.config().egress,
-                )?))
-            }
-            DatasourceKind::Dropbox => {
-                let settings = sync::dropbox::DropboxSettings {
-                    root: get("root"),
-                    endpoint: get("endpoint"),
-                    app_key: get("app_key"),
-                    authorization: cred("Authorization"),
-                    refresh_token: cred("X-Auth-Secret"),
-                };
-                Ok(Box::new(sync::dropbox::DropboxSource::new(
-                    &settings,
-                    after,
-                    saver(),
-                    &self.engine.config().egress,
-                )?))
-            }
-            DatasourceKind::Slack => {
-                let settings = sync::slack::SlackSettings {
-                    channels: get("channels"),
-                    endpoint: get("endpoint"),
-                    client_id: get("client_id"),
-                    authorization: cred("Authorization"),
-                    refresh_token: cred("X-Auth-Secret"),
-                    client_secret: cred("client_secret"),
-                };
-                Ok(Box::new(sync::slack::SlackSource::new(
-                    &settings,
-                    after,
-                    saver(),
-                    &self.engine.config().egress,
-                )?))
-            }
-        }
+            }),
+            env: self.engine.connector_env(self.cfg.max_file_bytes),
+        })
     }
 
     /// `auto` and `arch` are due again a random time in the window; `one` is not.
@@ -625,7 +537,7 @@ impl SpyderManager {
         );
         let wait = Duration::from_millis(rand::thread_rng().gen_range(lo..=hi));
         let due = now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::minutes(25));
-        let job = new_job(&ds.id, false, due);
+        let job = crate::model::Job::queued(&ds.id, false, due);
         store.enqueue_job(&job).await?;
         store.set_next_sync_due(&ds.id, Some(due)).await
     }
@@ -688,21 +600,5 @@ impl SpyderManager {
                 let _ = w.await;
             }
         })
-    }
-}
-
-pub(crate) fn new_job(datasource_id: &str, force: bool, run_after: chrono::DateTime<Utc>) -> Job {
-    Job {
-        id: new_id(),
-        datasource_id: datasource_id.to_owned(),
-        state: "queued".into(),
-        force,
-        run_after,
-        attempts: 0,
-        lease_until: None,
-        worker: None,
-        checkpoint: None,
-        last_error: None,
-        created_at: now(),
     }
 }

@@ -4,7 +4,7 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    AccountRole, DatasourceKind, DatasourceRole, InvitationStatus, SyncStatus, SyncType,
+    AccountRole, DatasourceKind, DatasourceRole, InvitationStatus, JobState, SyncStatus, SyncType,
 };
 
 /// A user account (never carries the password hash).
@@ -184,8 +184,7 @@ impl DatasourceView {
 pub struct Job {
     pub id: String,
     pub datasource_id: String,
-    /// `queued`, `running`, `paused`, `done`, `failed`.
-    pub state: String,
+    pub state: JobState,
     /// Run even though a `one` datasource has synced already.
     pub force: bool,
     pub run_after: DateTime<Utc>,
@@ -196,6 +195,25 @@ pub struct Job {
     pub checkpoint: Option<String>,
     pub last_error: Option<String>,
     pub created_at: DateTime<Utc>,
+}
+
+impl Job {
+    /// A new job for a datasource, queued to run at `run_after`.
+    pub fn queued(datasource_id: &str, force: bool, run_after: DateTime<Utc>) -> Self {
+        Self {
+            id: crate::clock::new_id(),
+            datasource_id: datasource_id.to_owned(),
+            state: JobState::Queued,
+            force,
+            run_after,
+            attempts: 0,
+            lease_until: None,
+            worker: None,
+            checkpoint: None,
+            last_error: None,
+            created_at: crate::clock::now(),
+        }
+    }
 }
 
 /// What the database holds for one source item, as a sync compares it.

@@ -29,8 +29,7 @@ pub mod tempfile_dir {
 
     impl Dir {
         pub fn new() -> std::io::Result<Self> {
-            let p =
-                std::env::temp_dir().join(format!("tributary-test-{}", crate::service::new_id()));
+            let p = std::env::temp_dir().join(format!("tributary-test-{}", crate::clock::new_id()));
             std::fs::create_dir_all(&p)?;
             Ok(Self(p))
         }
@@ -61,7 +60,7 @@ impl TestDb {
     /// A new database on the test PostgreSQL server.
     pub async fn postgres() -> Result<Self> {
         let admin = postgres_admin_url();
-        let name = format!("tributary_test_{}", crate::service::new_id());
+        let name = format!("tributary_test_{}", crate::clock::new_id());
         let mut conn = sqlx::PgConnection::connect(&admin).await.map_err(|e| {
             EngineError::Internal(format!("cannot reach test PostgreSQL at {admin}: {e}"))
         })?;

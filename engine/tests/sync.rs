@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use engine::domain::{AccountRole, SyncStatus};
+use engine::domain::{AccountRole, JobState, SyncStatus};
 use engine::manager::{ManagerConfig, SpyderManager};
 use engine::model::User;
 use engine::service::ChildrenQuery;
@@ -121,7 +121,7 @@ impl Ctx {
     /// Makes `run_due_now` find the next scheduled run due now.
     async fn due_now(&self, id: &str) {
         let (job, _) = self.e.send_to_spyder(&self.u, id, true).await.unwrap();
-        assert!(job.state == "queued" || job.state == "running");
+        assert!(job.state == JobState::Queued || job.state == JobState::Running);
     }
 }
 
@@ -288,7 +288,7 @@ async fn pause_and_resume_continue_from_the_checkpoint(c: Ctx) -> TestDb {
     assert_eq!(c.status(&id).await, SyncStatus::Paused);
     // The worker notices at its checkpoint: give the job back to the manager path.
     let mut j = job.clone();
-    j.state = "running".into();
+    j.state = JobState::Running;
     store.update_job(&j).await.unwrap();
     // Simulate a run that got 14 items in before the pause landed.
     let cp = engine::sync::Checkpoint {
@@ -296,7 +296,7 @@ async fn pause_and_resume_continue_from_the_checkpoint(c: Ctx) -> TestDb {
         seen: 14,
         ..Default::default()
     };
-    j.state = "paused".into();
+    j.state = JobState::Paused;
     j.checkpoint = Some(serde_json::to_string(&cp).unwrap());
     store.update_job(&j).await.unwrap();
     assert_eq!(c.m.run_due_now().await.unwrap(), 0, "paused: nothing runs");

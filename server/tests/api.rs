@@ -132,8 +132,98 @@ on_both!(
     withdrawals_reach_who_lost_sight,
     search_api,
     listing_and_bulk_api,
-    flashes_ride_the_redirect
+    flashes_ride_the_redirect,
+    every_connector_reaches_form_api_and_openapi
 );
+
+/// The connector registry is the only list of connectors: each registered one is offered by
+/// the new-datasource form with all its inputs, taken by the API with its own fields, and
+/// described by the OpenAPI document. A connector missing from any of them fails here.
+async fn every_connector_reaches_form_api_and_openapi(app: &TestApp) {
+    let (_, doc) = app.get("/api/openapi.json").await;
+    let input = &doc["components"]["schemas"]["DatasourceInput"];
+    let credentials = &doc["components"]["schemas"]["Credentials"]["properties"];
+    let kinds = input["properties"]["@type"]["enum"].as_array().unwrap();
+    assert_eq!(kinds.len(), engine::connector::REGISTRY.len());
+    let list_page = app.page_html("/datasources").await;
+    for spec in engine::connector::specs() {
+        let kind = spec.kind.as_str();
+        // OpenAPI.
+        assert!(
+            kinds.iter().any(|k| k == kind),
+            "{kind} not in the OpenAPI @type enum"
+        );
+        for s in spec.settings {
+            let p = &input["properties"][s.name];
+            assert!(
+                p.is_object(),
+                "{kind}.{}: not in the OpenAPI document",
+                s.name
+            );
+            assert!(p["description"].as_str().unwrap().contains(kind));
+        }
+        for c in spec.credentials.fields {
+            assert!(
+                credentials[c.name].is_object(),
+                "{kind}: credential {} undocumented",
+                c.name
+            );
+        }
+        // The form: its tab, each setting and credential input, the sync types it allows.
+        let html = app
+            .page_html(&format!("/datasources/new?kind={kind}"))
+            .await;
+        assert!(
+            html.contains(&format!("data-kind=\"{kind}\"")),
+            "{kind}: no tab"
+        );
+        assert!(
+            html.contains(&format!("name=\"kind\" value=\"{kind}\"")),
+            "{kind}: not chosen"
+        );
+        for s in spec.settings {
+            assert!(
+                html.contains(&format!("name=\"{}\"", s.name)),
+                "{kind}: no {} input",
+                s.name
+            );
+            assert!(html.contains(s.label), "{kind}: no label {}", s.label);
+        }
+        for c in spec.credentials.fields {
+            assert!(
+                html.contains(&format!("name=\"{}\"", c.input)),
+                "{kind}: no {} input",
+                c.input
+            );
+        }
+        for t in engine::domain::SyncType::ALL {
+            let disabled = html.contains(&format!("data-testid=\"unsupported-{t}\""));
+            assert_eq!(
+                disabled,
+                !spec.sync_types.contains(t),
+                "{kind}: sync type {t}"
+            );
+        }
+        // The list's kind filter.
+        assert!(
+            list_page.contains(&format!("<option value=\"{kind}\"")),
+            "{kind}: not a filter"
+        );
+        // The API knows its fields (and names them when refusing another).
+        let (status, body) = app
+            .post(
+                "/api/datasources",
+                json!({"@type": kind, "title": "t", "not_a_field": "x"}),
+            )
+            .await;
+        assert_eq!(status, 422, "{body}");
+        let message = body["error"]["message"].as_str().unwrap();
+        for s in spec.settings {
+            assert!(message.contains(s.name), "{kind}: {message}");
+        }
+    }
+    assert_eq!(app.count().await, 0, "nothing was created");
+}
 
 async fn auth_is_required(app: &TestApp) {
     let r = app

@@ -20,18 +20,19 @@ pub fn ErrorNotice(error: AppError) -> impl IntoView {
 /// The message for `field` from the last failed submission, shown under its input.
 pub fn field_error<T, S>(
     value: S,
-    field: &'static str,
+    field: impl Into<String>,
 ) -> impl Fn() -> Option<AnyView> + Send + Sync + 'static
 where
     S: Get<Value = Option<Result<T, AppError>>> + Clone + Send + Sync + 'static,
 {
+    let field: String = field.into();
     move || {
         value
             .get()
             .and_then(|r| r.err())
-            .and_then(|e| e.for_field(field))
+            .and_then(|e| e.for_field(&field))
             .map(|m| {
-                view! { <p class="field-error" role="alert" data-field-error=field>{m}</p> }
+                view! { <p class="field-error" role="alert" data-field-error=field.clone()>{m}</p> }
                     .into_any()
             })
     }
@@ -45,11 +46,26 @@ pub fn form_error<T, S>(
 where
     S: Get<Value = Option<Result<T, AppError>>> + Clone + Send + Sync + 'static,
 {
+    form_error_except(value, fields.iter().map(|f| (*f).to_owned()).collect())
+}
+
+/// [`form_error`] for fields known at run time (a connector's settings).
+pub fn form_error_except<T, S>(
+    value: S,
+    fields: Vec<String>,
+) -> impl Fn() -> Option<AnyView> + Send + Sync + 'static
+where
+    S: Get<Value = Option<Result<T, AppError>>> + Clone + Send + Sync + 'static,
+{
     move || {
         value
             .get()
             .and_then(|r| r.err())
-            .filter(|e| e.field.as_deref().is_none_or(|f| !fields.contains(&f)))
+            .filter(|e| {
+                e.field
+                    .as_deref()
+                    .is_none_or(|f| !fields.iter().any(|k| k == f))
+            })
             .map(|e| view! { <ErrorNotice error=e /> }.into_any())
     }
 }

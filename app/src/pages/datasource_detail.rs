@@ -10,17 +10,17 @@ use leptos::server_fn::ServerFn;
 use crate::api::{
     AcceptInvitation, DeclineInvitation, DeleteDatasource, Invite, PauseDatasource,
     ReplaceCredentials, ResumeDatasource, RevokeInvitation, SendToProcessing, SetRole, SyncNow,
-    UpdateDatasource, get_datasource, get_sharing, list_children, sync_history,
+    UpdateDatasource, get_connectors, get_datasource, get_sharing, list_children, sync_history,
 };
 use crate::components::badge::StatusBadge;
 use crate::components::confirm::ConfirmButton;
-use crate::components::notice::{ErrorNotice, field_error, form_error};
+use crate::components::notice::{ErrorNotice, field_error, form_error, form_error_except};
 use crate::flash::flashed_from;
-use crate::pages::datasource_new::{
-    CREDENTIAL_FIELDS, FORM_FIELDS, SyncTypeChoice, credential_inputs, settings_inputs,
-};
+use crate::pages::datasource_new::{SyncTypeChoice, credential_inputs, settings_inputs};
 use crate::pages::search::SearchPanel;
-use crate::types::{DatasourceView, MyInvitation, ProgressView, ROLES, SYNC_TYPES, format_bytes};
+use crate::types::{
+    ConnectorView, DatasourceView, MyInvitation, ProgressView, ROLES, SYNC_TYPES, format_bytes,
+};
 
 const TABS: &[(&str, &str)] = &[
     ("overview", "Overview"),
@@ -86,7 +86,7 @@ pub fn DatasourceDetail() -> impl IntoView {
                             "search" => view! { <SearchPanel action=format!("/datasources/{}", d.id) datasource=Some(d.id.clone()) /> }.into_any(),
                             "sharing" => view! { <SharingTab d=d.clone() actions=sharing /> }.into_any(),
                             "activity" => view! { <Activity id=d.id.clone() /> }.into_any(),
-                            "settings" => view! { <EditForm d=d.clone() action=update /> <CredentialsForm d=d.clone() /> }.into_any(),
+                            "settings" => view! { <SettingsTab d=d.clone() action=update /> }.into_any(),
                             "delete" => view! { <DeleteForm d=d.clone() /> }.into_any(),
                             _ => view! {
                                 <div id="ds-overview" data-live=d.id.clone()><Overview d=d.clone() /></div>
@@ -156,8 +156,8 @@ fn Overview(d: DatasourceView) -> impl IntoView {
             {row("Kind", d.kind_label.clone())}
             {row("Sync type", format!("{} ({sync})", d.type_sync))}
             {row("Status", d.status_reason.clone().map(|r| format!("{} — {r}", d.sync_status)).unwrap_or(d.sync_status.clone()))}
-            {d.settings.iter().map(|(k, v)| view! {
-                <div class="py-2 sm:grid sm:grid-cols-3"><dt class="font-medium">{setting_label(k)}</dt><dd class="sm:col-span-2 break-all" data-setting=k.clone()><code>{v.clone()}</code></dd></div>
+            {d.settings.iter().map(|s| view! {
+                <div class="py-2 sm:grid sm:grid-cols-3"><dt class="font-medium">{s.label.clone()}</dt><dd class="sm:col-span-2 break-all" data-setting=s.name.clone()><code>{s.value.clone()}</code></dd></div>
             }).collect_view()}
             {row("Resources", d.resource_count.to_string())}
             {row("Size", format_bytes(d.byte_count))}
@@ -177,16 +177,6 @@ fn Overview(d: DatasourceView) -> impl IntoView {
             {row("Modified", d.updated_at.clone())}
         </dl>
     }
-}
-
-/// A connector setting's key as a label: `path` → "Path", `access_key_id` → "Access key id".
-/// Keys are ASCII identifiers; ASCII case mapping keeps Unicode's case tables out of the wasm.
-fn setting_label(key: &str) -> String {
-    let mut label = key.replace('_', " ");
-    if let Some(first) = label.get_mut(..1) {
-        first.make_ascii_uppercase();
-    }
-    label
 }
 
 /// A resource's processing status; a failure's reason on hover and for screen readers.
@@ -304,27 +294,51 @@ fn Resources(id: String) -> impl IntoView {
     }
 }
 
+/// The *Settings* tab: the edit form and the credentials form, from the kind's connector.
 #[component]
-fn EditForm(d: DatasourceView, action: ServerAction<UpdateDatasource>) -> impl IntoView {
+fn SettingsTab(d: DatasourceView, action: ServerAction<UpdateDatasource>) -> impl IntoView {
+    let connectors = Resource::new(|| (), |_| get_connectors());
+    view! {
+        <Transition fallback=|| view! { <div class="skeleton h-40" aria-busy="true">"Loading…"</div> }>
+            {move || {
+                let d = d.clone();
+                Suspend::new(async move {
+                    match connectors.await {
+                        Err(e) => view! { <ErrorNotice error=e /> }.into_any(),
+                        Ok(all) => match all.into_iter().find(|c| c.kind == d.kind) {
+                            None => view! { <p>"This kind of datasource has no connector on this server."</p> }.into_any(),
+                            Some(c) => view! {
+                                <EditForm d=d.clone() c=c.clone() action />
+                                <CredentialsForm d c />
+                            }.into_any(),
+                        },
+                    }
+                })
+            }}
+        </Transition>
+    }
+}
+
+#[component]
+fn EditForm(
+    d: DatasourceView,
+    c: ConnectorView,
+    action: ServerAction<UpdateDatasource>,
+) -> impl IntoView {
     let value = action.value();
-    let setting = |name: &str| {
-        d.settings
+    let current = d.settings.clone();
+    let inputs = settings_inputs(&c, value, move |name| {
+        current
             .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.clone())
+            .find(|s| s.name == name)
+            .map(|s| s.value.clone())
             .unwrap_or_default()
-    };
-    let inputs = settings_inputs(&d.kind).iter().map(|(name, label, hint, required)| view! {
-        <div>
-            <label for=*name class="label">{*label}{required.then_some(" *")}</label>
-            <input id=*name name=*name class="input" required=*required value=setting(name) aria-describedby=format!("{name}-hint") />
-            <p id=format!("{name}-hint") class="hint">{*hint}</p>
-            {field_error(value, name)}
-        </div>
-    }).collect_view();
+    });
     let saved = flashed_from::<UpdateDatasource>().map(|_| {
         view! { <p role="status" class="text-green-700 dark:text-green-400" data-testid="saved">"Saved."</p> }
     });
+    let mut fields = c.form_fields();
+    fields.retain(|f| !c.credentials.iter().any(|k| &k.name == f));
     view! {
         <ActionForm action=action attr:class="card max-w-2xl space-y-5" attr:aria-label="Edit datasource">
             <input type="hidden" name="id" value=d.id.clone() />
@@ -334,9 +348,9 @@ fn EditForm(d: DatasourceView, action: ServerAction<UpdateDatasource>) -> impl I
                 {field_error(value, "title")}
             </div>
             {inputs}
-            <SyncTypeChoice kind=Signal::stored(d.kind.clone()) selected=Some(d.type_sync.clone()) />
+            <SyncTypeChoice c=c.clone() selected=Some(d.type_sync.clone()) />
             {field_error(value, "type_sync")}
-            {form_error(value, FORM_FIELDS)}
+            {form_error_except(value, fields)}
             {saved}
             <button type="submit" class="btn-primary" data-pending-label="Saving…">"Save changes"</button>
         </ActionForm>
@@ -345,15 +359,16 @@ fn EditForm(d: DatasourceView, action: ServerAction<UpdateDatasource>) -> impl I
 
 /// Replaces the credentials in the wallet, for kinds that have them (never shows them).
 #[component]
-fn CredentialsForm(d: DatasourceView) -> impl IntoView {
+fn CredentialsForm(d: DatasourceView, c: ConnectorView) -> impl IntoView {
     let action = ServerAction::<ReplaceCredentials>::new();
     let value = action.value();
-    credential_inputs(&d.kind, value, true).map(|inputs| view! {
+    let fields = c.credential_fields();
+    credential_inputs(&c, value, true).map(|inputs| view! {
         <ActionForm action=action attr:class="card mt-6 max-w-2xl space-y-4" attr:aria-label="Credentials">
             <h2 class="text-lg font-semibold">"Credentials"</h2>
             <input type="hidden" name="id" value=d.id.clone() />
             {inputs}
-            {form_error(value, CREDENTIAL_FIELDS)}
+            {form_error_except(value, fields)}
             <button type="submit" class="btn-primary" data-pending-label="Saving…">"Save credentials"</button>
         </ActionForm>
     })
@@ -699,18 +714,5 @@ fn Activity(id: String) -> impl IntoView {
             })}
         </Transition>
         </div>
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::setting_label;
-
-    #[test]
-    fn setting_keys_read_as_labels() {
-        assert_eq!(setting_label("path"), "Path");
-        assert_eq!(setting_label("access_key_id"), "Access key id");
-        assert_eq!(setting_label(""), "");
-        assert_eq!(setting_label("élan"), "élan");
     }
 }

@@ -7,14 +7,12 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::{BulkForm, list_datasources};
+use crate::api::{BulkForm, get_connectors, list_datasources};
 use crate::components::badge::StatusBadge;
 use crate::components::notice::ErrorNotice;
 use crate::flash::flashed_from;
 use crate::pages::search::urlencode;
-use crate::types::{
-    BulkResult, DatasourceView, KINDS, SORTS, STATUSES, SYNC_TYPES, format_bytes, said,
-};
+use crate::types::{BulkResult, DatasourceView, SORTS, STATUSES, SYNC_TYPES, format_bytes, said};
 
 const PAGE_SIZE: i64 = 20;
 
@@ -237,11 +235,31 @@ fn Filters(params: ListParams) -> impl IntoView {
         Some("Any status"),
         STATUSES.iter().map(|(s, _)| (*s, s.to_string())).collect(),
     );
-    let kinds = select(
-        params.get("kind"),
-        Some("Any kind"),
-        KINDS.iter().map(|(k, l, _)| (*k, l.to_string())).collect(),
-    );
+    let current_kind = params.get("kind").map(str::to_owned);
+    let connectors = Resource::new(|| (), |_| get_connectors());
+    // The kinds come from the connector registry; until they are here (or if they cannot be
+    // read), the current filter stays selectable.
+    let kinds = move || {
+        let current = current_kind.clone();
+        Suspend::new(async move {
+            let all = connectors.await.unwrap_or_default();
+            let mut choices: Vec<(String, String)> =
+                all.into_iter().map(|c| (c.kind, c.label)).collect();
+            if let Some(k) = current.as_deref()
+                && !choices.iter().any(|(v, _)| v == k)
+            {
+                choices.push((k.to_owned(), k.to_owned()));
+            }
+            let any = current.is_none();
+            view! {
+                <option value="" selected=any>"Any kind"</option>
+                {choices.into_iter().map(|(v, l)| {
+                    let selected = current.as_deref() == Some(v.as_str());
+                    view! { <option value=v selected=selected>{l}</option> }
+                }).collect_view()}
+            }
+        })
+    };
     let sync_types = select(
         params.get("type_sync"),
         Some("Any sync type"),
@@ -272,7 +290,7 @@ fn Filters(params: ListParams) -> impl IntoView {
             </div>
             <div>
                 <label for="filter-kind" class="label">"Kind"</label>
-                <select id="filter-kind" name="kind" class="select" data-autosubmit="">{kinds}</select>
+                <select id="filter-kind" name="kind" class="select" data-autosubmit=""><Suspense>{kinds}</Suspense></select>
             </div>
             <div>
                 <label for="filter-type-sync" class="label">"Sync type"</label>

@@ -1,181 +1,82 @@
 //! `/datasources/new`: choose a kind, a title, its settings and a sync type. The kind is chosen
-//! by link (`?kind=`), so the form is right with or without JavaScript.
+//! by link (`?kind=`), so the form is right with or without JavaScript. Every kind, setting,
+//! label and help text comes from the engine's connector registry (`get_connectors`).
 
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
 
-use crate::api::CreateDatasource;
-use crate::components::notice::{field_error, form_error};
+use crate::api::{CreateDatasource, get_connectors};
+use crate::components::notice::{ErrorNotice, field_error, form_error_except};
 use crate::error::AppError;
-use crate::types::{KINDS, SYNC_TYPES};
-
-/// The settings inputs of each kind: (name, label, hint, required).
-pub fn settings_inputs(kind: &str) -> &'static [(&'static str, &'static str, &'static str, bool)] {
-    match kind {
-        "FolderDatasource" => &[(
-            "path",
-            "Folder path",
-            "An absolute path under one of the server's allowed folder roots. Only account \
-             admins may collect the server's folders (they can share one with you).",
-            true,
-        )],
-        "S3Datasource" => &[
-            (
-                "bucket",
-                "Bucket",
-                "The bucket's name, e.g. company-archive.",
-                true,
-            ),
-            (
-                "prefix",
-                "Prefix",
-                "Only keys starting with this are collected (optional).",
-                false,
-            ),
-            (
-                "endpoint",
-                "Endpoint",
-                "For S3-compatible services, e.g. https://s3.example.com (optional).",
-                false,
-            ),
-            ("region", "Region", "e.g. eu-west-1 (optional).", false),
-        ],
-        "DropboxDatasource" => &[
-            (
-                "root",
-                "Folder",
-                "The Dropbox folder to collect, e.g. /Legal; empty for the whole Dropbox.",
-                false,
-            ),
-            (
-                "app_key",
-                "App key",
-                "The Dropbox app the refresh token was issued to; needed to refresh the access token.",
-                false,
-            ),
-            (
-                "endpoint",
-                "API endpoint",
-                "Another server speaking Dropbox's API (optional; Dropbox itself when empty).",
-                false,
-            ),
-        ],
-        "SlackDatasource" => &[
-            (
-                "workspace",
-                "Workspace",
-                "The workspace's name, for your reference (optional).",
-                false,
-            ),
-            (
-                "channels",
-                "Channels",
-                "Channel names to collect, comma-separated, e.g. general, legal; every channel the app is in when empty.",
-                false,
-            ),
-            (
-                "client_id",
-                "Client ID",
-                "The Slack app's client ID; needed to refresh a rotating token.",
-                false,
-            ),
-            (
-                "endpoint",
-                "API endpoint",
-                "Another server speaking Slack's Web API, e.g. https://slack.example.com/api (optional).",
-                false,
-            ),
-        ],
-        _ => &[],
-    }
-}
-
-/// The fields the credential inputs show errors of.
-pub const CREDENTIAL_FIELDS: &[&str] = &[
-    "access_key_id",
-    "secret_access_key",
-    "Authorization",
-    "X-Auth-Secret",
-    "client_secret",
-];
-
-pub const FORM_FIELDS: &[&str] = &[
-    "@type",
-    "title",
-    "type_sync",
-    "path",
-    "bucket",
-    "prefix",
-    "endpoint",
-    "region",
-    "root",
-    "app_key",
-    "workspace",
-    "channels",
-    "client_id",
-    "client_secret",
-    "access_key_id",
-    "secret_access_key",
-    "Authorization",
-    "X-Auth-Secret",
-];
+use crate::types::{ConnectorView, SYNC_TYPES};
 
 #[component]
 pub fn NewDatasource() -> impl IntoView {
     let query = use_query_map();
-    let kind = Memo::new(move |_| {
-        let k = query.read().get("kind").unwrap_or_default();
-        if KINDS.iter().any(|(v, _, _)| *v == k) {
-            k
-        } else {
-            KINDS[0].0.to_owned()
-        }
-    });
+    let connectors = Resource::new(|| (), |_| get_connectors());
     let action = ServerAction::<CreateDatasource>::new();
-    let value = action.value();
 
     view! {
         <Title text="New datasource" />
         <h1 class="mb-6 text-2xl font-semibold">"New datasource"</h1>
+        <Transition fallback=|| view! { <div class="skeleton h-40" aria-busy="true">"Loading…"</div> }>
+            {move || Suspend::new(async move {
+                match connectors.await {
+                    Err(e) => view! { <ErrorNotice error=e /> }.into_any(),
+                    Ok(all) if all.is_empty() => view! { <p>"No connectors are registered."</p> }.into_any(),
+                    Ok(all) => {
+                        let asked = query.read_untracked().get("kind").unwrap_or_default();
+                        let chosen = all.iter().find(|c| c.kind == asked).unwrap_or(&all[0]).clone();
+                        view! { <KindTabs all=all.clone() chosen=chosen.kind.clone() /> <NewForm c=chosen action /> }.into_any()
+                    }
+                }
+            })}
+        </Transition>
+    }
+}
+
+/// One link per connector; the chosen one marked.
+#[component]
+fn KindTabs(all: Vec<ConnectorView>, chosen: String) -> impl IntoView {
+    view! {
         <nav class="mb-6 flex flex-wrap gap-2" aria-label="Kind of datasource">
-            {KINDS.iter().map(|(k, label, _)| {
-                let k = *k;
+            {all.into_iter().map(|c| {
+                let current = c.kind == chosen;
                 view! {
                     <a
-                        href=format!("/datasources/new?kind={k}")
-                        class=move || if kind.get() == k { "kind-tab kind-tab-active" } else { "kind-tab" }
-                        aria-current=move || (kind.get() == k).then_some("true")
-                        data-kind=k
+                        href=format!("/datasources/new?kind={}", c.kind)
+                        class=if current { "kind-tab kind-tab-active" } else { "kind-tab" }
+                        aria-current=current.then_some("true")
+                        title=c.description.clone()
+                        data-kind=c.kind.clone()
                     >
-                        {*label}
+                        {c.label.clone()}
                     </a>
                 }
             }).collect_view()}
         </nav>
+    }
+}
+
+#[component]
+fn NewForm(c: ConnectorView, action: ServerAction<CreateDatasource>) -> impl IntoView {
+    let value = action.value();
+    let fields = c.form_fields();
+    view! {
         <ActionForm action=action attr:class="card max-w-2xl space-y-5" attr:aria-label="New datasource">
-            <input type="hidden" name="kind" value=move || kind.get() />
+            <input type="hidden" name="kind" value=c.kind.clone() />
             <div>
                 <label for="title" class="label">"Title"</label>
                 <input id="title" name="title" class="input" required maxlength="200" placeholder="e.g. Legal shared drive" />
                 {field_error(value, "title")}
             </div>
-            {move || {
-                let k = kind.get();
-                settings_inputs(&k).iter().map(|(name, label, hint, required)| view! {
-                    <div>
-                        <label for=*name class="label">{*label}{required.then_some(" *")}</label>
-                        <input id=*name name=*name class="input" required=*required aria-describedby=format!("{name}-hint") />
-                        <p id=format!("{name}-hint") class="hint">{*hint}</p>
-                        {field_error(value, name)}
-                    </div>
-                }).collect_view()
-            }}
-            {move || credential_inputs(&kind.get(), value, false)}
-            <SyncTypeChoice kind=kind.into() selected=None />
+            {settings_inputs(&c, value, |_| String::new())}
+            {credential_inputs(&c, value, false)}
+            <SyncTypeChoice c=c.clone() selected=None />
             {field_error(value, "type_sync")}
             {field_error(value, "@type")}
-            {form_error(value, FORM_FIELDS)}
+            {form_error_except(value, fields)}
             <div class="flex gap-3">
                 <button type="submit" class="btn-primary" data-pending-label="Creating…">"Create datasource"</button>
                 <a href="/datasources" class="btn-secondary">"Cancel"</a>
@@ -184,58 +85,68 @@ pub fn NewDatasource() -> impl IntoView {
     }
 }
 
-/// The inputs of `kind`'s credentials (S3 access keys, OAuth tokens), with their errors from
-/// `value`; `None` for kinds without credentials. `replacing`: on a datasource's settings, where
-/// they replace what the wallet holds.
-pub fn credential_inputs<T, S>(kind: &str, value: S, replacing: bool) -> Option<AnyView>
+/// The inputs of a connector's settings, with their errors from `value`; `current` gives an
+/// input's value (empty on a new datasource).
+pub fn settings_inputs<T, S>(
+    c: &ConnectorView,
+    value: S,
+    current: impl Fn(&str) -> String,
+) -> AnyView
 where
     T: Send + Sync + 'static,
     S: Get<Value = Option<Result<T, AppError>>> + Clone + Send + Sync + 'static,
 {
-    let input = |id: &'static str, label: &'static str, error: &'static str, secret: bool| {
-        view! {
-            <div>
-                <label for=id class="label">{label}</label>
-                <input id=id name=id type=if secret { "password" } else { "text" } class="input" autocomplete="off" />
-                {field_error(value.clone(), error)}
-            </div>
-        }
-    };
+    c.settings
+        .iter()
+        .map(|s| {
+            let hint = format!("{}-hint", s.name);
+            view! {
+                <div>
+                    <label for=s.name.clone() class="label">{s.label.clone()}{s.required.then_some(" *")}</label>
+                    <input id=s.name.clone() name=s.name.clone() class="input" required=s.required value=current(&s.name) aria-describedby=hint.clone() />
+                    <p id=hint class="hint">{s.help.clone()}</p>
+                    {field_error(value.clone(), s.name.clone())}
+                </div>
+            }
+        })
+        .collect_view()
+        .into_any()
+}
+
+/// The inputs of a connector's credentials (S3 access keys, OAuth tokens), with their errors
+/// from `value`; `None` for connectors without credentials. `replacing`: on a datasource's
+/// settings, where they replace what the wallet holds.
+pub fn credential_inputs<T, S>(c: &ConnectorView, value: S, replacing: bool) -> Option<AnyView>
+where
+    T: Send + Sync + 'static,
+    S: Get<Value = Option<Result<T, AppError>>> + Clone + Send + Sync + 'static,
+{
+    if c.credentials.is_empty() {
+        return None;
+    }
     let kept = "Kept encrypted in Tributary's wallet and never shown again.";
-    let (legend, hint, inputs) = match kind {
-        "S3Datasource" => (
-            "Access keys",
-            if replacing {
-                "Both together replace the keys in the wallet."
-            } else {
-                "Leave both empty for a public bucket."
-            },
-            view! {
-                {input("access_key_id", "Access key ID", "access_key_id", false)}
-                {input("secret_access_key", "Secret access key", "secret_access_key", true)}
-            }
-            .into_any(),
-        ),
-        "DropboxDatasource" | "SlackDatasource" => (
-            "OAuth tokens",
-            if replacing {
-                "What you fill in replaces the wallet's; a datasource waiting for its tokens is queued."
-            } else {
-                "Without them the datasource waits; scripts can send them later with @refreshServiceCredentials."
-            },
-            view! {
-                {input("access_token", "Access token", "Authorization", true)}
-                {input("refresh_token", "Refresh token", "X-Auth-Secret", true)}
-                {(kind == "SlackDatasource").then(|| input("client_secret", "Client secret", "client_secret", true))}
-            }
-            .into_any(),
-        ),
-        _ => return None,
+    let hint = if replacing {
+        c.credentials_hint_replace.clone()
+    } else {
+        c.credentials_hint_new.clone()
     };
+    let inputs = c
+        .credentials
+        .iter()
+        .map(|k| {
+            view! {
+                <div>
+                    <label for=k.input.clone() class="label">{k.label.clone()}</label>
+                    <input id=k.input.clone() name=k.input.clone() type=if k.secret { "password" } else { "text" } class="input" autocomplete="off" />
+                    {field_error(value.clone(), k.name.clone())}
+                </div>
+            }
+        })
+        .collect_view();
     Some(
         view! {
             <fieldset class="space-y-3 rounded-md border border-slate-200 p-4 dark:border-slate-700">
-                <legend class="px-1 text-sm font-medium">{legend}</legend>
+                <legend class="px-1 text-sm font-medium">{c.credentials_legend.clone()}</legend>
                 <p class="hint">{kept}" "{hint}</p>
                 {inputs}
             </fieldset>
@@ -244,34 +155,41 @@ where
     )
 }
 
-/// Three explained radio choices; the ones `kind` does not support are disabled with the reason.
+/// Three explained radio choices; the ones the connector does not support are disabled with
+/// the reason.
 #[component]
-pub fn SyncTypeChoice(kind: Signal<String>, selected: Option<String>) -> impl IntoView {
+pub fn SyncTypeChoice(c: ConnectorView, selected: Option<String>) -> impl IntoView {
+    let supported = c.sync_types.clone();
+    let chosen = selected
+        .filter(|s| supported.contains(s))
+        .or_else(|| supported.first().cloned())
+        .unwrap_or_default();
+    // "one-time", "mirror and archive": the sync types' names, as people read them.
+    let only: Vec<String> = supported
+        .iter()
+        .filter_map(|t| SYNC_TYPES.iter().find(|(v, _, _)| v == t))
+        .map(|(_, name, _)| name.to_lowercase())
+        .collect();
     view! {
         <fieldset>
             <legend class="label">"Sync type"</legend>
             <div class="mt-2 space-y-2">
-                {move || {
-                    let k = kind.get();
-                    let (_, label, supported) = KINDS.iter().find(|(v, _, _)| *v == k).copied().unwrap_or(KINDS[0]);
-                    let chosen = selected.clone().filter(|s| supported.contains(&s.as_str())).unwrap_or_else(|| supported[0].to_owned());
-                    SYNC_TYPES.iter().map(|(value, name, explanation)| {
-                        let ok = supported.contains(value);
-                        let id = format!("type_sync_{value}");
-                        let for_id = id.clone();
-                        let reason = (!ok).then(|| format!("{label} datasources support only one-time sync."));
-                        view! {
-                            <label for=for_id class=if ok { "choice" } else { "choice choice-disabled" }>
-                                <input type="radio" id=id name="type_sync" value=*value disabled=!ok checked=chosen == *value />
-                                <span>
-                                    <span class="font-medium">{*name}" "<code>{format!("({value})")}</code></span>
-                                    <span class="block text-sm text-slate-600 dark:text-slate-400">{*explanation}</span>
-                                    {reason.map(|r| view! { <span class="block text-sm text-amber-700 dark:text-amber-400" data-testid=format!("unsupported-{value}")>{r}</span> })}
-                                </span>
-                            </label>
-                        }
-                    }).collect_view()
-                }}
+                {SYNC_TYPES.iter().map(|(value, name, explanation)| {
+                    let ok = supported.iter().any(|s| s == value);
+                    let id = format!("type_sync_{value}");
+                    let for_id = id.clone();
+                    let reason = (!ok).then(|| format!("{} datasources support only {} sync.", c.label, only.join(" and ")));
+                    view! {
+                        <label for=for_id class=if ok { "choice" } else { "choice choice-disabled" }>
+                            <input type="radio" id=id name="type_sync" value=*value disabled=!ok checked=chosen == *value />
+                            <span>
+                                <span class="font-medium">{*name}" "<code>{format!("({value})")}</code></span>
+                                <span class="block text-sm text-slate-600 dark:text-slate-400">{*explanation}</span>
+                                {reason.map(|r| view! { <span class="block text-sm text-amber-700 dark:text-amber-400" data-testid=format!("unsupported-{value}")>{r}</span> })}
+                            </span>
+                        </label>
+                    }
+                }).collect_view()}
             </div>
         </fieldset>
     }

@@ -14,10 +14,11 @@ use std::time::Duration;
 use futures_util::StreamExt;
 
 use crate::blobs::BlobStore;
+use crate::clock::now;
 use crate::error::{EngineError, Result};
 use crate::model::{Processed, Resource};
 use crate::search::SearchIndex;
-use crate::service::{Engine, now};
+use crate::service::Engine;
 use extract::Extracted;
 
 #[derive(Debug, Clone)]

@@ -1,12 +1,15 @@
 //! Datasources: creation with validated settings, listing, editing, deleting, and their
-//! children. Input arrives as JSON objects (from the REST API or a form) and is checked here,
-//! in one place, so both faces of the app refuse the same things with the same words.
+//! children. A request arrives as a [`DatasourceDraft`] (from a REST body or a form) and is
+//! validated here, in one place, against its connector's declaration, so both faces of the
+//! app refuse the same things with the same words.
 
-use std::path::{Path, PathBuf};
+use std::collections::HashMap;
+use std::path::PathBuf;
 
 use serde_json::{Map, Value};
 
 use super::access::Action;
+use super::draft::{DatasourceDraft, credentials_from_form, credentials_from_json};
 use super::{Engine, json_object, new_id};
 use crate::domain::{
     Cursor, DatasourceKind, DatasourceQuery, PageSize, SyncStatus, SyncType, Title,
@@ -15,107 +18,16 @@ use crate::error::{EngineError, Result};
 use crate::model::{Datasource, DatasourceView, Page, Resource, User};
 use crate::store::ListPosition;
 
-/// Fields every datasource has, besides its connector settings.
-const COMMON_FIELDS: &[&str] = &["@type", "title", "type_sync"];
-/// Fields a client may send back unchanged from a GET; they are read-only and ignored.
-const READ_ONLY_FIELDS: &[&str] = &[
-    "@id",
-    "id",
-    "owner",
-    "status_reason",
-    "created",
-    "modified",
-    "resource_count",
-    "byte_count",
-    "last_sync_started",
-    "last_sync_finished",
-    "next_sync_due",
-    "parent",
-    "@name",
-    "sync_status",
-];
-
-/// The connector settings each kind takes, and which are required.
-pub fn settings_fields(kind: DatasourceKind) -> &'static [(&'static str, bool)] {
-    match kind {
-        DatasourceKind::Folder => &[("path", true)],
-        DatasourceKind::S3 => &[
-            ("bucket", true),
-            ("prefix", false),
-            ("endpoint", false),
-            ("region", false),
-        ],
-        DatasourceKind::Dropbox => &[("root", false), ("app_key", false), ("endpoint", false)],
-        DatasourceKind::Slack => &[
-            ("workspace", false),
-            ("channels", false),
-            ("client_id", false),
-            ("endpoint", false),
-        ],
-    }
-}
-
-/// Credentials each kind takes; they go to the wallet, never into settings or answers.
-pub fn credential_fields(kind: DatasourceKind) -> &'static [&'static str] {
-    match kind {
-        DatasourceKind::S3 => &["access_key_id", "secret_access_key"],
-        DatasourceKind::Folder => &[],
-        // OAuth services, refreshed with the seed's @refreshServiceCredentials body.
-        DatasourceKind::Dropbox => &["X-Auth-Secret", "Authorization"],
-        // Slack's refresh (token rotation) needs the app's secret too.
-        DatasourceKind::Slack => &["X-Auth-Secret", "Authorization", "client_secret"],
-    }
-}
-
-/// The settings that say where a kind's credentials are sent. Credentials are sealed to their
-/// values (see [`destination`]): changing one of them drops the stored credentials, and only
-/// owners may change them.
-pub fn binding_fields(kind: DatasourceKind) -> &'static [&'static str] {
-    match kind {
-        DatasourceKind::Folder => &[],
-        DatasourceKind::S3 => &["bucket", "endpoint", "region"],
-        DatasourceKind::Dropbox => &["endpoint", "app_key"],
-        DatasourceKind::Slack => &["endpoint", "client_id"],
-    }
-}
-
-/// Where a datasource's credentials go, as the wallet binds them: its binding settings'
-/// values, unambiguously encoded.
+/// Where a datasource's credentials go, as the wallet binds them: its connector's binding
+/// settings' values, unambiguously encoded.
 pub(crate) fn destination(kind: DatasourceKind, settings: &Map<String, Value>) -> String {
-    let pairs: Vec<(&str, &str)> = binding_fields(kind)
-        .iter()
-        .map(|f| (*f, settings.get(*f).and_then(Value::as_str).unwrap_or("")))
+    let pairs: Vec<(&str, &str)> = kind
+        .spec()
+        .binding_fields()
+        .into_iter()
+        .map(|f| (f, settings.get(f).and_then(Value::as_str).unwrap_or("")))
         .collect();
     serde_json::to_string(&pairs).unwrap_or_default()
-}
-
-/// The credentials in `obj` for `kind`: strings, both or neither for S3.
-fn parse_credentials(
-    kind: DatasourceKind,
-    obj: &Map<String, Value>,
-) -> Result<Vec<(String, String)>> {
-    let mut out = Vec::new();
-    for &field in credential_fields(kind) {
-        if let Some(v) = string_field(obj, field)? {
-            let v = v.trim();
-            if v.is_empty() {
-                return Err(EngineError::invalid(field, "must not be empty"));
-            }
-            out.push((field.to_owned(), v.to_owned()));
-        }
-    }
-    if kind == DatasourceKind::S3 && out.len() == 1 {
-        let missing = if out[0].0 == "access_key_id" {
-            "secret_access_key"
-        } else {
-            "access_key_id"
-        };
-        return Err(EngineError::invalid(
-            missing,
-            "is required with the other key (or leave both out for a public bucket)",
-        ));
-    }
-    Ok(out)
 }
 
 /// A validated create request.
@@ -136,217 +48,114 @@ pub struct ChildrenQuery {
     pub scroll: Option<String>,
 }
 
-fn string_field<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<Option<&'a str>> {
-    match obj.get(field) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s)),
-        Some(_) => Err(EngineError::invalid(field, "must be a string")),
-    }
+fn no_credentials(kind: DatasourceKind) -> EngineError {
+    EngineError::invalid("@type", format!("{kind} datasources have no credentials"))
 }
 
-fn required_string<'a>(obj: &'a Map<String, Value>, field: &str) -> Result<&'a str> {
-    string_field(obj, field)?.ok_or_else(|| EngineError::invalid(field, "is required"))
-}
-
-/// Refuses fields that are neither common, settings of `kind`, nor read-only echoes.
-fn refuse_unknown_fields(obj: &Map<String, Value>, kind: DatasourceKind) -> Result<()> {
-    let settings = settings_fields(kind);
-    for key in obj.keys() {
-        let known = COMMON_FIELDS.contains(&key.as_str())
-            || READ_ONLY_FIELDS.contains(&key.as_str())
-            || settings.iter().any(|(f, _)| f == key)
-            || credential_fields(kind).contains(&key.as_str());
-        if !known {
-            let mut allowed: Vec<&str> = COMMON_FIELDS.to_vec();
-            allowed.extend(settings.iter().map(|(f, _)| *f));
-            allowed.extend(credential_fields(kind));
-            return Err(EngineError::invalid(
-                key.clone(),
-                format!(
-                    "is not a field of {}; expected one of: {}",
-                    kind,
-                    allowed.join(", ")
-                ),
-            ));
+/// Connectors that read the server itself (folders) are for account admins only: they may
+/// create them or point them elsewhere (members collect what an admin shared with them).
+fn check_may_create(user: &User, kind: DatasourceKind) -> Result<()> {
+    match kind.spec().admin_only {
+        Some(why) if user.role != crate::domain::AccountRole::Admin => {
+            Err(EngineError::Forbidden(why.into()))
         }
-    }
-    Ok(())
-}
-
-fn check_s3_bucket(bucket: &str) -> Result<()> {
-    let ok_chars = bucket
-        .chars()
-        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
-    let edges = bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
-        && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
-    if (3..=63).contains(&bucket.len()) && ok_chars && edges {
-        Ok(())
-    } else {
-        Err(EngineError::invalid(
-            "bucket",
-            "must be 3-63 characters of lowercase letters, digits, '.' and '-', starting and ending with a letter or digit",
-        ))
+        _ => Ok(()),
     }
 }
 
-fn check_endpoint(endpoint: &str) -> Result<()> {
-    let rest = endpoint
-        .strip_prefix("http://")
-        .or_else(|| endpoint.strip_prefix("https://"));
-    match rest {
-        Some(host) if !host.is_empty() && !host.contains(char::is_whitespace) => Ok(()),
-        _ => Err(EngineError::invalid(
-            "endpoint",
-            "must be an http:// or https:// URL",
-        )),
-    }
-}
-
-/// Folder datasources read the server's own disks: only account admins may create them or
-/// point them at another folder (members collect a folder an admin shared with them). So a
-/// member cannot collect a folder that another owner shares only with chosen people.
-fn check_may_collect_folders(user: &User, kind: DatasourceKind) -> Result<()> {
-    if kind == DatasourceKind::Folder && user.role != crate::domain::AccountRole::Admin {
-        return Err(EngineError::Forbidden(
-            "only account admins may collect folders on the server's disks; ask one to create \
-             the Folder datasource and share it with you"
-                .into(),
-        ));
-    }
-    Ok(())
-}
-
-fn view_path(settings: &Map<String, Value>) -> Option<&str> {
-    settings.get("path").and_then(Value::as_str)
-}
-
-/// The service whose public hosts a kind's connector reaches.
-pub(crate) fn service(kind: DatasourceKind) -> Option<crate::egress::Service> {
-    match kind {
-        DatasourceKind::Folder => None,
-        DatasourceKind::S3 => Some(crate::egress::S3),
-        DatasourceKind::Dropbox => Some(crate::egress::DROPBOX),
-        DatasourceKind::Slack => Some(crate::egress::SLACK),
-    }
+/// Whether settings that say where the source is changed (for [`check_may_create`]): the
+/// settings of an admin-only connector.
+fn moves_source(
+    kind: DatasourceKind,
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> bool {
+    kind.spec().admin_only.is_some() && before != after
 }
 
 impl Engine {
     /// Resolves a Folder path (`..` and symlinks included) and checks it is an existing
     /// directory under one of the allowed roots. Returns the canonical path.
     pub fn check_folder_path(&self, raw: &str) -> Result<PathBuf> {
-        let raw = raw.trim();
-        if raw.is_empty() {
-            return Err(EngineError::invalid("path", "is required"));
-        }
-        let p = Path::new(raw);
-        if !p.is_absolute() {
-            return Err(EngineError::invalid("path", "must be an absolute path"));
-        }
-        // One answer for "missing", "not a directory" and "outside the roots", so that paths
-        // on the server cannot be probed through it.
-        let refused = || {
-            let roots: Vec<String> = self
-                .config()
-                .folder_roots
-                .iter()
-                .map(|r| r.display().to_string())
-                .collect();
-            EngineError::invalid(
-                "path",
-                format!(
-                    "'{raw}' is missing, not a directory, or outside the allowed folder roots ({})",
-                    roots.join(", ")
-                ),
-            )
-        };
-        let canonical = std::fs::canonicalize(p).map_err(|_| refused())?;
-        if !canonical.is_dir()
-            || !self
-                .config()
-                .folder_roots
-                .iter()
-                .any(|root| canonical.starts_with(root))
-        {
-            return Err(refused());
-        }
-        Ok(canonical)
+        crate::connector::folder::check_path(&self.config().folder_roots, raw)
     }
 
-    /// Validates one kind's settings out of `obj`, in field order. Missing required → 422.
+    /// What the operator allows connectors.
+    pub(crate) fn connector_env(&self, max_file_bytes: u64) -> crate::connector::Env<'_> {
+        crate::connector::Env {
+            egress: &self.config.egress,
+            folder_roots: &self.config.folder_roots,
+            max_file_bytes,
+        }
+    }
+
+    /// Validates one kind's settings out of `settings`, in field order. Missing required → 422.
     fn parse_settings(
         &self,
         kind: DatasourceKind,
-        obj: &Map<String, Value>,
+        settings: &Map<String, Value>,
     ) -> Result<Map<String, Value>> {
+        let spec = kind.spec();
+        let env = self.connector_env(0);
         let mut out = Map::new();
-        for &(field, required) in settings_fields(kind) {
-            let value = if required {
-                Some(required_string(obj, field)?)
-            } else {
-                string_field(obj, field)?
+        for setting in spec.settings {
+            let value = match settings.get(setting.name) {
+                Some(Value::String(v)) => v,
+                Some(v) if !v.is_null() => {
+                    return Err(EngineError::invalid(setting.name, "must be a string"));
+                }
+                _ if setting.required => {
+                    return Err(EngineError::invalid(setting.name, "is required"));
+                }
+                _ => continue,
             };
-            let Some(value) = value else { continue };
-            let value = match (kind, field) {
-                (DatasourceKind::Folder, "path") => {
-                    self.check_folder_path(value)?.display().to_string()
-                }
-                (DatasourceKind::S3, "bucket") => {
-                    check_s3_bucket(value)?;
-                    value.to_owned()
-                }
-                (
-                    DatasourceKind::S3 | DatasourceKind::Dropbox | DatasourceKind::Slack,
-                    "endpoint",
-                ) => {
-                    check_endpoint(value)?;
-                    let value = value.trim_end_matches('/');
-                    if let Some(service) = service(kind) {
-                        self.config
-                            .egress
-                            .check_endpoint(service, value)
-                            .map_err(|m| EngineError::invalid("endpoint", m))?;
-                    }
-                    value.to_owned()
-                }
-                _ => value.trim().to_owned(),
-            };
-            out.insert(field.to_owned(), Value::String(value));
+            let value = crate::connector::check_setting(spec, setting, &env, value)?;
+            out.insert(setting.name.to_owned(), Value::String(value));
         }
         Ok(out)
     }
 
-    /// Parses and validates a create request without touching the database.
-    pub fn parse_datasource_input(&self, body: &Value) -> Result<DatasourceInput> {
-        let obj = json_object(body)?;
-        let kind: DatasourceKind = required_string(obj, "@type")?.parse()?;
-        refuse_unknown_fields(obj, kind)?;
-        let title = Title::parse(required_string(obj, "title")?)?;
-        let type_sync = match string_field(obj, "type_sync")? {
+    /// Validates a new datasource without touching the database.
+    pub fn validate_new(&self, draft: &DatasourceDraft) -> Result<DatasourceInput> {
+        let kind = draft.kind;
+        let title = Title::parse(
+            draft
+                .title
+                .as_deref()
+                .ok_or_else(|| EngineError::invalid("title", "is required"))?,
+        )?;
+        let type_sync = match &draft.type_sync {
             Some(t) => t.parse()?,
             None => kind.supported_sync_types()[0],
         };
         kind.check_sync_type(type_sync)?;
-        if obj.contains_key("sync_status") {
+        if draft.sync_status.is_some() {
             return Err(EngineError::invalid(
                 "sync_status",
                 "is set by the spyder manager, not by clients",
             ));
         }
-        let settings = self.parse_settings(kind, obj)?;
-        let credentials = parse_credentials(kind, obj)?;
+        let settings = self.parse_settings(kind, &draft.settings_json())?;
         Ok(DatasourceInput {
             kind,
             title,
             type_sync,
             settings,
-            credentials,
+            credentials: draft.credentials.clone(),
         })
     }
 
-    #[tracing::instrument(skip_all, fields(owner = %owner.id))]
+    /// Creates a datasource from a REST body.
     pub async fn create_datasource(&self, owner: &User, body: &Value) -> Result<Datasource> {
-        let input = self.parse_datasource_input(body)?;
-        check_may_collect_folders(owner, input.kind)?;
+        self.create(owner, &DatasourceDraft::from_json(body, None)?)
+            .await
+    }
+
+    /// Creates a datasource; its first sync is queued when it can be collected.
+    #[tracing::instrument(skip_all, fields(owner = %owner.id))]
+    pub async fn create(&self, owner: &User, draft: &DatasourceDraft) -> Result<Datasource> {
+        let input = self.validate_new(draft)?;
+        check_may_create(owner, input.kind)?;
         let now = super::now();
         let ds = Datasource {
             id: new_id(),
@@ -356,20 +165,11 @@ impl Engine {
             type_sync: input.type_sync,
             // The spyder manager moves it on once it can collect; until then it is created.
             sync_status: SyncStatus::Created,
-            status_reason: Some(if !crate::manager::has_spyder(input.kind) {
-                format!(
-                    "Tributary has no spyder for {} datasources yet, so it is not collected",
-                    input.kind.label()
-                )
-            } else if crate::manager::needs_credentials(input.kind) && input.credentials.is_empty()
-            {
-                format!(
-                    "Waiting for its {} credentials: send Authorization (the access token) and \
-                     X-Auth-Secret (the refresh token) with @refreshServiceCredentials",
-                    input.kind.label()
-                )
-            } else {
-                "Waiting for its first sync to be scheduled".into()
+            status_reason: Some(match input.kind.spec().credentials.required {
+                Some(how) if input.credentials.is_empty() => {
+                    format!("Waiting for its {} credentials: {how}", input.kind.label())
+                }
+                _ => "Waiting for its first sync to be scheduled".into(),
             }),
             settings: input.settings,
             resource_count: 0,
@@ -454,8 +254,8 @@ impl Engine {
             .collect())
     }
 
-    /// Applies a partial update: `title`, `type_sync` and the kind's settings.
-    #[tracing::instrument(skip_all, fields(id))]
+    /// Applies a partial update from a REST body: `title`, `type_sync`, the kind's settings
+    /// (`null` clears an optional one) and credentials.
     pub async fn update_datasource(
         &self,
         user: &User,
@@ -463,20 +263,36 @@ impl Engine {
         patch: &Value,
     ) -> Result<DatasourceView> {
         let view = self.datasource_for(user, id, Action::Configure).await?;
+        let draft = DatasourceDraft::from_json(patch, Some(view.datasource.kind))?;
+        self.apply_update(user, view, draft).await
+    }
+
+    /// Applies the *Edit* form: `inputs` by name; an empty setting clears it.
+    pub async fn update_from_form(
+        &self,
+        user: &User,
+        id: &str,
+        title: &str,
+        type_sync: &str,
+        inputs: &HashMap<String, String>,
+    ) -> Result<DatasourceView> {
+        let view = self.datasource_for(user, id, Action::Configure).await?;
+        let draft =
+            DatasourceDraft::from_form(view.datasource.kind, title, Some(type_sync), inputs, true)?;
+        self.apply_update(user, view, draft).await
+    }
+
+    #[tracing::instrument(skip_all, fields(id = %view.datasource.id))]
+    async fn apply_update(
+        &self,
+        user: &User,
+        view: DatasourceView,
+        draft: DatasourceDraft,
+    ) -> Result<DatasourceView> {
         let access = view.access;
         let mut ds = view.datasource;
-        let obj = json_object(patch)?;
-        refuse_unknown_fields(obj, ds.kind)?;
-        let credentials = parse_credentials(ds.kind, obj)?;
-        if let Some(t) = string_field(obj, "@type")?
-            && t != ds.kind.as_str()
-        {
-            return Err(EngineError::invalid(
-                "@type",
-                "cannot be changed; create a new datasource instead",
-            ));
-        }
-        if let Some(s) = string_field(obj, "sync_status")?
+        let credentials = draft.credentials.clone();
+        if let Some(s) = &draft.sync_status
             && s != ds.sync_status.as_str()
         {
             return Err(EngineError::invalid(
@@ -484,36 +300,25 @@ impl Engine {
                 "is changed by actions (@sendToSpyder, @pause, @resume), not by editing",
             ));
         }
-        if let Some(t) = string_field(obj, "title")? {
+        if let Some(t) = &draft.title {
             ds.title = Title::parse(t)?.as_str().to_owned();
-        } else if obj.get("title").is_some_and(Value::is_null) {
-            return Err(EngineError::invalid("title", "must not be empty"));
         }
-        if let Some(t) = string_field(obj, "type_sync")? {
+        if let Some(t) = &draft.type_sync {
             let t: SyncType = t.parse()?;
             ds.kind.check_sync_type(t)?;
             ds.type_sync = t;
         }
-        let touches_settings = settings_fields(ds.kind)
-            .iter()
-            .any(|(f, _)| obj.contains_key(*f));
+        let spec = ds.kind.spec();
         let old_destination = destination(ds.kind, &ds.settings);
         let old_settings = ds.settings.clone();
-        if touches_settings {
+        if !draft.settings.is_empty() {
             let mut merged = ds.settings.clone();
-            for (k, v) in obj {
-                if settings_fields(ds.kind).iter().any(|(f, _)| f == k) {
-                    merged.insert(k.clone(), v.clone());
-                }
-            }
+            merged.extend(draft.settings_json());
             merged.retain(|_, v| !v.is_null());
             ds.settings = self.parse_settings(ds.kind, &merged)?;
         }
-        if ds.kind == DatasourceKind::Folder && obj.contains_key("path") {
-            let before = view_path(&old_settings);
-            if view_path(&ds.settings) != before {
-                check_may_collect_folders(user, ds.kind)?;
-            }
+        if moves_source(ds.kind, &old_settings, &ds.settings) {
+            check_may_create(user, ds.kind)?;
         }
         // Pointed somewhere else: what its credentials were given for is not where they would
         // go now. Only an owner may do that, and the stored credentials stay behind.
@@ -524,7 +329,7 @@ impl Engine {
                 return Err(EngineError::Forbidden(format!(
                     "only owners may change {}: they say where this datasource's credentials \
                      are sent",
-                    binding_fields(ds.kind).join(", ")
+                    spec.binding_fields().join(", ")
                 )));
             }
             let had = !self.store.secrets(&ds.id).await?.is_empty();
@@ -534,7 +339,7 @@ impl Engine {
                     "a sync is running with the credentials given for the current {}; pause \
                      it (or wait until it ends) before pointing it elsewhere, or send new \
                      credentials in the same request",
-                    binding_fields(ds.kind).join(", ")
+                    spec.binding_fields().join(", ")
                 )));
             }
         }
@@ -552,7 +357,7 @@ impl Engine {
             let reason = format!(
                 "Waiting for new credentials: its {} changed, so the ones it had were dropped; \
                  send new ones with @refreshServiceCredentials (or the Credentials form)",
-                binding_fields(ds.kind).join(" or ")
+                spec.binding_fields().join(" or ")
             );
             match self
                 .transition(
@@ -639,20 +444,17 @@ impl Engine {
     }
 
     /// `@refreshServiceCredentials`: replaces the kind's credentials in the wallet (editors and
-    /// owners). S3 takes `access_key_id` and `secret_access_key`; OAuth kinds the seed's
-    /// `X-Auth-Secret` and `Authorization`.
+    /// owners), named as the connector declares them (S3 `access_key_id` and
+    /// `secret_access_key`; OAuth kinds the seed's `X-Auth-Secret` and `Authorization`).
     pub async fn refresh_credentials(&self, user: &User, id: &str, body: &Value) -> Result<()> {
         let ds = self
             .datasource_for(user, id, super::access::Action::Operate)
             .await?
             .datasource;
         let obj = json_object(body)?;
-        let allowed = credential_fields(ds.kind);
+        let allowed = ds.kind.spec().credential_names();
         if allowed.is_empty() {
-            return Err(EngineError::invalid(
-                "@type",
-                format!("{} datasources have no credentials", ds.kind),
-            ));
+            return Err(no_credentials(ds.kind));
         }
         if let Some(k) = obj.keys().find(|k| !allowed.contains(&k.as_str())) {
             return Err(EngineError::invalid(
@@ -664,9 +466,36 @@ impl Engine {
                 ),
             ));
         }
-        let creds = parse_credentials(ds.kind, obj)?;
+        let creds = credentials_from_json(ds.kind, obj)?;
+        self.replace_credentials(ds, creds).await
+    }
+
+    /// The *Credentials* form: its inputs by name (empty ones left out).
+    pub async fn credentials_from_form(
+        &self,
+        user: &User,
+        id: &str,
+        inputs: &HashMap<String, String>,
+    ) -> Result<()> {
+        let ds = self
+            .datasource_for(user, id, super::access::Action::Operate)
+            .await?
+            .datasource;
+        if ds.kind.spec().credentials.fields.is_empty() {
+            return Err(no_credentials(ds.kind));
+        }
+        let creds = credentials_from_form(ds.kind, inputs)?;
+        self.replace_credentials(ds, creds).await
+    }
+
+    async fn replace_credentials(
+        &self,
+        ds: Datasource,
+        creds: Vec<(String, String)>,
+    ) -> Result<()> {
         if creds.is_empty() {
-            return Err(EngineError::invalid(allowed[0], "is required"));
+            let first = ds.kind.spec().credential_names()[0];
+            return Err(EngineError::invalid(first, "is required"));
         }
         self.store_credentials(&ds, &creds).await?;
         // A datasource that waited for its credentials can be collected now.

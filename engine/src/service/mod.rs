@@ -4,6 +4,7 @@ pub mod access;
 mod accounts;
 mod auth_cache;
 mod datasources;
+mod draft;
 mod search;
 mod sharing;
 mod syncing;
@@ -19,10 +20,8 @@ pub use accounts::{FirstAdmin, LoginToken, NewPersonalToken};
 /// How long a server trusts a token it looked up without looking again (ended sign-ins are
 /// dropped at once).
 pub use auth_cache::TTL as AUTH_CACHE_TTL;
-pub use datasources::{
-    ChildrenQuery, DatasourceInput, binding_fields, credential_fields, sample_resource,
-    settings_fields,
-};
+pub use datasources::{ChildrenQuery, DatasourceInput, sample_resource};
+pub use draft::DatasourceDraft;
 pub use sharing::Sharing;
 pub use syncing::BulkOutcome;
 
@@ -150,22 +149,7 @@ impl Engine {
     }
 }
 
-/// A new random id: 32 lowercase hex characters.
-pub fn new_id() -> String {
-    uuid::Uuid::new_v4().simple().to_string()
-}
-
-/// The current time at microsecond precision: what both databases store, so a value read back
-/// equals the value written.
-pub fn now() -> chrono::DateTime<chrono::Utc> {
-    truncate_micros(chrono::Utc::now())
-}
-
-/// `t` at the microsecond precision the databases keep.
-pub fn truncate_micros(t: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
-    use chrono::SubsecRound;
-    t.trunc_subsecs(6)
-}
+pub use crate::clock::{new_id, now, truncate_micros};
 
 /// Request bodies larger than this are refused (a datasource is a few fields; a search a few
 /// more).

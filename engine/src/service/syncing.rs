@@ -3,10 +3,9 @@
 
 use super::access::Action;
 use super::{Engine, now};
-use crate::domain::{SyncAction, SyncStatus, SyncType};
+use crate::domain::{JobState, SyncAction, SyncStatus, SyncType};
 use crate::error::{EngineError, Result};
 use crate::events::{Progress, What};
-use crate::manager::{has_spyder, new_job};
 use crate::model::{Datasource, Job, User};
 use crate::status::{Actor, check_transition};
 use crate::store::StatusChange;
@@ -63,13 +62,13 @@ impl Engine {
 
     /// Whether `ds` is of a kind that cannot be collected without credentials and has none.
     pub(crate) async fn missing_credentials(&self, ds: &Datasource) -> Result<bool> {
-        Ok(crate::manager::needs_credentials(ds.kind)
+        Ok(ds.kind.spec().credentials.required.is_some()
             && self.store.secrets(&ds.id).await?.is_empty())
     }
 
     /// Queues the first sync of a datasource that can be collected.
     pub(crate) async fn queue_first_sync(&self, ds: &Datasource) -> Result<()> {
-        if !has_spyder(ds.kind) || self.missing_credentials(ds).await? {
+        if self.missing_credentials(ds).await? {
             return Ok(());
         }
         // Pending first, then the job: an idle worker may claim the job the moment it exists,
@@ -82,7 +81,7 @@ impl Engine {
         )
         .await?;
         // Due now; set before the job exists, so the run's own scheduling has the last word.
-        let job = new_job(&ds.id, false, now());
+        let job = Job::queued(&ds.id, false, now());
         self.store
             .set_next_sync_due(&ds.id, Some(job.run_after))
             .await?;
@@ -98,12 +97,6 @@ impl Engine {
             .datasource_for(user, id, Action::Operate)
             .await?
             .datasource;
-        if !has_spyder(ds.kind) {
-            return Err(EngineError::Conflict(format!(
-                "Tributary has no spyder for {} yet, so it cannot sync",
-                ds.kind
-            )));
-        }
         if ds.sync_status == SyncStatus::Paused {
             return Err(EngineError::Conflict(
                 "this datasource is paused; resume it to sync".into(),
@@ -117,7 +110,7 @@ impl Engine {
             )));
         }
         if let Some(mut live) = self.store.live_job(&ds.id).await? {
-            if live.state == "queued" && live.run_after > now() {
+            if live.state == JobState::Queued && live.run_after > now() {
                 live.run_after = now();
                 self.store.update_job(&live).await?;
                 self.store
@@ -125,7 +118,7 @@ impl Engine {
                     .await?;
             }
             // Announced again: a worker that missed it (or a broker that lost it) hears now.
-            if live.state == "queued" {
+            if live.state == JobState::Queued {
                 self.announce(&live).await;
             }
             return Ok((live, false));
@@ -150,7 +143,7 @@ impl Engine {
         }
         let (job, new) = self
             .store
-            .enqueue_job(&new_job(&ds.id, force, now()))
+            .enqueue_job(&Job::queued(&ds.id, force, now()))
             .await?;
         if ds.sync_status != SyncStatus::Pending {
             self.transition(
@@ -230,9 +223,9 @@ impl Engine {
         )
         .await?;
         if let Some(mut job) = self.store.live_job(id).await?
-            && job.state == "queued"
+            && job.state == JobState::Queued
         {
-            job.state = "paused".into();
+            job.state = JobState::Paused;
             self.store.update_job(&job).await?;
         }
         self.store.set_next_sync_due(id, None).await?;
@@ -273,12 +266,17 @@ impl Engine {
         }
         let job = match self.store.paused_job(id).await? {
             Some(mut job) => {
-                job.state = "queued".into();
+                job.state = JobState::Queued;
                 job.run_after = now();
                 self.store.update_job(&job).await?;
                 job
             }
-            None => self.store.enqueue_job(&new_job(id, false, now())).await?.0,
+            None => {
+                self.store
+                    .enqueue_job(&Job::queued(id, false, now()))
+                    .await?
+                    .0
+            }
         };
         self.announce(&job).await;
         self.store.set_next_sync_due(id, Some(now())).await?;

@@ -338,7 +338,7 @@ macro_rules! store_impl {
             Ok($crate::model::Job {
                 id: row.try_get("id")?,
                 datasource_id: row.try_get("datasource_id")?,
-                state: row.try_get("state")?,
+                state: $crate::store::parse_enum(&row.try_get::<String, _>("state")?)?,
                 force: row.try_get("force")?,
                 run_after: row.try_get("run_after")?,
                 attempts: row.try_get("attempts")?,
@@ -431,7 +431,7 @@ macro_rules! store_impl {
             async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> $crate::error::Result<()> {
                 sqlx::query("update users set password_hash = $1, updated_at = $2 where id = $3")
                     .bind(password_hash)
-                    .bind(crate::service::now())
+                    .bind(crate::clock::now())
                     .bind(user_id)
                     .execute(&self.pool)
                     .await?;
@@ -463,7 +463,7 @@ macro_rules! store_impl {
                 .bind(t.user_id)
                 .bind(t.kind.as_str())
                 .bind(t.name)
-                .bind(crate::service::now())
+                .bind(crate::clock::now())
                 .bind(t.expires_at)
                 .execute(&self.pool)
                 .await?;
@@ -725,7 +725,7 @@ macro_rules! store_impl {
                         "insert into index_outbox (op, resource_id, datasource_id, created_at) values ('drop_datasource', null, $1, $2)",
                     )
                     .bind(id)
-                    .bind(crate::service::now())
+                    .bind(crate::clock::now())
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -764,7 +764,7 @@ macro_rules! store_impl {
                 resources: &[$crate::model::Resource],
             ) -> $crate::error::Result<()> {
                 let mut tx = self.pool.begin().await?;
-                let now = crate::service::now();
+                let now = crate::clock::now();
                 insert_resource_rows(&mut tx, datasource_id, resources, now)
                     .await
                     .map_err(|e| $crate::store::on_unique(e, "a resource with this source id already exists"))?;
@@ -1142,7 +1142,7 @@ macro_rules! store_impl {
                 .bind(run.updated)
                 .bind(run.deleted)
                 .bind(&run.error)
-                .bind(crate::service::now())
+                .bind(crate::clock::now())
                 .bind(&run.id)
                 .execute(&self.pool)
                 .await?;
@@ -1251,12 +1251,12 @@ macro_rules! store_impl {
                     "update jobs set state = $1, run_after = $2, checkpoint = $3, last_error = $4, force = $5, \
                      lease_until = case when $1 = 'running' then lease_until else null end, updated_at = $6 where id = $7",
                 )
-                .bind(&job.state)
+                .bind(job.state.as_str())
                 .bind(job.run_after)
                 .bind(&job.checkpoint)
                 .bind(&job.last_error)
                 .bind(job.force)
-                .bind(crate::service::now())
+                .bind(crate::clock::now())
                 .bind(&job.id)
                 .execute(&self.pool)
                 .await?;
@@ -1313,7 +1313,7 @@ macro_rules! store_impl {
             #[tracing::instrument(level = "debug", skip_all, fields(ins = b.inserts.len(), upd = b.updates.len()))]
             async fn apply_sync_batch(&self, b: &$crate::store::SyncBatch<'_>) -> $crate::error::Result<bool> {
                 let mut tx = self.pool.begin().await?;
-                let now = crate::service::now();
+                let now = crate::clock::now();
                 // Writing the checkpoint first both proves the worker still holds the job and
                 // extends its lease, inside the transaction that writes the batch.
                 let held = sqlx::query(
@@ -1396,7 +1396,7 @@ macro_rules! store_impl {
                                 )
                                 .bind(id)
                                 .bind(datasource_id)
-                                .bind(crate::service::now())
+                                .bind(crate::clock::now())
                                 .execute(&mut *tx)
                                 .await?;
                             }

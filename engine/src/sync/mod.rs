@@ -3,197 +3,17 @@
 //! batch with the checkpoint, so a paused, stopped or killed run resumes where it was and never
 //! duplicates or loses an item. Deletions are decided only after a complete listing.
 
-pub mod dropbox;
-pub mod folder;
-pub mod s3;
-pub mod slack;
-
 use std::collections::VecDeque;
 
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::blobs::{Blob, BlobStore};
+pub use crate::connector::{Entry, Source, SyncError};
 use crate::domain::{SyncStatus, SyncType};
 use crate::error::Result;
 use crate::model::{Datasource, Known, Resource};
 use crate::store::{Store, SyncBatch};
-
-/// One item of a source listing.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Entry {
-    /// The item's identity at the source (a relative path, an S3 key); listings come in byte
-    /// order of it.
-    pub source_id: String,
-    pub size: i64,
-    pub modified: Option<DateTime<Utc>>,
-}
-
-/// Why a sync could not go on.
-#[derive(Debug, Clone, PartialEq)]
-pub enum SyncError {
-    /// Worth retrying later: timeouts, 5xx, I/O errors.
-    Transient(String),
-    /// Retry after the source's own delay (HTTP 429 `Retry-After`).
-    RetryAfter(std::time::Duration, String),
-    /// A person must act: the path is gone, access denied, credentials rejected.
-    Permanent(String),
-}
-
-impl std::fmt::Display for SyncError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            SyncError::Transient(m) | SyncError::Permanent(m) | SyncError::RetryAfter(_, m) => {
-                f.write_str(m)
-            }
-        }
-    }
-}
-
-/// Stores a fetched item's bytes in the blob store (on a blocking thread: it hashes and writes).
-pub(crate) async fn store_bytes(
-    blobs: &BlobStore,
-    bytes: impl AsRef<[u8]> + Send + 'static,
-) -> std::result::Result<Option<Blob>, SyncError> {
-    let blobs = blobs.clone();
-    tokio::task::spawn_blocking(move || blobs.put_bytes(bytes.as_ref()))
-        .await
-        .map_err(|e| SyncError::Transient(format!("storing an item stopped: {e}")))?
-        .map(Some)
-        .map_err(|e| SyncError::Transient(format!("storing an item: {e}")))
-}
-
-/// The token of an `Authorization` credential (`Bearer <token>`, or the bare token). Without
-/// one, a refresh token stands in for it (the empty token makes the first call refresh);
-/// without either, `missing` is the error.
-pub(crate) fn bearer_token(
-    authorization: Option<&str>,
-    refresh_token: Option<&String>,
-    missing: &str,
-) -> std::result::Result<String, SyncError> {
-    authorization
-        .map(|a| a.trim().trim_start_matches("Bearer ").trim().to_owned())
-        .filter(|t| !t.is_empty())
-        .or_else(|| refresh_token.map(|_| String::new()))
-        .ok_or_else(|| SyncError::Permanent(missing.to_owned()))
-}
-
-/// The HTTP client of an API spyder, inside the operator's fence (see [`crate::egress`]):
-/// connections give up after 10 s, requests after `timeout`.
-pub(crate) fn http_client(
-    egress: &crate::egress::Egress,
-    service: crate::egress::Service,
-    timeout: std::time::Duration,
-) -> std::result::Result<reqwest::Client, SyncError> {
-    egress
-        .client(service, timeout)
-        .map_err(|e| SyncError::Permanent(format!("no HTTP client: {e}")))
-}
-
-/// Refuses (a person must act) a base URL the fence does not allow: the setting was saved
-/// before the operator changed the list, or it was never checked.
-pub(crate) fn check_base(
-    egress: &crate::egress::Egress,
-    service: crate::egress::Service,
-    base: &str,
-) -> std::result::Result<(), SyncError> {
-    let url = reqwest::Url::parse(base)
-        .map_err(|_| SyncError::Permanent(format!("'{base}' is not a URL")))?;
-    egress
-        .check_url(service, &url)
-        .map_err(SyncError::Permanent)
-}
-
-/// A request that got no answer, as users read it: what went wrong along the error's chain
-/// (the fence's refusal included), cleaned, never a remote's body.
-pub(crate) fn unreachable(service: &str, e: &reqwest::Error) -> SyncError {
-    let mut innermost = e.to_string();
-    let mut source = std::error::Error::source(e);
-    while let Some(s) = source {
-        innermost = s.to_string();
-        source = s.source();
-    }
-    let why = crate::egress::sanitise(&innermost);
-    if innermost.contains("connectors may not reach") {
-        SyncError::Permanent(format!("{service} was not contacted: {why}"))
-    } else if e.is_timeout() {
-        SyncError::Transient(format!("{service} did not answer in time"))
-    } else {
-        SyncError::Transient(format!("{service} could not be reached: {why}"))
-    }
-}
-
-/// A listing read whole from an API that lists in no useful order, served in pages in byte
-/// order of `source_id` after the checkpoint, as the merge with the database needs.
-#[derive(Default)]
-pub(crate) struct SortedListing(Option<std::vec::IntoIter<Entry>>);
-
-impl SortedListing {
-    pub(crate) fn is_read(&self) -> bool {
-        self.0.is_some()
-    }
-
-    /// Keeps the entries of `all` after `after`, sorted, each `source_id` once.
-    pub(crate) fn set(&mut self, mut all: Vec<Entry>, after: &str) {
-        all.retain(|e| e.source_id.as_str() > after);
-        all.sort_by(|a, b| a.source_id.cmp(&b.source_id));
-        all.dedup_by(|a, b| a.source_id == b.source_id);
-        self.0 = Some(all.into_iter());
-    }
-
-    pub(crate) fn page(&mut self, limit: usize) -> Vec<Entry> {
-        self.0
-            .as_mut()
-            .map(|l| l.by_ref().take(limit).collect())
-            .unwrap_or_default()
-    }
-}
-
-/// Where a spyder keeps credentials it refreshed (the datasource's wallet entry, in the
-/// server), so the next run starts with them.
-#[async_trait]
-pub trait CredentialSaver: Send + Sync {
-    /// Replaces these credentials (name, value); the others stay.
-    async fn save(&self, credentials: Vec<(String, String)>) -> std::result::Result<(), String>;
-}
-
-/// A place a spyder collects from.
-#[async_trait]
-pub trait Source: Send + Sync {
-    /// The next entries after the last one returned (the first call starts after the
-    /// checkpoint the source was made with), in byte order of `source_id`; empty when done.
-    async fn next_page(&mut self, limit: usize) -> std::result::Result<Vec<Entry>, SyncError>;
-    /// Parts of the source that could not be listed. Non-empty means the listing is
-    /// incomplete, and the run deletes nothing.
-    fn problems(&self) -> Vec<String>;
-    /// Items left out on purpose (over the size limit): named in the run's note, and not
-    /// collected.
-    fn skipped(&self) -> Vec<String> {
-        Vec::new()
-    }
-    /// Copies an entry's content into the blob store; `None` if it vanished meanwhile.
-    async fn fetch(
-        &self,
-        entry: &Entry,
-        blobs: &BlobStore,
-    ) -> std::result::Result<Option<Blob>, SyncError>;
-    /// [`fetch`](Self::fetch) of several entries, outcomes in their order: by default
-    /// [`FETCH_CONCURRENCY`] at a time.
-    async fn fetch_many(
-        &self,
-        entries: &[&Entry],
-        blobs: &BlobStore,
-    ) -> Vec<std::result::Result<Option<Blob>, SyncError>> {
-        let mut fetched = Vec::with_capacity(entries.len());
-        for chunk in entries.chunks(FETCH_CONCURRENCY) {
-            fetched.extend(
-                futures_util::future::join_all(chunk.iter().map(|e| self.fetch(e, blobs))).await,
-            );
-        }
-        fetched
-    }
-}
 
 /// What a run has done so far; committed with every batch as the job's checkpoint.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
@@ -237,9 +57,6 @@ pub enum RunEnd {
     LostLease,
     Failed(SyncError, Checkpoint),
 }
-
-/// Files read at once while syncing.
-pub(crate) const FETCH_CONCURRENCY: usize = 8;
 
 /// Settings of a run.
 pub struct RunSettings<'a> {
@@ -356,7 +173,7 @@ fn resource_for(ds: &Datasource, entry: &Entry, blob: &Blob, id: String) -> Reso
         size: blob.size as i64,
         content_hash: Some(blob.hash.clone()),
         source_modified_at: entry.modified,
-        collected_at: crate::service::now(),
+        collected_at: crate::clock::now(),
         processing_status: "pending".into(),
         processing_error: None,
     }
@@ -451,7 +268,7 @@ pub async fn run(
                 }
                 None => {
                     bytes_delta += blob.size as i64;
-                    inserts.push(resource_for(ds, entry, &blob, crate::service::new_id()));
+                    inserts.push(resource_for(ds, entry, &blob, crate::clock::new_id()));
                     cp.added += 1;
                 }
             }
@@ -478,7 +295,7 @@ pub async fn run(
                 updates: &updates,
                 bytes_delta,
                 checkpoint: &checkpoint,
-                lease_until: crate::service::now() + s.lease,
+                lease_until: crate::clock::now() + s.lease,
             })
             .await?;
         if !held {
@@ -513,7 +330,7 @@ pub async fn run(
             deleted = cp.gone.len() as i64;
         } else if ds.type_sync == SyncType::Arch {
             s.store
-                .remove_resources(&ds.id, &cp.gone, Some(crate::service::now()))
+                .remove_resources(&ds.id, &cp.gone, Some(crate::clock::now()))
                 .await?;
         }
     } else if !problems.is_empty() {

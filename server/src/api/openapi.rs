@@ -24,15 +24,107 @@ fn paging_params() -> Value {
     ])
 }
 
+/// The kinds that have a setting or credential called `name`, as "S3Datasource, ...".
+fn owners(name: &str) -> String {
+    engine::connector::specs()
+        .filter(|s| s.setting(name).is_some() || s.credential_names().contains(&name))
+        .map(|s| s.kind.as_str())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// Every connector's settings as properties (from the registry): a setting several kinds share
+/// is one property naming them all.
+fn settings_properties(nullable: bool) -> serde_json::Map<String, Value> {
+    let mut props = serde_json::Map::new();
+    for spec in engine::connector::specs() {
+        for setting in spec.settings {
+            props.entry(setting.name).or_insert_with(|| {
+                let mut p = json!({"type": "string", "description": format!("{}: {}", owners(setting.name), setting.help)});
+                if nullable && !setting.required {
+                    p["nullable"] = json!(true);
+                }
+                p
+            });
+        }
+    }
+    props
+}
+
+/// Every connector's credentials as properties (from the registry).
+fn credential_properties() -> serde_json::Map<String, Value> {
+    let mut props = serde_json::Map::new();
+    for spec in engine::connector::specs() {
+        for c in spec.credentials.fields {
+            props.entry(c.name).or_insert_with(|| {
+                let shape = if c.bearer { " (`Bearer <token>`)" } else { "" };
+                json!({"type": "string", "description": format!("{}: {}{shape}; kept in the wallet, never returned", owners(c.name), c.label)})
+            });
+        }
+    }
+    props
+}
+
+fn sync_type_note() -> String {
+    engine::connector::specs()
+        .filter(|s| s.sync_types.len() < engine::domain::SyncType::ALL.len())
+        .map(|s| {
+            let only: Vec<&str> = s.sync_types.iter().map(|t| t.as_str()).collect();
+            format!("{} accepts only `{}`", s.kind, only.join("`, `"))
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// `POST /api/datasources`: the common fields, then every connector's settings and credentials.
+fn datasource_input() -> Value {
+    let kinds: Vec<&str> = engine::connector::specs()
+        .map(|s| s.kind.as_str())
+        .collect();
+    let mut props = serde_json::Map::new();
+    props.insert("@type".into(), json!({"type": "string", "enum": kinds}));
+    props.insert(
+        "title".into(),
+        json!({"type": "string", "minLength": 1, "maxLength": 200}),
+    );
+    props.insert(
+        "type_sync".into(),
+        json!({"type": "string", "enum": ["auto", "one", "arch"], "description": sync_type_note()}),
+    );
+    props.extend(settings_properties(false));
+    props.extend(credential_properties());
+    json!({"type": "object", "required": ["@type", "title"], "properties": props})
+}
+
+/// `PATCH /api/datasources/{id}`: title, sync type and settings (`null` clears an optional one).
+fn datasource_patch() -> Value {
+    let mut props = serde_json::Map::new();
+    props.insert("title".into(), json!({"type": "string"}));
+    props.insert(
+        "type_sync".into(),
+        json!({"type": "string", "enum": ["auto", "one", "arch"]}),
+    );
+    props.extend(settings_properties(true));
+    json!({"type": "object", "properties": props})
+}
+
+/// `@refreshServiceCredentials`: each kind's credentials.
+fn credentials() -> Value {
+    let per_kind: Vec<String> = engine::connector::specs()
+        .filter(|s| !s.credentials.fields.is_empty())
+        .map(|s| format!("{}: {}", s.label, s.credential_names().join(", ")))
+        .collect();
+    json!({"type": "object", "description": per_kind.join("; "), "properties": credential_properties()})
+}
+
 /// The filters and order of `GET /api/datasources`, besides paging.
 fn listing_params() -> Value {
     let statuses: Vec<&str> = engine::domain::SyncStatus::ALL
         .iter()
         .map(|s| s.as_str())
         .collect();
-    let kinds: Vec<&str> = engine::domain::DatasourceKind::ALL
-        .iter()
-        .map(|s| s.as_str())
+    let kinds: Vec<&str> = engine::connector::specs()
+        .map(|s| s.kind.as_str())
         .collect();
     let sorts: Vec<&str> = engine::domain::DatasourceSort::ALL
         .iter()
@@ -155,30 +247,8 @@ pub fn spec() -> Value {
                 "UserPatch": {"type": "object", "properties": {"role": {"type": "string", "enum": ["admin", "member"]}, "active": {"type": "boolean"},
                     "display_name": {"type": "string"}}},
                 "Token": {"type": "object", "properties": {"token": {"type": "string"}, "expires": {"type": "string", "format": "date-time"}}},
-                "DatasourceInput": {"type": "object", "required": ["@type", "title"], "properties": {
-                    "@type": {"type": "string", "enum": ["FolderDatasource", "S3Datasource", "DropboxDatasource", "SlackDatasource"]},
-                    "title": {"type": "string", "minLength": 1, "maxLength": 200},
-                    "type_sync": {"type": "string", "enum": ["auto", "one", "arch"], "description": "FolderDatasource accepts only `one`"},
-                    "path": {"type": "string", "description": "FolderDatasource: an absolute directory under an allowed root"},
-                    "bucket": {"type": "string", "description": "S3Datasource"},
-                    "prefix": {"type": "string"}, "endpoint": {"type": "string"}, "region": {"type": "string"},
-                    "access_key_id": {"type": "string", "description": "S3; kept in the wallet, never returned"},
-                    "secret_access_key": {"type": "string", "description": "S3; kept in the wallet, never returned"},
-                    "root": {"type": "string", "description": "DropboxDatasource: the folder collected (the whole Dropbox when empty)"},
-                    "app_key": {"type": "string", "description": "DropboxDatasource: the OAuth2 client id, used to refresh the access token"},
-                    "channels": {"type": "string", "description": "SlackDatasource: channel names, comma-separated (all when empty)"},
-                    "client_id": {"type": "string", "description": "SlackDatasource: the app's client id, used to refresh a rotating token"},
-                    "workspace": {"type": "string", "description": "SlackDatasource: for reference"},
-                    "client_secret": {"type": "string", "description": "SlackDatasource: the app's secret, for token rotation; kept in the wallet, never returned"},
-                    "Authorization": {"type": "string", "description": "Dropbox/Slack: `Bearer <access token>`; kept in the wallet, never returned"},
-                    "X-Auth-Secret": {"type": "string", "description": "Dropbox/Slack: the OAuth2 refresh token; kept in the wallet, never returned"}}},
-                "DatasourcePatch": {"type": "object", "properties": {
-                    "title": {"type": "string"}, "type_sync": {"type": "string", "enum": ["auto", "one", "arch"]},
-                    "path": {"type": "string"}, "bucket": {"type": "string"}, "prefix": {"type": "string", "nullable": true},
-                    "endpoint": {"type": "string", "nullable": true}, "region": {"type": "string", "nullable": true},
-                    "root": {"type": "string", "nullable": true}, "app_key": {"type": "string", "nullable": true},
-                    "channels": {"type": "string", "nullable": true}, "client_id": {"type": "string", "nullable": true},
-                    "workspace": {"type": "string", "nullable": true}}},
+                "DatasourceInput": datasource_input(),
+                "DatasourcePatch": datasource_patch(),
                 "Datasource": {"type": "object", "required": ["@id", "@type", "id", "title", "type_sync", "sync_status"], "properties": {
                     "@id": {"type": "string"}, "@type": {"type": "string"}, "id": {"type": "string"}, "title": {"type": "string"},
                     "type_sync": {"type": "string", "enum": ["auto", "one", "arch"]},
@@ -385,9 +455,7 @@ fn extend(doc: &mut Value, with_errors: &dyn Fn(Value) -> Value) {
             "started": {"type": "string", "format": "date-time"}, "finished": {"type": "string", "format": "date-time", "nullable": true},
             "outcome": {"type": "string"}, "added": {"type": "integer"}, "updated": {"type": "integer"}, "deleted": {"type": "integer"},
             "error": {"type": "string", "nullable": true}}}}, "total": {"type": "integer"}}},
-        "Credentials": {"type": "object", "description": "S3: access_key_id and secret_access_key; Dropbox: X-Auth-Secret and Authorization; Slack: those and client_secret",
-            "properties": {"access_key_id": {"type": "string"}, "secret_access_key": {"type": "string"}, "client_secret": {"type": "string"},
-                           "X-Auth-Secret": {"type": "string"}, "Authorization": {"type": "string"}}},
+        "Credentials": credentials(),
         "InvitationInput": {"type": "object", "required": ["email"], "properties": {"email": {"type": "string"}, "role": role}},
         "Invitation": {"type": "object", "properties": {"@id": {"type": "string"}, "@type": {"type": "string"}, "id": {"type": "string"},
             "datasource": {"type": "string"}, "email": {"type": "string"}, "role": role,

@@ -19,11 +19,86 @@ use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use serde_json::{Value, json};
 
-use super::{CredentialSaver, Entry, Source, SyncError};
+use super::oauth::{self, Tokens};
+use super::{
+    Check, Connector, CredentialSaver, Credentials, Entry, Opening, Setting, Source, Spec,
+    SyncError,
+};
 use crate::blobs::{Blob, BlobStore};
+use crate::domain::{DatasourceKind, SyncType};
 
 const API: &str = "https://api.dropboxapi.com";
 const CONTENT: &str = "https://content.dropboxapi.com";
+
+/// The Dropbox connector.
+pub struct Dropbox;
+
+pub const KIND: DatasourceKind = DatasourceKind::named("DropboxDatasource");
+
+static SPEC: Spec = Spec {
+    kind: KIND,
+    label: "Dropbox",
+    description: "Files of a Dropbox account, or of one folder in it.",
+    sync_types: SyncType::ALL,
+    settings: &[
+        Setting {
+            name: "root",
+            label: "Folder",
+            help: "The Dropbox folder to collect, e.g. /Legal; empty for the whole Dropbox.",
+            required: false,
+            check: Check::Text,
+            binds_credentials: false,
+        },
+        Setting {
+            name: "app_key",
+            label: "App key",
+            help: "The Dropbox app the refresh token was issued to; needed to refresh the access token.",
+            required: false,
+            check: Check::Text,
+            binds_credentials: true,
+        },
+        Setting {
+            name: "endpoint",
+            label: "API endpoint",
+            help: "Another server speaking Dropbox's API (optional; Dropbox itself when empty).",
+            required: false,
+            check: Check::Endpoint,
+            binds_credentials: true,
+        },
+    ],
+    credentials: Credentials {
+        fields: &[oauth::ACCESS_TOKEN, oauth::REFRESH_TOKEN],
+        legend: oauth::LEGEND,
+        hint_new: oauth::HINT_NEW,
+        hint_replace: oauth::HINT_REPLACE,
+        required: Some(oauth::WAITING),
+        all_or_none: None,
+    },
+    service: Some(crate::egress::DROPBOX),
+    admin_only: None,
+};
+
+impl Connector for Dropbox {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
+    fn open(&self, o: Opening<'_>) -> Result<Box<dyn Source>, SyncError> {
+        let settings = DropboxSettings {
+            root: o.setting("root"),
+            endpoint: o.setting("endpoint"),
+            app_key: o.setting("app_key"),
+            authorization: o.credential(oauth::ACCESS_TOKEN.name),
+            refresh_token: o.credential(oauth::REFRESH_TOKEN.name),
+        };
+        Ok(Box::new(DropboxSource::new(
+            &settings,
+            o.after,
+            o.saver,
+            o.env.egress,
+        )?))
+    }
+}
 
 /// Connection settings and credentials of a Dropbox datasource.
 #[derive(Debug, Clone, Default)]
@@ -61,13 +136,7 @@ pub struct DropboxSource {
     content: String,
     /// The folder collected, as Dropbox's API names it: "" for the whole Dropbox, else "/x".
     root: String,
-    app_key: Option<String>,
-    refresh_token: Option<String>,
-    /// The access token in use (replaced when refreshed).
-    token: tokio::sync::RwLock<String>,
-    /// One refresh at a time: concurrent fetches that all find the token expired refresh once.
-    refreshing: tokio::sync::Mutex<()>,
-    saver: Arc<dyn CredentialSaver>,
+    tokens: Tokens,
     after: String,
     /// The whole listing, in byte order of `source_id`, after the checkpoint (read at the
     /// first page: Dropbox lists in no useful order, and the merge needs one).
@@ -170,11 +239,6 @@ impl DropboxSource {
         saver: Arc<dyn CredentialSaver>,
         egress: &crate::egress::Egress,
     ) -> Result<Self, SyncError> {
-        let token = super::bearer_token(
-            s.authorization.as_deref(),
-            s.refresh_token.as_ref(),
-            "no Dropbox access token: send it as Authorization with @refreshServiceCredentials",
-        )?;
         let (api, content) = match s.endpoint.as_deref().map(|e| e.trim_end_matches('/')) {
             Some(e) if !e.is_empty() => (e.to_owned(), e.to_owned()),
             _ => (API.to_owned(), CONTENT.to_owned()),
@@ -182,77 +246,31 @@ impl DropboxSource {
         super::check_base(egress, crate::egress::DROPBOX, &api)?;
         super::check_base(egress, crate::egress::DROPBOX, &content)?;
         let http = super::http_client(egress, crate::egress::DROPBOX, Duration::from_secs(300))?;
+        let tokens = Tokens::new(
+            oauth::Refresh {
+                service: "Dropbox",
+                token_url: format!("{api}/oauth2/token"),
+                client_id: s.app_key.clone(),
+                client_secret: None,
+                secret_required: false,
+                needs: "a refresh token (X-Auth-Secret) and the app key",
+            },
+            http.clone(),
+            s.authorization.as_deref(),
+            s.refresh_token.clone(),
+            saver,
+            "no Dropbox access token: send it as Authorization with @refreshServiceCredentials",
+        )?;
         Ok(Self {
             http,
             api,
             content,
             root: api_root(s.root.as_deref()),
-            app_key: s.app_key.clone().filter(|k| !k.trim().is_empty()),
-            refresh_token: s.refresh_token.clone().filter(|t| !t.trim().is_empty()),
-            token: tokio::sync::RwLock::new(token),
-            refreshing: tokio::sync::Mutex::new(()),
-            saver,
+            tokens,
             after: after.to_owned(),
             listing: super::SortedListing::default(),
             paths: HashMap::new(),
         })
-    }
-
-    /// Gets a new access token with the refresh token, unless another call already replaced
-    /// `stale`. Saves it to the wallet.
-    async fn refresh(&self, stale: &str, why: &str) -> Result<(), SyncError> {
-        let _one = self.refreshing.lock().await;
-        if *self.token.read().await != stale {
-            return Ok(());
-        }
-        let (Some(refresh), Some(app_key)) = (&self.refresh_token, &self.app_key) else {
-            return Err(SyncError::Permanent(format!(
-                "Dropbox refused the access token ({why}) and it cannot be refreshed without a \
-                 refresh token (X-Auth-Secret) and the app key: send new credentials with \
-                 @refreshServiceCredentials"
-            )));
-        };
-        let r = self
-            .http
-            .post(format!("{}/oauth2/token", self.api))
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh.as_str()),
-                ("client_id", app_key.as_str()),
-            ])
-            .send()
-            .await
-            .map_err(transport)?;
-        let status = r.status();
-        let body = r.text().await.map_err(transport)?;
-        if status.is_server_error() {
-            return Err(SyncError::Transient(format!(
-                "Dropbox could not refresh the access token ({status})"
-            )));
-        }
-        let token = serde_json::from_str::<Value>(&body)
-            .ok()
-            .filter(|_| status.is_success())
-            .and_then(|v| v.get("access_token")?.as_str().map(str::to_owned))
-            .ok_or_else(|| {
-                let reason = serde_json::from_str::<Value>(&body)
-                    .ok()
-                    .and_then(|v| {
-                        let e = v.get("error_description").or_else(|| v.get("error"))?;
-                        e.as_str().map(crate::egress::sanitise)
-                    })
-                    .unwrap_or_else(|| status.to_string());
-                SyncError::Permanent(format!(
-                    "Dropbox refused to refresh the access token ({reason}): send new \
-                     credentials with @refreshServiceCredentials"
-                ))
-            })?;
-        self.saver
-            .save(vec![("Authorization".into(), format!("Bearer {token}"))])
-            .await
-            .map_err(|e| SyncError::Transient(format!("saving the refreshed token: {e}")))?;
-        *self.token.write().await = token;
-        Ok(())
     }
 
     /// Sends the request `build` makes with the current token; a refused token is refreshed
@@ -264,7 +282,7 @@ impl DropboxSource {
     ) -> Result<Option<reqwest::Response>, SyncError> {
         let mut refreshed = false;
         loop {
-            let token = self.token.read().await.clone();
+            let token = self.tokens.access().await;
             let r = build(&token).send().await.map_err(transport)?;
             let (status, headers) = (r.status(), r.headers().clone());
             if status.is_success() {
@@ -276,7 +294,7 @@ impl DropboxSource {
             }
             match classify(status, &headers, &text) {
                 Refused::Token(why) if !refreshed => {
-                    self.refresh(&token, &why).await?;
+                    self.tokens.refresh(&token, &why).await?;
                     refreshed = true;
                 }
                 Refused::Token(why) => {
@@ -307,8 +325,8 @@ impl DropboxSource {
 
     /// The whole listing of the root, files only, as entries keyed by their path under it.
     async fn list_all(&mut self) -> Result<Vec<Entry>, SyncError> {
-        if self.token.read().await.is_empty() {
-            self.refresh("", "no access token yet").await?;
+        if self.tokens.access().await.is_empty() {
+            self.tokens.refresh("", "no access token yet").await?;
         }
         let mut page: ListFolder = serde_json::from_value(
             self.call(
@@ -362,7 +380,7 @@ fn entry(rel: &str, size: Option<i64>, modified: Option<&str>) -> Entry {
         size: size.unwrap_or(0),
         modified: modified
             .and_then(|m| DateTime::parse_from_rfc3339(m).ok())
-            .map(|m| crate::service::truncate_micros(m.with_timezone(&Utc))),
+            .map(|m| crate::clock::truncate_micros(m.with_timezone(&Utc))),
     }
 }
 

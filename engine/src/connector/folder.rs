@@ -21,8 +21,102 @@ use cap_fs_ext::{DirExt, FollowSymlinks, OpenOptionsFollowExt};
 use cap_std::fs::{Dir, OpenOptions, OpenOptionsExt};
 use chrono::{DateTime, Utc};
 
-use super::{Entry, Source, SyncError};
+use super::{Check, Connector, Credentials, Entry, Env, Opening, Setting, Source, Spec, SyncError};
 use crate::blobs::{Blob, BlobStore};
+use crate::domain::{DatasourceKind, SyncType};
+use crate::error::{EngineError, Result as EngineResult};
+
+/// The Folder connector: a directory on the server's own disks.
+pub struct Folder;
+
+pub const KIND: DatasourceKind = DatasourceKind::named("FolderDatasource");
+
+static SPEC: Spec = Spec {
+    kind: KIND,
+    label: "Folder",
+    description: "Files of a folder on the server's disks, under the roots the operator allows.",
+    // The seed's rule: folders sync once.
+    sync_types: &[SyncType::One],
+    settings: &[Setting {
+        name: "path",
+        label: "Folder path",
+        help: "An absolute path under one of the server's allowed folder roots. Only account \
+               admins may collect the server's folders (they can share one with you).",
+        required: true,
+        check: Check::Custom(check_setting),
+        binds_credentials: false,
+    }],
+    credentials: Credentials::NONE,
+    service: None,
+    // A member could otherwise collect a folder that another owner shares only with chosen
+    // people.
+    admin_only: Some(
+        "only account admins may collect folders on the server's disks; ask one to create the \
+         Folder datasource and share it with you",
+    ),
+};
+
+impl Connector for Folder {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
+    fn open(&self, o: Opening<'_>) -> Result<Box<dyn Source>, SyncError> {
+        // Checked again at every run: the folder may be gone, or replaced by a link leading
+        // outside the allowed roots. The reason is precise here: the path was approved when it
+        // was set, so it tells the people of this datasource nothing they could not know.
+        let path = o.setting("path").unwrap_or_default();
+        let root = check_path(o.env.folder_roots, &path).map_err(|_| {
+            let p = Path::new(&path);
+            SyncError::Permanent(if !p.exists() {
+                format!("the folder '{path}' does not exist or cannot be read")
+            } else if !p.is_dir() {
+                format!("'{path}' is not a directory")
+            } else {
+                format!("'{path}' is outside the allowed folder roots")
+            })
+        })?;
+        Ok(Box::new(FolderSource::new(
+            root,
+            o.after,
+            o.env.max_file_bytes,
+        )))
+    }
+}
+
+fn check_setting(env: &Env<'_>, raw: &str) -> EngineResult<String> {
+    Ok(check_path(env.folder_roots, raw)?.display().to_string())
+}
+
+/// Resolves a folder path (`..` and symlinks included) and checks it is an existing directory
+/// under one of `roots`. Returns the canonical path.
+pub fn check_path(roots: &[PathBuf], raw: &str) -> EngineResult<PathBuf> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Err(EngineError::invalid("path", "is required"));
+    }
+    let p = Path::new(raw);
+    if !p.is_absolute() {
+        return Err(EngineError::invalid("path", "must be an absolute path"));
+    }
+    // One answer for "missing", "not a directory" and "outside the roots", so that paths on
+    // the server cannot be probed through it.
+    let refused = || {
+        let roots: Vec<String> = roots.iter().map(|r| r.display().to_string()).collect();
+        EngineError::invalid(
+            "path",
+            format!(
+                "'{raw}' is missing, not a directory, or outside the allowed folder roots ({})",
+                roots.join(", ")
+            ),
+        )
+    };
+    let canonical = std::fs::canonicalize(p).map_err(|_| refused())?;
+    if !canonical.is_dir() || !roots.iter().any(|root| canonical.starts_with(root)) {
+        return Err(refused());
+    }
+    Ok(canonical)
+}
 
 /// Opens the validated root: a directory, not through a symlink, and still the directory that
 /// was validated (a rename or a link swapped in since the check is refused).
@@ -150,7 +244,7 @@ impl Walker {
                         .modified()
                         .ok()
                         .map(|t| DateTime::<Utc>::from(t.into_std()))
-                        .map(crate::service::truncate_micros),
+                        .map(crate::clock::truncate_micros),
                     size: m.len() as i64,
                     source_id: rel,
                 }),

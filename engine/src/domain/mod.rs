@@ -1,5 +1,7 @@
 //! Domain types that cannot hold invalid values: parse once at the edge, then trust them.
 
+pub mod error;
+
 use std::fmt;
 use std::str::FromStr;
 
@@ -110,65 +112,56 @@ impl SyncStatus {
     }
 }
 
-wire_enum!(
-    /// The kind of a datasource (`@type`).
-    DatasourceKind, "@type" {
-        Folder = "FolderDatasource",
-        S3 = "S3Datasource",
-        Dropbox = "DropboxDatasource",
-        Slack = "SlackDatasource",
-    }
-);
+/// The kind of a datasource (`@type`): the wire name of a registered connector. Only the
+/// connector registry makes one (see [`crate::connector`]), so a kind always has its connector:
+/// parsing an unregistered name is a 422 naming `@type`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct DatasourceKind(&'static str);
 
 impl DatasourceKind {
-    /// The sync types this kind supports. Folder datasources only sync once (the seed's rule).
-    pub fn supported_sync_types(self) -> &'static [SyncType] {
-        match self {
-            DatasourceKind::Folder => &[SyncType::One],
-            _ => SyncType::ALL,
-        }
+    /// A kind named by its connector; `pub(crate)` so that only the registry declares kinds.
+    pub(crate) const fn named(wire: &'static str) -> Self {
+        Self(wire)
     }
 
-    pub fn supports(self, t: SyncType) -> bool {
-        self.supported_sync_types().contains(&t)
-    }
-
-    /// Human label for the UI.
-    pub fn label(self) -> &'static str {
-        match self {
-            DatasourceKind::Folder => "Folder",
-            DatasourceKind::S3 => "S3 bucket",
-            DatasourceKind::Dropbox => "Dropbox",
-            DatasourceKind::Slack => "Slack",
-        }
-    }
-
-    /// Checks that `t` is allowed for this kind, naming the field and the reason when it is not.
-    pub fn check_sync_type(self, t: SyncType) -> Result<()> {
-        if self.supports(t) {
-            Ok(())
-        } else {
-            let allowed: Vec<&str> = self
-                .supported_sync_types()
-                .iter()
-                .map(|t| t.as_str())
-                .collect();
-            Err(EngineError::invalid(
-                "type_sync",
-                format!(
-                    "{} datasources support only {} sync; '{}' is not allowed",
-                    self.label(),
-                    allowed
-                        .iter()
-                        .map(|a| format!("'{a}'"))
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    t
-                ),
-            ))
-        }
+    pub fn as_str(self) -> &'static str {
+        self.0
     }
 }
+
+impl fmt::Display for DatasourceKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl Serialize for DatasourceKind {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for DatasourceKind {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let raw = String::deserialize(d)?;
+        raw.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+wire_enum!(
+    /// Where a sync job is in the queue (`state`).
+    JobState, "state" {
+        /// Waiting for its `run_after` and a free worker.
+        Queued = "queued",
+        /// A worker holds its lease.
+        Running = "running",
+        /// Its datasource was paused; it keeps its checkpoint.
+        Paused = "paused",
+        Done = "done",
+        /// Given up after the retries (or refused for good).
+        Failed = "failed",
+    }
+);
 
 wire_enum!(
     /// A user's account-wide role.
@@ -495,23 +488,6 @@ mod tests {
         assert_eq!(SyncStatus::ALL.len(), 9);
         for s in SyncStatus::ALL {
             assert_eq!(s.as_str().parse::<SyncStatus>().unwrap(), *s);
-        }
-    }
-
-    #[test]
-    fn folder_only_supports_one() {
-        assert!(
-            DatasourceKind::Folder
-                .check_sync_type(SyncType::One)
-                .is_ok()
-        );
-        for t in [SyncType::Auto, SyncType::Arch] {
-            let e = DatasourceKind::Folder.check_sync_type(t).unwrap_err();
-            assert_eq!(e.status_code(), 422);
-            assert_eq!(e.field(), Some("type_sync"));
-        }
-        for t in SyncType::ALL {
-            assert!(DatasourceKind::S3.check_sync_type(*t).is_ok());
         }
     }
 

@@ -12,8 +12,119 @@ use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as ObjPath;
 use object_store::{ObjectMeta, ObjectStore};
 
-use super::{Entry, Source, SyncError};
+use super::{
+    Check, Connector, Credential, Credentials, Entry, Env, Opening, Setting, Source, Spec,
+    SyncError,
+};
 use crate::blobs::{Blob, BlobStore};
+use crate::domain::{DatasourceKind, SyncType};
+use crate::error::{EngineError, Result as EngineResult};
+
+/// The S3 connector (AWS and S3-compatible services).
+pub struct S3;
+
+pub const KIND: DatasourceKind = DatasourceKind::named("S3Datasource");
+
+static SPEC: Spec = Spec {
+    kind: KIND,
+    label: "S3 bucket",
+    description: "Objects of an S3 bucket (AWS or an S3-compatible service), optionally under a prefix.",
+    sync_types: SyncType::ALL,
+    settings: &[
+        Setting {
+            name: "bucket",
+            label: "Bucket",
+            help: "The bucket's name, e.g. company-archive.",
+            required: true,
+            check: Check::Custom(check_bucket),
+            binds_credentials: true,
+        },
+        Setting {
+            name: "prefix",
+            label: "Prefix",
+            help: "Only keys starting with this are collected (optional).",
+            required: false,
+            check: Check::Text,
+            binds_credentials: false,
+        },
+        Setting {
+            name: "endpoint",
+            label: "Endpoint",
+            help: "For S3-compatible services, e.g. https://s3.example.com (optional).",
+            required: false,
+            check: Check::Endpoint,
+            binds_credentials: true,
+        },
+        Setting {
+            name: "region",
+            label: "Region",
+            help: "e.g. eu-west-1 (optional).",
+            required: false,
+            check: Check::Text,
+            binds_credentials: true,
+        },
+    ],
+    credentials: Credentials {
+        fields: &[
+            Credential {
+                name: "access_key_id",
+                input: "access_key_id",
+                label: "Access key ID",
+                secret: false,
+                bearer: false,
+            },
+            Credential {
+                name: "secret_access_key",
+                input: "secret_access_key",
+                label: "Secret access key",
+                secret: true,
+                bearer: false,
+            },
+        ],
+        legend: "Access keys",
+        hint_new: "Leave both empty for a public bucket.",
+        hint_replace: "Both together replace the keys in the wallet.",
+        required: None,
+        all_or_none: Some("is required with the other key (or leave both out for a public bucket)"),
+    },
+    service: Some(crate::egress::S3),
+    admin_only: None,
+};
+
+impl Connector for S3 {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
+    fn open(&self, o: Opening<'_>) -> Result<Box<dyn Source>, SyncError> {
+        let settings = S3Settings {
+            bucket: o.setting("bucket").unwrap_or_default(),
+            prefix: o.setting("prefix"),
+            endpoint: o.setting("endpoint"),
+            region: o.setting("region"),
+            access_key_id: o.credential("access_key_id"),
+            secret_access_key: o.credential("secret_access_key"),
+        };
+        Ok(Box::new(S3Source::new(&settings, o.after, o.env.egress)?))
+    }
+}
+
+/// S3's bucket naming rules (3-63 characters of lowercase letters, digits, '.' and '-').
+fn check_bucket(_: &Env<'_>, bucket: &str) -> EngineResult<String> {
+    let ok_chars = bucket
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '.');
+    let edges = bucket.starts_with(|c: char| c.is_ascii_alphanumeric())
+        && bucket.ends_with(|c: char| c.is_ascii_alphanumeric());
+    if (3..=63).contains(&bucket.len()) && ok_chars && edges {
+        Ok(bucket.to_owned())
+    } else {
+        Err(EngineError::invalid(
+            "bucket",
+            "must be 3-63 characters of lowercase letters, digits, '.' and '-', starting and ending with a letter or digit",
+        ))
+    }
+}
 
 /// Connection settings of an S3 datasource.
 #[derive(Debug, Clone, Default)]
@@ -234,7 +345,7 @@ impl Source for S3Source {
                     page.push(Entry {
                         source_id: key,
                         size: meta.size as i64,
-                        modified: Some(crate::service::truncate_micros(meta.last_modified)),
+                        modified: Some(crate::clock::truncate_micros(meta.last_modified)),
                     });
                 }
             }

@@ -20,10 +20,103 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 
-use super::{CredentialSaver, Entry, Source, SyncError};
+use super::oauth::{self, Tokens};
+use super::{
+    Check, Connector, Credential, CredentialSaver, Credentials, Entry, Opening, Setting, Source,
+    Spec, SyncError,
+};
 use crate::blobs::{Blob, BlobStore};
+use crate::domain::{DatasourceKind, SyncType};
 
 const API: &str = "https://slack.com/api";
+
+/// The Slack connector.
+pub struct Slack;
+
+pub const KIND: DatasourceKind = DatasourceKind::named("SlackDatasource");
+
+/// `client_secret`: the Slack app's secret, which its token refresh needs.
+const CLIENT_SECRET: Credential = Credential {
+    name: "client_secret",
+    input: "client_secret",
+    label: "Client secret",
+    secret: true,
+    bearer: false,
+};
+
+static SPEC: Spec = Spec {
+    kind: KIND,
+    label: "Slack",
+    description: "Messages of a Slack workspace's channels, each message a document.",
+    sync_types: SyncType::ALL,
+    settings: &[
+        Setting {
+            name: "workspace",
+            label: "Workspace",
+            help: "The workspace's name, for your reference (optional).",
+            required: false,
+            check: Check::Text,
+            binds_credentials: false,
+        },
+        Setting {
+            name: "channels",
+            label: "Channels",
+            help: "Channel names to collect, comma-separated, e.g. general, legal; every channel the app is in when empty.",
+            required: false,
+            check: Check::Text,
+            binds_credentials: false,
+        },
+        Setting {
+            name: "client_id",
+            label: "Client ID",
+            help: "The Slack app's client ID; needed to refresh a rotating token.",
+            required: false,
+            check: Check::Text,
+            binds_credentials: true,
+        },
+        Setting {
+            name: "endpoint",
+            label: "API endpoint",
+            help: "Another server speaking Slack's Web API, e.g. https://slack.example.com/api (optional).",
+            required: false,
+            check: Check::Endpoint,
+            binds_credentials: true,
+        },
+    ],
+    credentials: Credentials {
+        fields: &[oauth::ACCESS_TOKEN, oauth::REFRESH_TOKEN, CLIENT_SECRET],
+        legend: oauth::LEGEND,
+        hint_new: oauth::HINT_NEW,
+        hint_replace: oauth::HINT_REPLACE,
+        required: Some(oauth::WAITING),
+        all_or_none: None,
+    },
+    service: Some(crate::egress::SLACK),
+    admin_only: None,
+};
+
+impl Connector for Slack {
+    fn spec(&self) -> &'static Spec {
+        &SPEC
+    }
+
+    fn open(&self, o: Opening<'_>) -> Result<Box<dyn Source>, SyncError> {
+        let settings = SlackSettings {
+            channels: o.setting("channels"),
+            endpoint: o.setting("endpoint"),
+            client_id: o.setting("client_id"),
+            authorization: o.credential(oauth::ACCESS_TOKEN.name),
+            refresh_token: o.credential(oauth::REFRESH_TOKEN.name),
+            client_secret: o.credential(CLIENT_SECRET.name),
+        };
+        Ok(Box::new(SlackSource::new(
+            &settings,
+            o.after,
+            o.saver,
+            o.env.egress,
+        )?))
+    }
+}
 
 /// Connection settings and credentials of a Slack datasource.
 #[derive(Debug, Clone, Default)]
@@ -38,21 +131,12 @@ pub struct SlackSettings {
     pub client_secret: Option<String>,
 }
 
-struct Tokens {
-    access: String,
-    refresh: Option<String>,
-}
-
 pub struct SlackSource {
     http: reqwest::Client,
     api: String,
     /// Channel names to collect; empty for every channel the token can see.
     only: Vec<String>,
-    client_id: Option<String>,
-    client_secret: Option<String>,
-    tokens: tokio::sync::RwLock<Tokens>,
-    refreshing: tokio::sync::Mutex<()>,
-    saver: Arc<dyn CredentialSaver>,
+    tokens: Tokens,
     after: String,
     listing: super::SortedListing,
     /// `source_id` → the resource's text (the listing already carries it).
@@ -97,11 +181,6 @@ impl SlackSource {
         saver: Arc<dyn CredentialSaver>,
         egress: &crate::egress::Egress,
     ) -> Result<Self, SyncError> {
-        let access = super::bearer_token(
-            s.authorization.as_deref(),
-            s.refresh_token.as_ref(),
-            "no Slack token: send it as Authorization with @refreshServiceCredentials",
-        )?;
         let api = s
             .endpoint
             .as_deref()
@@ -118,90 +197,32 @@ impl SlackSource {
             .map(|c| c.trim().trim_start_matches('#').to_owned())
             .filter(|c| !c.is_empty())
             .collect();
-        let some = |v: &Option<String>| v.clone().filter(|v| !v.trim().is_empty());
+        let tokens = Tokens::new(
+            oauth::Refresh {
+                service: "Slack",
+                token_url: format!("{api}/oauth.v2.access"),
+                client_id: s.client_id.clone(),
+                client_secret: s.client_secret.clone(),
+                secret_required: true,
+                needs: "a refresh token (X-Auth-Secret), the client_id setting and the \
+                        client_secret",
+            },
+            http.clone(),
+            s.authorization.as_deref(),
+            s.refresh_token.clone(),
+            saver,
+            "no Slack token: send it as Authorization with @refreshServiceCredentials",
+        )?;
         Ok(Self {
             http,
             api,
             only,
-            client_id: some(&s.client_id),
-            client_secret: some(&s.client_secret),
-            tokens: tokio::sync::RwLock::new(Tokens {
-                access,
-                refresh: some(&s.refresh_token),
-            }),
-            refreshing: tokio::sync::Mutex::new(()),
-            saver,
+            tokens,
             after: after.to_owned(),
             listing: super::SortedListing::default(),
             texts: HashMap::new(),
             problems: Vec::new(),
         })
-    }
-
-    /// A new token from the refresh token, unless another call already replaced `stale`; both
-    /// new tokens are saved to the wallet.
-    async fn refresh(&self, stale: &str) -> Result<(), SyncError> {
-        let _one = self.refreshing.lock().await;
-        if self.tokens.read().await.access != stale {
-            return Ok(());
-        }
-        let refresh = self.tokens.read().await.refresh.clone();
-        let (Some(refresh), Some(id), Some(secret)) =
-            (refresh, &self.client_id, &self.client_secret)
-        else {
-            return Err(SyncError::Permanent(
-                "Slack says the token expired, and it cannot be refreshed without a refresh \
-                 token (X-Auth-Secret), the client_id setting and the client_secret: send new \
-                 credentials with @refreshServiceCredentials"
-                    .into(),
-            ));
-        };
-        let r = self
-            .http
-            .post(format!("{}/oauth.v2.access", self.api))
-            .form(&[
-                ("grant_type", "refresh_token"),
-                ("refresh_token", refresh.as_str()),
-                ("client_id", id.as_str()),
-                ("client_secret", secret.as_str()),
-            ])
-            .send()
-            .await
-            .map_err(transport)?;
-        if r.status().is_server_error() {
-            return Err(SyncError::Transient(format!(
-                "Slack could not refresh the token ({})",
-                r.status()
-            )));
-        }
-        let v: Value = r.json().await.map_err(transport)?;
-        let access = v.get("access_token").and_then(Value::as_str);
-        let (true, Some(access)) = (v["ok"] == true, access) else {
-            let why = v["error"]
-                .as_str()
-                .map_or_else(|| "no token in the answer".into(), crate::egress::sanitise);
-            return Err(SyncError::Permanent(format!(
-                "Slack refused to refresh the token ({why}): send new credentials with \
-                 @refreshServiceCredentials"
-            )));
-        };
-        let new_refresh = v
-            .get("refresh_token")
-            .and_then(Value::as_str)
-            .map(str::to_owned)
-            .unwrap_or(refresh);
-        self.saver
-            .save(vec![
-                ("Authorization".into(), format!("Bearer {access}")),
-                ("X-Auth-Secret".into(), new_refresh.clone()),
-            ])
-            .await
-            .map_err(|e| SyncError::Transient(format!("saving the refreshed token: {e}")))?;
-        *self.tokens.write().await = Tokens {
-            access: access.to_owned(),
-            refresh: Some(new_refresh),
-        };
-        Ok(())
     }
 
     /// Calls a Web API method; an expired token is refreshed once and the call repeated.
@@ -213,7 +234,7 @@ impl SlackSource {
     ) -> Result<Result<Value, String>, SyncError> {
         let mut refreshed = false;
         loop {
-            let token = self.tokens.read().await.access.clone();
+            let token = self.tokens.access().await;
             let r = self
                 .http
                 .post(format!("{}/{method}", self.api))
@@ -251,7 +272,7 @@ impl SlackSource {
                 .map_or_else(|| "unknown_error".into(), crate::egress::sanitise);
             match code.as_str() {
                 "token_expired" if !refreshed => {
-                    self.refresh(&token).await?;
+                    self.tokens.refresh(&token, "token_expired").await?;
                     refreshed = true;
                 }
                 "token_expired" | "invalid_auth" | "not_authed" | "account_inactive"
@@ -300,8 +321,8 @@ impl SlackSource {
     }
 
     async fn list_all(&mut self) -> Result<Vec<Entry>, SyncError> {
-        if self.tokens.read().await.access.is_empty() {
-            self.refresh("").await?;
+        if self.tokens.access().await.is_empty() {
+            self.tokens.refresh("", "no access token yet").await?;
         }
         let channels = match self
             .all_pages(

@@ -63,18 +63,10 @@ impl FromServerFnError for AppError {
 #[cfg(feature = "ssr")]
 impl From<engine::EngineError> for AppError {
     fn from(e: engine::EngineError) -> Self {
-        let message = match &e {
-            engine::EngineError::Internal(m) => {
-                tracing::error!(error = %m, "internal error in a server function");
-                "Something went wrong on the server; it has been logged.".to_owned()
-            }
-            engine::EngineError::Invalid { message, .. } => message.clone(),
-            other => other.to_string(),
-        };
         Self {
             status: e.status_code(),
             code: e.code().into(),
-            message,
+            message: e.public_message(),
             field: e.field().map(str::to_owned),
         }
     }

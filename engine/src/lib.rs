@@ -19,6 +19,7 @@ pub mod service;
 pub mod status;
 pub mod store;
 pub mod sync;
+#[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod wallet;
 

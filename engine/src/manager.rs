@@ -17,7 +17,7 @@ use rand::Rng;
 
 use crate::blobs::BlobStore;
 use crate::clock::{new_id, now};
-use crate::domain::{JobState, SyncStatus, SyncType};
+use crate::domain::{JobState, RunOutcome, SyncStatus, SyncType};
 use crate::error::{EngineError, Result};
 use crate::model::{Datasource, Job, SyncRun};
 use crate::service::Engine;
@@ -249,7 +249,7 @@ impl SpyderManager {
             datasource_id: ds.id.clone(),
             started_at: now(),
             finished_at: None,
-            outcome: "running".into(),
+            outcome: RunOutcome::Running,
             added: 0,
             updated: 0,
             deleted: 0,
@@ -311,7 +311,7 @@ impl SpyderManager {
                 note,
             } => {
                 (run.added, run.updated, run.deleted) = (added, updated, deleted);
-                run.outcome = "synced".into();
+                run.outcome = RunOutcome::Synced;
                 run.error = note.clone();
                 store.finish_sync_run(&run).await?;
                 job.state = JobState::Done;
@@ -331,7 +331,7 @@ impl SpyderManager {
             }
             RunEnd::Stopped(cp) => {
                 let shutting_down = self.shutting_down.load(Ordering::Relaxed);
-                run.outcome = "paused".into();
+                run.outcome = RunOutcome::Paused;
                 (run.added, run.updated) = (cp.added, cp.updated);
                 store.finish_sync_run(&run).await?;
                 job.checkpoint = serde_json::to_string(&cp).ok();
@@ -346,7 +346,7 @@ impl SpyderManager {
                 }
             }
             RunEnd::HeldDeletions(cp, n, total) => {
-                run.outcome = "paused".into();
+                run.outcome = RunOutcome::Paused;
                 (run.added, run.updated) = (cp.added, cp.updated);
                 let reason = format!(
                     "This sync would delete {n} of {total} resources, more than {:.0}% of them; resume to confirm the deletions",
@@ -362,12 +362,12 @@ impl SpyderManager {
             }
             RunEnd::LostLease => {
                 tracing::warn!(job = %job.id, "lost the job's lease; another worker has it");
-                run.outcome = "failed".into();
+                run.outcome = RunOutcome::Failed;
                 run.error = Some("this worker lost the job's lease".into());
                 store.finish_sync_run(&run).await?;
             }
             RunEnd::Failed(err, cp) => {
-                run.outcome = "failed".into();
+                run.outcome = RunOutcome::Failed;
                 (run.added, run.updated) = (cp.added, cp.updated);
                 run.error = Some(err.to_string());
                 job.checkpoint = serde_json::to_string(&cp).ok();
@@ -381,7 +381,7 @@ impl SpyderManager {
                     ),
                 };
                 if retry {
-                    run.outcome = "failed".into();
+                    run.outcome = RunOutcome::Failed;
                     store.finish_sync_run(&run).await?;
                     job.state = JobState::Queued;
                     job.run_after = now()
@@ -402,7 +402,7 @@ impl SpyderManager {
                         self.park(job).await?;
                     }
                 } else {
-                    run.outcome = "error".into();
+                    run.outcome = RunOutcome::Error;
                     store.finish_sync_run(&run).await?;
                     job.state = JobState::Failed;
                     store.update_job(&job).await?;

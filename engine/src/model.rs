@@ -4,7 +4,8 @@ use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    AccountRole, DatasourceKind, DatasourceRole, InvitationStatus, JobState, SyncStatus, SyncType,
+    AccountRole, DatasourceKind, DatasourceRole, InvitationStatus, JobState, OutboxOp,
+    ProcessingStatus, RunOutcome, SyncStatus, SyncType,
 };
 
 /// A user account (never carries the password hash).
@@ -48,7 +49,7 @@ pub struct SyncRun {
     pub datasource_id: String,
     pub started_at: DateTime<Utc>,
     pub finished_at: Option<DateTime<Utc>>,
-    pub outcome: String,
+    pub outcome: RunOutcome,
     pub added: i64,
     pub updated: i64,
     pub deleted: i64,
@@ -71,7 +72,7 @@ pub struct Resource {
     pub content_hash: Option<String>,
     pub source_modified_at: Option<DateTime<Utc>>,
     pub collected_at: DateTime<Utc>,
-    pub processing_status: String,
+    pub processing_status: ProcessingStatus,
     /// Why processing failed ("encrypted", "corrupt", "too large", ...).
     pub processing_error: Option<String>,
 }
@@ -244,7 +245,7 @@ pub struct IndexDoc {
 #[derive(Debug, Clone, PartialEq)]
 pub struct OutboxEntry {
     pub seq: i64,
-    pub op: String,
+    pub op: OutboxOp,
     pub resource_id: Option<String>,
     pub datasource_id: String,
     /// For an upsert: the document as the database has it now (`None` if the resource is gone).
@@ -259,7 +260,7 @@ pub struct Processed {
     /// the next round.
     pub content_hash: Option<String>,
     /// `processed` or `failed`.
-    pub status: &'static str,
+    pub status: ProcessingStatus,
     pub error: Option<String>,
     pub media_type: Option<String>,
     /// Extracted text (`None` when there is none: unknown binaries, failures).

@@ -2,12 +2,16 @@
 //! deep, over HTTP on loopback, on SQLite and PostgreSQL. Prints figures; asserts nothing about
 //! time. Run: `cargo bench -p server --bench children` (`CHILDREN=N` to change the size).
 
+#[path = "../tests/it/common.rs"]
+#[allow(dead_code, unused_macros)]
+mod common;
+
 use std::time::{Duration, Instant};
 
 use engine::domain::Cursor;
 use engine::testing::TestDb;
 use serde_json::{Value, json};
-use server::{Application, Config};
+use server::Application;
 
 const REQUESTS: usize = 200;
 
@@ -22,7 +26,7 @@ fn median_p95(mut v: Vec<Duration>) -> (f64, f64) {
 
 async fn run(backend: &str, n: usize) {
     let db = TestDb::new(backend).await.expect("database");
-    let app = Application::build(Config::for_tests(db.dir.path(), &db.url))
+    let app = Application::build(common::config_for(db.dir.path(), &db.url))
         .await
         .expect("app");
     let base = format!("http://127.0.0.1:{}", app.port());

@@ -21,12 +21,16 @@
 //!    recoll is used from scripts). Hit counts of the needle words must equal the corpus's
 //!    known counts.
 
+#[path = "../tests/it/common.rs"]
+#[allow(dead_code, unused_macros)]
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use server::{Application, Config};
+use server::Application;
 
 /// (query, what kind).
 const QUERIES: &[(&str, &str)] = &[
@@ -76,7 +80,7 @@ struct Running {
 
 /// A Tributary on a fresh SQLite database in `work`, allowed to read `corpus`'s parent.
 async fn start(work: &Path, corpus: &Path) -> Running {
-    let mut config = Config::for_tests(work, &format!("sqlite://{}/t.db", work.display()));
+    let mut config = common::config_for(work, &format!("sqlite://{}/t.db", work.display()));
     config.folder_roots = Some(
         corpus
             .parent()

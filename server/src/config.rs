@@ -211,36 +211,6 @@ fn canonical(p: &Path) -> std::io::Result<PathBuf> {
 }
 
 impl Config {
-    /// Settings for tests: a data directory, a database URL, port 0.
-    pub fn for_tests(data_dir: &Path, database_url: &str) -> Self {
-        Self {
-            data_dir: data_dir.to_owned(),
-            database_url: Some(database_url.to_owned()),
-            db_pool: None,
-            listen: Some(SocketAddr::from(([127, 0, 0, 1], 0))),
-            folder_roots: None,
-            // The tests' fakes of Dropbox, Slack and S3 listen on loopback.
-            connector_endpoints: Some("http://127.0.0.1:*".into()),
-            public_url: None,
-            site_root: PathBuf::from("target/site"),
-            admin_email: Some("admin@example.com".into()),
-            admin_password: Some("admin-password".into()),
-            // Tests run jobs themselves (`run_due_now`), deterministically.
-            workers: 0,
-            schedule_minutes: "20-30".into(),
-            sync_batch: 500,
-            max_file_mb: 1024,
-            // The test binary is not `tributary`: tests that need the children name it.
-            extractor: Some(PathBuf::from("in-process")),
-            extract_secs: 30,
-            header_timeout_secs: 10,
-            job_lease_secs: 60,
-            wallet_key: None,
-            amqp_url: None,
-            amqp_queue: "tributary.spyder-jobs".into(),
-        }
-    }
-
     /// The public URL, checked: `http(s)://host[:port]`, no path, no trailing slash.
     pub fn public_url(&self) -> Result<Option<String>, String> {
         let Some(raw) = self.public_url.as_deref().filter(|u| !u.trim().is_empty()) else {

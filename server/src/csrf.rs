@@ -28,12 +28,9 @@ use axum::response::{IntoResponse, Response};
 use crate::api::error::ApiError;
 
 fn has_session_cookie(headers: &HeaderMap) -> bool {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .any(|kv| kv.trim().starts_with(&format!("{SESSION_COOKIE}=")))
+    axum_extra::extract::cookie::CookieJar::from_headers(headers)
+        .get(SESSION_COOKIE)
+        .is_some()
 }
 
 /// Why a request must be refused as cross-site, or `None` if it may pass.

@@ -1,6 +1,7 @@
-//! Page access: pages other than `/login` need a session. Without one, a page request is sent
-//! to the login page (with `next` so the user lands where they were going); a signed-in user
-//! visiting `/login` goes to their datasources.
+//! Page access: private by default. Only the paths listed in [`is_public`] are served to
+//! someone not signed in; any other GET without a session is sent to the login page (with
+//! `next` so the user lands where they were going), whether or not a page exists there. A
+//! signed-in user visiting `/login` goes to their datasources.
 
 use app::api::ssr::RequestUser;
 use axum::extract::Request;
@@ -8,12 +9,18 @@ use axum::http::Method;
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 
-/// Paths rendered by the Leptos router that need a signed-in user.
-fn is_private_page(path: &str) -> bool {
-    matches!(
-        path,
-        "/" | "/datasources" | "/users" | "/account" | "/invitations"
-    ) || path.starts_with("/datasources/")
+/// The static files of `public/` (a test holds this list equal to the folder).
+const PUBLIC_FILES: &[&str] = &["/favicon.svg"];
+
+/// What may be reached without signing in: the login page, the health check, the built site
+/// (`/pkg/`), the static files, and the REST API and server functions (which answer 401 for
+/// themselves, as JSON). Everything else needs a session.
+fn is_public(path: &str) -> bool {
+    matches!(path, "/login" | "/health" | "/api")
+        || ["/api/", "/rpc/", "/pkg/"]
+            .iter()
+            .any(|prefix| path.starts_with(prefix))
+        || PUBLIC_FILES.contains(&path)
 }
 
 pub async fn guard(req: Request, next: Next) -> Response {
@@ -25,7 +32,7 @@ pub async fn guard(req: Request, next: Next) -> Response {
         .get::<RequestUser>()
         .is_some_and(|r| r.user.is_some());
     let path = req.uri().path();
-    if !signed_in && is_private_page(path) {
+    if !signed_in && !is_public(path) {
         let target = req
             .uri()
             .path_and_query()
@@ -56,13 +63,46 @@ mod tests {
     use super::*;
 
     #[test]
-    fn private_pages() {
-        assert!(is_private_page("/datasources"));
-        assert!(is_private_page("/datasources/abc"));
-        assert!(is_private_page("/users"));
-        assert!(!is_private_page("/login"));
-        assert!(!is_private_page("/pkg/tributary.js"));
-        assert!(!is_private_page("/datasourcesX"));
+    fn pages_are_private_unless_listed() {
+        for private in [
+            "/",
+            "/datasources",
+            "/datasources/abc",
+            "/datasources/new",
+            "/users",
+            "/account",
+            "/invitations",
+            "/search",
+            "/a-page-added-later",
+            "/datasourcesX",
+            "/apix",
+            "/loginx",
+        ] {
+            assert!(!is_public(private), "{private}");
+        }
+        for public in [
+            "/login",
+            "/health",
+            "/pkg/tributary.js",
+            "/api/datasources",
+            "/rpc/login",
+            "/favicon.svg",
+        ] {
+            assert!(is_public(public), "{public}");
+        }
+    }
+
+    #[test]
+    fn every_static_file_is_listed() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../public");
+        let mut found: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| format!("/{}", e.unwrap().file_name().to_string_lossy()))
+            .collect();
+        found.sort();
+        let mut listed: Vec<String> = PUBLIC_FILES.iter().map(|f| f.to_string()).collect();
+        listed.sort();
+        assert_eq!(found, listed, "public/ and PUBLIC_FILES differ");
     }
 
     #[test]

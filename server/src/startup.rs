@@ -359,8 +359,38 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             crate::headers::security,
         ))
+        // Every log line of a request is inside its span, which names the request's id (also
+        // sent back as `x-request-id`, for people reporting a problem), method and path (never
+        // the query, which may carry cursors and filters). Ids are always made here: a
+        // client's own `x-request-id` is dropped, so logs say only what the server decided.
+        .layer(
+            tower_http::trace::TraceLayer::new_for_http().make_span_with(|req: &Request| {
+                let id = req
+                    .headers()
+                    .get(REQUEST_ID)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-");
+                tracing::info_span!("request", id = %id, method = %req.method(), path = %req.uri().path())
+            }),
+        )
+        .layer(tower_http::request_id::PropagateRequestIdLayer::new(
+            axum::http::HeaderName::from_static(REQUEST_ID),
+        ))
+        .layer(tower_http::request_id::SetRequestIdLayer::new(
+            axum::http::HeaderName::from_static(REQUEST_ID),
+            tower_http::request_id::MakeRequestUuid,
+        ))
+        .layer(axum::middleware::map_request(
+            |mut req: Request| async move {
+                req.headers_mut().remove(REQUEST_ID);
+                req
+            },
+        ))
         .with_state(state)
 }
+
+/// The header carrying a request's id, on the request (for the logs) and on its answer.
+const REQUEST_ID: &str = "x-request-id";
 
 #[cfg(test)]
 mod tests {

@@ -2,12 +2,15 @@
 //! one answer that hands a token out. Everything the server logs (every target, at TRACE) is
 //! captured while a user's whole account life runs over HTTP, then searched for each secret.
 
+#[path = "it/common.rs"]
+#[allow(dead_code, unused_macros)]
+mod common;
+
 use std::io::Write;
 use std::sync::{Arc, Mutex};
 
 use engine::testing::TestDb;
 use serde_json::{Value, json};
-use server::{Application, Config};
 
 #[derive(Clone, Default)]
 struct Capture(Arc<Mutex<Vec<u8>>>);
@@ -57,21 +60,61 @@ async fn secrets_stay_out_of_logs_and_answers() {
     for backend in ["sqlite", "postgres"] {
         run(backend, &logs).await;
     }
+    request_ids_name_every_line_of_a_request(&logs).await;
+}
+
+/// Every answer carries the id of its request (made by the server: a client's own is
+/// dropped), and every log line written while serving a request names it.
+async fn request_ids_name_every_line_of_a_request(logs: &Capture) {
+    let db = TestDb::new("sqlite").await.unwrap();
+    let common::Running { base, server, .. } =
+        common::start(common::config_for(db.dir.path(), &db.url)).await;
+    let r = common::http()
+        .get(format!("{base}/api/datasources"))
+        .header("x-request-id", "forged-request-id")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    let id = r.headers()["x-request-id"].to_str().unwrap().to_owned();
+    assert_ne!(id, "forged-request-id");
+    assert_eq!(id.len(), 36, "a UUID: {id}");
+    server.abort();
+    db.cleanup().await.unwrap();
+    let text = String::from_utf8_lossy(&logs.0.lock().unwrap()).into_owned();
+    assert!(
+        !text.contains("forged-request-id"),
+        "a client's id reached the logs"
+    );
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| l.contains("started processing request"))
+        .collect();
+    assert!(
+        lines
+            .iter()
+            .any(|l| l.contains(&format!("request{{id={id}"))),
+        "no line names {id}: {}",
+        text.lines()
+            .filter(|l| l.contains("request{"))
+            .take(3)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+    for l in lines {
+        let after = l.split("request{id=").nth(1).unwrap_or("");
+        assert!(
+            after.len() > 36 && after.as_bytes()[36] == b' ',
+            "a line without its request's id: {l}"
+        );
+    }
 }
 
 async fn run(backend: &str, logs: &Capture) {
     let db = TestDb::new(backend).await.unwrap();
-    let app = Application::build(Config::for_tests(db.dir.path(), &db.url))
-        .await
-        .unwrap();
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let server = tokio::spawn(async move {
-        let _ = app.run_until(std::future::pending()).await;
-    });
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let common::Running { base, server, .. } =
+        common::start(common::config_for(db.dir.path(), &db.url)).await;
+    let http = common::http();
     let mut seen = Seen::default();
     let admin_password = "admin-password";
     let carol_password = "carol-first-secret-pw";

@@ -204,7 +204,7 @@ pub fn resource_view(r: engine::model::Resource) -> ResourceView {
         size: r.size,
         media_type: r.media_type,
         source_modified_at: r.source_modified_at.map(ts),
-        processing_status: r.processing_status,
+        processing_status: r.processing_status.to_string(),
         processing_error: r.processing_error,
     }
 }
@@ -249,40 +249,34 @@ pub fn connectors() -> Vec<crate::types::ConnectorView> {
 
 /// Sets or clears the session cookie on the response.
 pub fn set_session_cookie(token: Option<&str>, max_age_secs: i64) {
-    set_cookie(&match token {
-        Some(t) => {
-            format!("{SESSION_COOKIE}={t}; Path=/; HttpOnly; SameSite=Lax; Max-Age={max_age_secs}")
-        }
-        None => format!("{SESSION_COOKIE}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"),
-    });
+    set_cookie(SESSION_COOKIE, token.unwrap_or(""), max_age_secs);
 }
 
 /// The value of the cookie `name` in these request headers, if set and not empty.
 pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(axum::http::header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|kv| kv.trim().split_once('='))
-        .find(|(k, _)| *k == name)
-        .map(|(_, v)| v.to_owned())
+    axum_extra::extract::cookie::CookieJar::from_headers(headers)
+        .get(name)
+        .map(|c| c.value().to_owned())
         .filter(|v| !v.is_empty())
 }
 
-fn set_cookie(value: &str) {
-    // Served over HTTPS: the cookie never travels in clear.
+/// Sets cookie `name` on the response for `max_age_secs` (0 clears it): this site's paths,
+/// HTTP only, `SameSite=Lax`, and `Secure` when Tributary is served over HTTPS.
+fn set_cookie(name: &str, value: &str, max_age_secs: i64) {
+    use axum_extra::extract::cookie::{Cookie, SameSite};
     let https = use_context::<axum::http::request::Parts>()
         .and_then(|p| p.extensions.get::<PublicUrl>().map(PublicUrl::is_https))
         .unwrap_or(false);
-    let value = if https {
-        format!("{value}; Secure")
-    } else {
-        value.to_owned()
-    };
+    let cookie = Cookie::build((name.to_owned(), value.to_owned()))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(cookie::time::Duration::seconds(max_age_secs))
+        .secure(https)
+        .build();
     if let (Some(resp), Ok(v)) = (
         use_context::<leptos_axum::ResponseOptions>(),
-        axum::http::HeaderValue::from_str(&value),
+        axum::http::HeaderValue::from_str(&cookie.to_string()),
     ) {
         resp.append_header(axum::http::header::SET_COOKIE, v);
     }
@@ -318,17 +312,13 @@ pub fn flash_with<S: leptos::server_fn::ServerFn>(mut f: crate::types::Flash) {
     use crate::flash::cookie::{MOST_CHUNKS, PREFIX};
     let chunks = crate::flash::cookie::encode(&mut f);
     for (i, chunk) in chunks.iter().enumerate() {
-        set_cookie(&format!(
-            "{PREFIX}{i}={chunk}; Path=/; HttpOnly; SameSite=Lax; Max-Age=60"
-        ));
+        set_cookie(&format!("{PREFIX}{i}"), chunk, 60);
     }
     // The rest of an earlier, longer flash nobody read would be taken for part of this one.
     if let Some(p) = use_context::<axum::http::request::Parts>() {
         for i in chunks.len()..MOST_CHUNKS {
             if cookie(&p.headers, &format!("{PREFIX}{i}")).is_some() {
-                set_cookie(&format!(
-                    "{PREFIX}{i}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
-                ));
+                set_cookie(&format!("{PREFIX}{i}"), "", 0);
             }
         }
     }
@@ -352,9 +342,7 @@ pub fn take_flash() -> Option<crate::types::Flash> {
         return None;
     }
     for i in 0..chunks.len() {
-        set_cookie(&format!(
-            "{PREFIX}{i}=; Path=/; HttpOnly; SameSite=Lax; Max-Age=0"
-        ));
+        set_cookie(&format!("{PREFIX}{i}"), "", 0);
     }
     crate::flash::cookie::decode(&chunks)
 }

@@ -52,7 +52,7 @@ pub async fn sync_history(id: String) -> Result<Vec<RunView>, AppError> {
                     format!("{:.1} s", ms as f64 / 1000.0)
                 }
             }),
-            outcome: r.outcome,
+            outcome: r.outcome.to_string(),
             added: r.added,
             updated: r.updated,
             deleted: r.deleted,

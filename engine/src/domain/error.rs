@@ -46,6 +46,20 @@ impl EngineError {
     }
 
     /// The HTTP status this error stands for.
+    /// What people and scripts are told, the same on every face (REST API and pages): the
+    /// message, without its field for a 422 (the field is sent beside it). An internal error's
+    /// details are logged here, once, and never shown.
+    pub fn public_message(&self) -> String {
+        match self {
+            EngineError::Internal(m) => {
+                tracing::error!(error = %m, "internal error");
+                "Something went wrong on the server; it has been logged.".to_owned()
+            }
+            EngineError::Invalid { message, .. } => message.clone(),
+            other => other.to_string(),
+        }
+    }
+
     pub fn status_code(&self) -> u16 {
         match self {
             Self::Invalid { .. } => 422,

@@ -30,6 +30,11 @@ macro_rules! wire_enum {
             fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result { f.write_str(self.as_str()) }
         }
 
+        /// Equal to its wire name, so a value reads like the JSON it becomes.
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool { self.as_str() == *other }
+        }
+
         impl FromStr for $name {
             type Err = EngineError;
             fn from_str(s: &str) -> Result<Self> {
@@ -160,6 +165,46 @@ wire_enum!(
         Done = "done",
         /// Given up after the retries (or refused for good).
         Failed = "failed",
+    }
+);
+
+wire_enum!(
+    /// How a sync run ended (`outcome` in a datasource's history).
+    RunOutcome, "outcome" {
+        /// Still going.
+        Running = "running",
+        Synced = "synced",
+        /// A person paused it, or a mass deletion waits for one.
+        Paused = "paused",
+        /// A transient fault; the run is retried.
+        Failed = "failed",
+        /// A person must act (path gone, credentials refused, retries used up).
+        Error = "error",
+    }
+);
+
+wire_enum!(
+    /// Where a resource is in the processing pipeline (`processing_status`).
+    ProcessingStatus, "processing_status" {
+        /// Waiting for extraction (new, changed, or sent to processing again).
+        Pending = "pending",
+        /// Claimed by a pipeline worker.
+        Processing = "processing",
+        Processed = "processed",
+        /// Extraction failed; `processing_error` says why.
+        Failed = "failed",
+    }
+);
+
+wire_enum!(
+    /// What an index outbox entry asks of the search index.
+    OutboxOp, "op" {
+        /// Add or replace the resource's document.
+        Upsert = "upsert",
+        /// Remove the resource's document.
+        Delete = "delete",
+        /// Remove every document of a deleted datasource.
+        DropDatasource = "drop_datasource",
     }
 );
 

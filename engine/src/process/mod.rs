@@ -88,7 +88,7 @@ fn metadata_only(r: &Resource) -> Processed {
     Processed {
         resource_id: r.id.clone(),
         content_hash: r.content_hash.clone(),
-        status: "processed",
+        status: crate::domain::ProcessingStatus::Processed,
         error: None,
         media_type: None,
         body: None,
@@ -109,13 +109,13 @@ fn processed(r: &Resource, outcome: std::result::Result<Extracted, String>) -> P
             ..base
         },
         Ok(Extracted::Failed { media_type, reason }) => Processed {
-            status: "failed",
+            status: crate::domain::ProcessingStatus::Failed,
             error: Some(reason),
             media_type: Some(media_type).filter(|m| !m.is_empty()),
             ..base
         },
         Err(reason) => Processed {
-            status: "failed",
+            status: crate::domain::ProcessingStatus::Failed,
             error: Some(reason),
             ..base
         },

@@ -394,8 +394,8 @@ impl SearchIndex {
             blocking(|| -> Result<()> {
                 let w = self.lock();
                 for e in &entries {
-                    match (e.op.as_str(), &e.resource_id) {
-                        ("drop_datasource", _) => {
+                    match (e.op, &e.resource_id) {
+                        (crate::domain::OutboxOp::DropDatasource, _) => {
                             w.delete_term(Term::from_field_text(
                                 self.f.datasource,
                                 &e.datasource_id,

@@ -628,7 +628,7 @@ pub fn sample_resource(datasource_id: &str, n: usize) -> Resource {
         content_hash: None,
         source_modified_at: Some(now),
         collected_at: now,
-        processing_status: "pending".into(),
+        processing_status: crate::domain::ProcessingStatus::Pending,
         processing_error: None,
     }
 }

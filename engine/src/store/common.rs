@@ -228,7 +228,7 @@ macro_rules! store_impl {
                     content_hash: row.try_get("content_hash")?,
                     source_modified_at: row.try_get("source_modified_at")?,
                     collected_at: row.try_get("collected_at")?,
-                    processing_status: row.try_get("processing_status")?,
+                    processing_status: $crate::store::parse_enum(&row.try_get::<String, _>("processing_status")?)?,
                     processing_error: row.try_get("processing_error")?,
                 },
             ))
@@ -290,7 +290,7 @@ macro_rules! store_impl {
                         .push_bind(&r.content_hash)
                         .push_bind(r.source_modified_at)
                         .push_bind(r.collected_at)
-                        .push_bind(&r.processing_status)
+                        .push_bind(r.processing_status.as_str())
                         .push_bind(now)
                         .push_bind(now);
                 });
@@ -314,12 +314,12 @@ macro_rules! store_impl {
                 .await?;
             rows.iter()
                 .map(|r| {
-                    let op: String = r.try_get("op")?;
+                    let op: $crate::domain::OutboxOp = $crate::store::parse_enum(&r.try_get::<String, _>("op")?)?;
                     let resource_id: Option<String> = r.try_get("resource_id")?;
                     let datasource_id: String = r.try_get("datasource_id")?;
                     let present: i32 = r.try_get("present")?;
-                    let doc = match (op.as_str(), present) {
-                        ("upsert", 1) => Some(index_doc_from_row(r)?),
+                    let doc = match (op, present) {
+                        ($crate::domain::OutboxOp::Upsert, 1) => Some(index_doc_from_row(r)?),
                         _ => None,
                     };
                     Ok($crate::model::OutboxEntry {
@@ -1124,7 +1124,7 @@ macro_rules! store_impl {
                 .bind(&run.datasource_id)
                 .bind(job_id)
                 .bind(run.started_at)
-                .bind(&run.outcome)
+                .bind(run.outcome.as_str())
                 .execute(&self.pool)
                 .await?;
                 Ok(())
@@ -1137,7 +1137,7 @@ macro_rules! store_impl {
                      error = $6, updated_at = $7 where id = $8",
                 )
                 .bind(run.finished_at)
-                .bind(&run.outcome)
+                .bind(run.outcome.as_str())
                 .bind(run.added)
                 .bind(run.updated)
                 .bind(run.deleted)
@@ -1496,7 +1496,7 @@ macro_rules! store_impl {
                     q.push_values(chunk, |mut row, p| {
                         row.push_bind(&p.resource_id)
                             .push_bind(&p.content_hash)
-                            .push_bind(p.status)
+                            .push_bind(p.status.as_str())
                             .push_bind(&p.error)
                             .push_bind(&p.media_type);
                     });
@@ -1650,7 +1650,7 @@ macro_rules! store_impl {
                             datasource_id: r.try_get("datasource_id")?,
                             started_at: r.try_get("started_at")?,
                             finished_at: r.try_get("finished_at")?,
-                            outcome: r.try_get("outcome")?,
+                            outcome: $crate::store::parse_enum(&r.try_get::<String, _>("outcome")?)?,
                             added: r.try_get("added")?,
                             updated: r.try_get("updated")?,
                             deleted: r.try_get("deleted")?,

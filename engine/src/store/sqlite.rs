@@ -109,12 +109,12 @@ fn read_outbox(
     let mut rows = stmt.query(rusqlite::params![after, i64::from(limit)])?;
     let mut out = Vec::with_capacity(limit as usize);
     while let Some(r) = rows.next()? {
-        let op: String = r.get("op")?;
+        let op: crate::domain::OutboxOp = r.get::<_, String>("op")?.parse()?;
         let resource_id: Option<String> = r.get("resource_id")?;
         let datasource_id: String = r.get("datasource_id")?;
         let present: i64 = r.get("present")?;
-        let doc = match (op.as_str(), present, &resource_id) {
-            ("upsert", 1, Some(id)) => {
+        let doc = match (op, present, &resource_id) {
+            (crate::domain::OutboxOp::Upsert, 1, Some(id)) => {
                 let modified: Option<String> = r.get("source_modified_at")?;
                 Some(crate::model::IndexDoc {
                     resource_id: id.clone(),
@@ -176,7 +176,7 @@ fn read_children(
                 content_hash: r.get(9)?,
                 source_modified_at: modified.as_deref().map(parse_ts).transpose()?,
                 collected_at: parse_ts(&collected)?,
-                processing_status: r.get(12)?,
+                processing_status: r.get::<_, String>(12)?.parse()?,
                 processing_error: r.get(13)?,
             },
         ));
@@ -346,7 +346,7 @@ impl SqliteStore {
                         content_hash: r.8,
                         source_modified_at: r.9.as_deref().map(parse_ts).transpose()?,
                         collected_at: parse_ts(&r.10)?,
-                        processing_status: r.11,
+                        processing_status: r.11.parse()?,
                         processing_error: r.12,
                     },
                 ))

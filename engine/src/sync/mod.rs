@@ -174,7 +174,7 @@ fn resource_for(ds: &Datasource, entry: &Entry, blob: &Blob, id: String) -> Reso
         content_hash: Some(blob.hash.clone()),
         source_modified_at: entry.modified,
         collected_at: crate::clock::now(),
-        processing_status: "pending".into(),
+        processing_status: crate::domain::ProcessingStatus::Pending,
         processing_error: None,
     }
 }

@@ -25,15 +25,7 @@ impl ApiError {
 /// The `{"code", "message", "field"}` object that describes an error; internal details are
 /// logged, not shown.
 pub fn error_json(e: &EngineError) -> serde_json::Value {
-    let message = match e {
-        EngineError::Internal(m) => {
-            tracing::error!(error = %m, "internal error");
-            "internal server error; it has been logged".to_owned()
-        }
-        EngineError::Invalid { message, .. } => message.clone(),
-        other => other.to_string(),
-    };
-    json!({"code": e.code(), "message": message, "field": e.field()})
+    json!({"code": e.code(), "message": e.public_message(), "field": e.field()})
 }
 
 impl IntoResponse for ApiError {

@@ -218,7 +218,7 @@ pub fn resource<'a>(parent: &'a str, r: &'a Resource) -> ResourceRepr<'a> {
         content_hash: r.content_hash.as_deref(),
         source_modified: r.source_modified_at,
         collected: r.collected_at,
-        processing_status: &r.processing_status,
+        processing_status: r.processing_status.as_str(),
         processing_error: r.processing_error.as_deref(),
     }
 }
@@ -280,7 +280,7 @@ pub fn children_page(
         out.extend_from_slice(b",\"collected\":");
         timestamp(&mut out, &r.collected_at, &mut time);
         out.extend_from_slice(b",\"processing_status\":");
-        string(&mut out, &r.processing_status);
+        string(&mut out, r.processing_status.as_str());
         if let Some(e) = &r.processing_error {
             out.extend_from_slice(b",\"processing_error\":");
             string(&mut out, e);
@@ -369,7 +369,7 @@ mod page_tests {
             content_hash: Some("ab".repeat(32)),
             source_modified_at: Some(now),
             collected_at: now,
-            processing_status: "processed".into(),
+            processing_status: engine::domain::ProcessingStatus::Processed,
             processing_error: None,
         };
         let odd = Resource {
@@ -384,7 +384,7 @@ mod page_tests {
             collected_at: DateTime::parse_from_rfc3339("+12345-01-01T00:00:00Z")
                 .map(|t| t.with_timezone(&Utc))
                 .unwrap_or(now),
-            processing_status: "failed".into(),
+            processing_status: engine::domain::ProcessingStatus::Failed,
             processing_error: Some("corrupt: \"x\"".into()),
             ..plain.clone()
         };

@@ -9,7 +9,8 @@ use engine::model::User;
 use engine::testing::TestDb;
 use reqwest::Method;
 use serde_json::{Value, json};
-use server::{Application, Config};
+
+use crate::common::on_both;
 
 const PERSONAS: [&str; 7] = [
     "anonymous",
@@ -34,17 +35,13 @@ struct World {
 
 async fn world(backend: &str) -> World {
     let db = TestDb::new(backend).await.expect("database");
-    let config = Config::for_tests(db.dir.path(), &db.url);
-    let app = Application::build(config).await.expect("app");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let engine = app.state.engine.clone();
-    let server = tokio::spawn(async move {
-        let _ = app.run_until(std::future::pending()).await;
-    });
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let crate::common::Running {
+        base,
+        state,
+        server,
+    } = crate::common::start(crate::common::config_for(db.dir.path(), &db.url)).await;
+    let engine = state.engine.clone();
+    let http = crate::common::http();
     let mut tokens = vec![None];
     let mut users = vec![None];
     for name in &PERSONAS[1..] {
@@ -191,13 +188,6 @@ const BROWSE: [u16; 7] = [401, 404, 403, 200, 200, 200, 404];
 const CONFIGURE: [u16; 7] = [401, 404, 403, 403, 200, 200, 404];
 const fn owner_only(ok: u16) -> [u16; 7] {
     [401, 404, 403, 403, 403, ok, 404]
-}
-
-macro_rules! on_both {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite { $(#[tokio::test] async fn $name() { super::$name("sqlite").await })+ }
-        mod postgres { $(#[tokio::test] async fn $name() { super::$name("postgres").await })+ }
-    };
 }
 
 on_both!(rest_endpoints, server_functions, account_endpoints);

@@ -11,7 +11,9 @@ use axum::response::{IntoResponse, Response};
 use engine::testing::TestDb;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use server::{Application, Config};
+use server::Application;
+
+use crate::common::on_both;
 
 /// Every request a stand-in server received: method, path, headers and body, as text.
 #[derive(Clone, Default)]
@@ -67,21 +69,16 @@ const ADMIN: (&str, &str) = ("admin@example.com", "admin-password");
 /// public hosts only, the default).
 async fn spawn(backend: &str, endpoints: Option<&str>) -> TestApp {
     let db = TestDb::new(backend).await.expect("database");
-    let mut config = Config::for_tests(db.dir.path(), &db.url);
+    let mut config = crate::common::config_for(db.dir.path(), &db.url);
     config.connector_endpoints = endpoints.map(str::to_owned);
-    let app = Application::build(config).await.expect("app");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let state = app.state.clone();
-    let server = tokio::spawn(async move {
-        let _ = app.run_until(std::future::pending()).await;
-    });
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let crate::common::Running {
+        base,
+        state,
+        server,
+    } = crate::common::start(config).await;
     TestApp {
         base,
-        http,
+        http: crate::common::http(),
         db,
         state,
         server,
@@ -161,13 +158,6 @@ impl TestApp {
         self.server.abort();
         self.db.cleanup().await.unwrap();
     }
-}
-
-macro_rules! on_both {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite { $(#[tokio::test] async fn $name() { super::$name("sqlite").await; })+ }
-        mod postgres { $(#[tokio::test] async fn $name() { super::$name("postgres").await; })+ }
-    };
 }
 
 on_both!(
@@ -833,7 +823,7 @@ async fn public_url_not_forwarded_headers() {
     app.finish().await;
 
     let db = TestDb::new("sqlite").await.unwrap();
-    let mut config = Config::for_tests(db.dir.path(), &db.url);
+    let mut config = crate::common::config_for(db.dir.path(), &db.url);
     config.public_url = Some("https://tributary.example.org/".into());
     let server = Application::build(config).await.unwrap();
     let base = format!("http://127.0.0.1:{}", server.port());
@@ -887,7 +877,7 @@ async fn public_url_not_forwarded_headers() {
 async fn slow_and_idle_connections_are_closed() {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let db = TestDb::new("sqlite").await.unwrap();
-    let mut config = Config::for_tests(db.dir.path(), &db.url);
+    let mut config = crate::common::config_for(db.dir.path(), &db.url);
     config.header_timeout_secs = 1;
     let app = Application::build(config).await.unwrap();
     let addr = format!("127.0.0.1:{}", app.port());

@@ -16,12 +16,7 @@ use engine::{Engine, EngineError};
 use rand::{Rng, SeedableRng};
 use serde_json::json;
 
-macro_rules! on_both {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite { $(#[tokio::test] async fn $name() { super::run("sqlite", super::$name).await })+ }
-        mod postgres { $(#[tokio::test] async fn $name() { super::run("postgres", super::$name).await })+ }
-    };
-}
+use crate::common::on_both;
 
 on_both!(
     folder_sync_statuses_and_history,

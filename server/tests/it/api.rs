@@ -4,7 +4,9 @@ use engine::domain::AccountRole;
 use engine::testing::TestDb;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use server::{Application, Config};
+use server::Application;
+
+use crate::common::on_both;
 
 struct TestApp {
     base: String,
@@ -19,17 +21,12 @@ const ADMIN: (&str, &str) = ("admin@example.com", "admin-password");
 
 async fn spawn(backend: &str) -> TestApp {
     let db = TestDb::new(backend).await.expect("database");
-    let config = Config::for_tests(db.dir.path(), &db.url);
-    let app = Application::build(config).await.expect("app");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let state = app.state.clone();
-    let server = tokio::spawn(async move {
-        let _ = app.run_until(std::future::pending()).await;
-    });
-    let http = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
+    let crate::common::Running {
+        base,
+        state,
+        server,
+    } = crate::common::start(crate::common::config_for(db.dir.path(), &db.url)).await;
+    let http = crate::common::http();
     let r = http
         .post(format!("{base}/api/@login"))
         .json(&json!({"username": ADMIN.0, "password": ADMIN.1}))
@@ -111,14 +108,8 @@ impl TestApp {
     }
 }
 
-macro_rules! on_both {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite { $(#[tokio::test] async fn $name() { let app = super::spawn("sqlite").await; super::$name(&app).await; app.finish().await; })+ }
-        mod postgres { $(#[tokio::test] async fn $name() { let app = super::spawn("postgres").await; super::$name(&app).await; app.finish().await; })+ }
-    };
-}
-
 on_both!(
+    spawn =>
     users_api,
     throttled_login,
     auth_is_required,
@@ -827,7 +818,7 @@ async fn pages_and_server_functions(app: &TestApp) {
 async fn bad_database_url_is_a_one_line_error() {
     let dir = engine::testing::tempfile_dir::Dir::new().unwrap();
     for url in ["mysql://x", "postgres://nobody@127.0.0.1:1/x"] {
-        let Err(e) = Application::build(Config::for_tests(dir.path(), url)).await else {
+        let Err(e) = Application::build(crate::common::config_for(dir.path(), url)).await else {
             panic!("{url} accepted")
         };
         assert!(!e.contains('\n') && !e.is_empty(), "{e}");
@@ -847,7 +838,7 @@ async fn bad_database_url_is_a_one_line_error() {
 #[tokio::test]
 async fn an_unreachable_rabbitmq_is_a_one_line_error() {
     let db = TestDb::new("sqlite").await.unwrap();
-    let mut config = Config::for_tests(db.dir.path(), &db.url);
+    let mut config = crate::common::config_for(db.dir.path(), &db.url);
     config.amqp_url = Some("amqp://guest:guest@127.0.0.1:1/%2f".into());
     let Err(e) = Application::build(config).await else {
         panic!("an unreachable broker accepted")
@@ -1690,7 +1681,7 @@ async fn live_events_cross_servers() {
     let app = spawn("postgres").await;
     let eve = login_as(&app, "eve@example.com").await;
     let dir = engine::testing::tempfile_dir::Dir::new().unwrap();
-    let other = Application::build(Config::for_tests(dir.path(), &app.db.url))
+    let other = Application::build(crate::common::config_for(dir.path(), &app.db.url))
         .await
         .expect("a second server");
     let other_base = format!("http://127.0.0.1:{}", other.port());

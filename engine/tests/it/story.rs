@@ -13,16 +13,7 @@ use engine::testing::TestDb;
 use engine::{Engine, EngineError};
 use serde_json::json;
 
-macro_rules! on_both {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite {
-            $(#[tokio::test] async fn $name() { super::run("sqlite", super::$name).await })+
-        }
-        mod postgres {
-            $(#[tokio::test] async fn $name() { super::run("postgres", super::$name).await })+
-        }
-    };
-}
+use crate::common::on_both;
 
 on_both!(
     users_and_tokens,

@@ -15,12 +15,7 @@ use engine::search::SearchIndex;
 use engine::testing::{TestDb, sample_docx, sample_pdf};
 use serde_json::{Value, json};
 
-macro_rules! on_both {
-    ($($name:ident),+ $(,)?) => {
-        mod sqlite { $(#[tokio::test] async fn $name() { super::run("sqlite", super::$name).await })+ }
-        mod postgres { $(#[tokio::test] async fn $name() { super::run("postgres", super::$name).await })+ }
-    };
-}
+use crate::common::on_both;
 
 on_both!(
     mixed_documents_are_searchable,
@@ -797,7 +792,7 @@ async fn reindex_one_by_one(c: &Ctx, datasource: &str, ids: &[String]) {
         let done = Processed {
             resource_id: rid.clone(),
             content_hash: claimed[0].content_hash.clone(),
-            status: "processed",
+            status: engine::domain::ProcessingStatus::Processed,
             error: None,
             media_type: Some("text/plain".into()),
             body: Some(format!("mergeword round{i}")),
@@ -980,7 +975,7 @@ fn processed_text(r: &engine::model::Resource, body: String) -> Processed {
     Processed {
         resource_id: r.id.clone(),
         content_hash: r.content_hash.clone(),
-        status: "processed",
+        status: engine::domain::ProcessingStatus::Processed,
         error: None,
         media_type: Some("text/plain".into()),
         body: Some(body),

@@ -194,7 +194,7 @@ impl SpyderManager {
             j.state = JobState::Queued;
             j.run_after = now() + chrono::Duration::seconds(30);
             j.last_error = Some(e.to_string());
-            store.update_job(&j).await?;
+            store.update_job(&j, crate::clock::now()).await?;
         }
         Ok(true)
     }
@@ -205,7 +205,7 @@ impl SpyderManager {
         let Some(ds) = store.datasource(&job.datasource_id).await? else {
             job.state = JobState::Failed;
             job.last_error = Some("the datasource was deleted".into());
-            return store.update_job(&job).await;
+            return store.update_job(&job, crate::clock::now()).await;
         };
         // Paused while queued: the job waits for resume.
         if ds.sync_status == SyncStatus::Paused {
@@ -213,14 +213,14 @@ impl SpyderManager {
         }
         if ds.sync_status == SyncStatus::Error && !job.force {
             job.state = JobState::Failed;
-            return store.update_job(&job).await;
+            return store.update_job(&job, crate::clock::now()).await;
         }
         // Waiting for credentials (its old ones were dropped when it was pointed elsewhere):
         // new ones queue a run of their own.
         if ds.sync_status == SyncStatus::Created {
             job.state = JobState::Failed;
             job.last_error = Some("the datasource is waiting for credentials".into());
-            return store.update_job(&job).await;
+            return store.update_job(&job, crate::clock::now()).await;
         }
         for step in sync::start_path(ds.sync_status) {
             let started = engine
@@ -313,11 +313,11 @@ impl SpyderManager {
                 (run.added, run.updated, run.deleted) = (added, updated, deleted);
                 run.outcome = RunOutcome::Synced;
                 run.error = note.clone();
-                store.finish_sync_run(&run).await?;
+                store.finish_sync_run(&run, crate::clock::now()).await?;
                 job.state = JobState::Done;
                 job.checkpoint = None;
                 job.last_error = None;
-                store.update_job(&job).await?;
+                store.update_job(&job, crate::clock::now()).await?;
                 let mut reason =
                     format!("Synced: {added} added, {updated} updated, {deleted} deleted");
                 if let Some(n) = note {
@@ -333,14 +333,14 @@ impl SpyderManager {
                 let shutting_down = self.shutting_down.load(Ordering::Relaxed);
                 run.outcome = RunOutcome::Paused;
                 (run.added, run.updated) = (cp.added, cp.updated);
-                store.finish_sync_run(&run).await?;
+                store.finish_sync_run(&run, crate::clock::now()).await?;
                 job.checkpoint = serde_json::to_string(&cp).ok();
                 // On shutdown the job goes back to the queue and picks up at the checkpoint on
                 // the next start; a pause waits for resume.
                 if shutting_down {
                     job.state = JobState::Queued;
                     job.run_after = now();
-                    store.update_job(&job).await?;
+                    store.update_job(&job, crate::clock::now()).await?;
                 } else {
                     self.park(job).await?;
                 }
@@ -353,10 +353,10 @@ impl SpyderManager {
                     self.cfg.max_delete_share * 100.0
                 );
                 run.error = Some(reason.clone());
-                store.finish_sync_run(&run).await?;
+                store.finish_sync_run(&run, crate::clock::now()).await?;
                 job.checkpoint = serde_json::to_string(&cp).ok();
                 job.state = JobState::Paused;
-                store.update_job(&job).await?;
+                store.update_job(&job, crate::clock::now()).await?;
                 // A person who paused meanwhile already has it paused: that is the same end.
                 self.end_status(&ds.id, SyncStatus::Paused, reason).await?;
             }
@@ -364,7 +364,7 @@ impl SpyderManager {
                 tracing::warn!(job = %job.id, "lost the job's lease; another worker has it");
                 run.outcome = RunOutcome::Failed;
                 run.error = Some("this worker lost the job's lease".into());
-                store.finish_sync_run(&run).await?;
+                store.finish_sync_run(&run, crate::clock::now()).await?;
             }
             RunEnd::Failed(err, cp) => {
                 run.outcome = RunOutcome::Failed;
@@ -382,12 +382,12 @@ impl SpyderManager {
                 };
                 if retry {
                     run.outcome = RunOutcome::Failed;
-                    store.finish_sync_run(&run).await?;
+                    store.finish_sync_run(&run, crate::clock::now()).await?;
                     job.state = JobState::Queued;
                     job.run_after = now()
                         + chrono::Duration::from_std(delay)
                             .unwrap_or(chrono::Duration::seconds(60));
-                    store.update_job(&job).await?;
+                    store.update_job(&job, crate::clock::now()).await?;
                     store.set_next_sync_due(&ds.id, Some(job.run_after)).await?;
                     let reason = format!(
                         "{err}; retrying at {} (attempt {} of {})",
@@ -403,9 +403,9 @@ impl SpyderManager {
                     }
                 } else {
                     run.outcome = RunOutcome::Error;
-                    store.finish_sync_run(&run).await?;
+                    store.finish_sync_run(&run, crate::clock::now()).await?;
                     job.state = JobState::Failed;
-                    store.update_job(&job).await?;
+                    store.update_job(&job, crate::clock::now()).await?;
                     store.set_next_sync_due(&ds.id, None).await?;
                     let reason = match err {
                         SyncError::Permanent(m) => m,
@@ -483,14 +483,14 @@ impl SpyderManager {
         let store = self.engine.store();
         job.state = JobState::Paused;
         job.run_after = now();
-        store.update_job(&job).await?;
+        store.update_job(&job, crate::clock::now()).await?;
         if store
             .datasource(&job.datasource_id)
             .await?
             .is_some_and(|d| d.sync_status == SyncStatus::Resuming)
         {
             job.state = JobState::Queued;
-            store.update_job(&job).await?;
+            store.update_job(&job, crate::clock::now()).await?;
         }
         Ok(())
     }

@@ -250,6 +250,7 @@ impl Engine {
                 user_id: &creds.user.id,
                 kind,
                 name: "",
+                created_at: super::now(),
                 expires_at: Some(expires_at),
             })
             .await?;
@@ -314,7 +315,9 @@ impl Engine {
         })?;
         let new = new.to_owned();
         let hash = hashing(move || hash_password(&new)).await??;
-        self.store.set_password_hash(&user.id, &hash).await?;
+        self.store
+            .set_password_hash(&user.id, &hash, super::now())
+            .await?;
         let keep = current_token.map(token_hash).unwrap_or_default();
         self.store.delete_sessions_except(&user.id, &keep).await?;
         self.signed_out(SignedOut::User(user.id.clone()));
@@ -348,6 +351,7 @@ impl Engine {
                 id: &id,
                 user_id: &user.id,
                 kind: TokenKind::Personal,
+                created_at: super::now(),
                 name,
                 expires_at: None,
             })
@@ -486,7 +490,7 @@ impl Engine {
             .await?
             .ok_or_else(|| EngineError::NotFound(format!("user '{}'", email.as_str())))?;
         self.store
-            .set_password_hash(&creds.user.id, &hash_password(password)?)
+            .set_password_hash(&creds.user.id, &hash_password(password)?, super::now())
             .await?;
         self.store.delete_user_tokens(&creds.user.id).await?;
         self.signed_out(SignedOut::User(creds.user.id.clone()));

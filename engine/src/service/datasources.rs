@@ -520,7 +520,7 @@ impl Engine {
                 .into_iter()
                 .map(|i| i.email),
         );
-        self.store.delete_datasource(&ds.id).await?;
+        self.store.delete_datasource(&ds.id, super::now()).await?;
         self.events
             .publish(&ds.id, crate::events::What::Deleted { audience });
         Ok(())
@@ -589,7 +589,7 @@ impl Engine {
             )));
         }
         self.store
-            .insert_resources(datasource_id, resources)
+            .insert_resources(datasource_id, resources, super::now())
             .await?;
         self.events
             .publish(datasource_id, crate::events::What::Updated);

@@ -112,7 +112,7 @@ impl Engine {
         if let Some(mut live) = self.store.live_job(&ds.id).await? {
             if live.state == JobState::Queued && live.run_after > now() {
                 live.run_after = now();
-                self.store.update_job(&live).await?;
+                self.store.update_job(&live, crate::clock::now()).await?;
                 self.store
                     .set_next_sync_due(&ds.id, Some(live.run_after))
                     .await?;
@@ -226,7 +226,7 @@ impl Engine {
             && job.state == JobState::Queued
         {
             job.state = JobState::Paused;
-            self.store.update_job(&job).await?;
+            self.store.update_job(&job, crate::clock::now()).await?;
         }
         self.store.set_next_sync_due(id, None).await?;
         self.datasource_for(user, id, Action::See)
@@ -268,7 +268,7 @@ impl Engine {
             Some(mut job) => {
                 job.state = JobState::Queued;
                 job.run_after = now();
-                self.store.update_job(&job).await?;
+                self.store.update_job(&job, crate::clock::now()).await?;
                 job
             }
             None => {

@@ -164,8 +164,15 @@ impl Store for CachedStore {
     async fn update_user(&self, user: &User) -> Result<()> {
         self.inner.update_user(user).await
     }
-    async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> Result<()> {
-        self.inner.set_password_hash(user_id, password_hash).await
+    async fn set_password_hash(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        self.inner
+            .set_password_hash(user_id, password_hash, at)
+            .await
     }
     async fn delete_user_tokens(&self, user_id: &str) -> Result<()> {
         self.inner.delete_user_tokens(user_id).await
@@ -266,8 +273,8 @@ impl Store for CachedStore {
         self.forget(&ds.id);
         r
     }
-    async fn delete_datasource(&self, id: &str) -> Result<bool> {
-        let r = self.inner.delete_datasource(id).await;
+    async fn delete_datasource(&self, id: &str, at: DateTime<Utc>) -> Result<bool> {
+        let r = self.inner.delete_datasource(id, at).await;
         self.forget(id);
         r
     }
@@ -276,8 +283,16 @@ impl Store for CachedStore {
         self.forget(id);
         r
     }
-    async fn insert_resources(&self, datasource_id: &str, resources: &[Resource]) -> Result<()> {
-        let r = self.inner.insert_resources(datasource_id, resources).await;
+    async fn insert_resources(
+        &self,
+        datasource_id: &str,
+        resources: &[Resource],
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        let r = self
+            .inner
+            .insert_resources(datasource_id, resources, at)
+            .await;
         self.forget(datasource_id);
         r
     }
@@ -377,8 +392,8 @@ impl Store for CachedStore {
     async fn insert_sync_run(&self, run: &SyncRun, job_id: &str) -> Result<()> {
         self.inner.insert_sync_run(run, job_id).await
     }
-    async fn finish_sync_run(&self, run: &SyncRun) -> Result<()> {
-        self.inner.finish_sync_run(run).await
+    async fn finish_sync_run(&self, run: &SyncRun, at: DateTime<Utc>) -> Result<()> {
+        self.inner.finish_sync_run(run, at).await
     }
     async fn enqueue_job(&self, job: &Job) -> Result<(Job, bool)> {
         self.inner.enqueue_job(job).await
@@ -408,8 +423,8 @@ impl Store for CachedStore {
     ) -> Result<bool> {
         self.inner.heartbeat(job_id, worker, lease_until).await
     }
-    async fn update_job(&self, job: &Job) -> Result<()> {
-        self.inner.update_job(job).await
+    async fn update_job(&self, job: &Job, at: DateTime<Utc>) -> Result<()> {
+        self.inner.update_job(job, at).await
     }
     async fn set_next_sync_due(
         &self,
@@ -438,10 +453,11 @@ impl Store for CachedStore {
         datasource_id: &str,
         ids: &[String],
         mark_deleted_at: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
     ) -> Result<()> {
         let r = self
             .inner
-            .remove_resources(datasource_id, ids, mark_deleted_at)
+            .remove_resources(datasource_id, ids, mark_deleted_at, at)
             .await;
         self.forget(datasource_id);
         r

@@ -428,10 +428,10 @@ macro_rules! store_impl {
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(user_id))]
-            async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> $crate::error::Result<()> {
+            async fn set_password_hash(&self, user_id: &str, password_hash: &str, at: chrono::DateTime<chrono::Utc>) -> $crate::error::Result<()> {
                 sqlx::query("update users set password_hash = $1, updated_at = $2 where id = $3")
                     .bind(password_hash)
-                    .bind(crate::clock::now())
+                    .bind(at)
                     .bind(user_id)
                     .execute(&self.pool)
                     .await?;
@@ -463,7 +463,7 @@ macro_rules! store_impl {
                 .bind(t.user_id)
                 .bind(t.kind.as_str())
                 .bind(t.name)
-                .bind(crate::clock::now())
+                .bind(t.created_at)
                 .bind(t.expires_at)
                 .execute(&self.pool)
                 .await?;
@@ -717,7 +717,7 @@ macro_rules! store_impl {
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(id))]
-            async fn delete_datasource(&self, id: &str) -> $crate::error::Result<bool> {
+            async fn delete_datasource(&self, id: &str, at: chrono::DateTime<chrono::Utc>) -> $crate::error::Result<bool> {
                 let mut tx = self.pool.begin().await?;
                 let done = sqlx::query("delete from datasources where id = $1").bind(id).execute(&mut *tx).await?;
                 if done.rows_affected() > 0 {
@@ -725,7 +725,7 @@ macro_rules! store_impl {
                         "insert into index_outbox (op, resource_id, datasource_id, created_at) values ('drop_datasource', null, $1, $2)",
                     )
                     .bind(id)
-                    .bind(crate::clock::now())
+                    .bind(at)
                     .execute(&mut *tx)
                     .await?;
                 }
@@ -762,9 +762,9 @@ macro_rules! store_impl {
                 &self,
                 datasource_id: &str,
                 resources: &[$crate::model::Resource],
+                now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::error::Result<()> {
                 let mut tx = self.pool.begin().await?;
-                let now = crate::clock::now();
                 insert_resource_rows(&mut tx, datasource_id, resources, now)
                     .await
                     .map_err(|e| $crate::store::on_unique(e, "a resource with this source id already exists"))?;
@@ -1131,7 +1131,7 @@ macro_rules! store_impl {
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(id = %run.id))]
-            async fn finish_sync_run(&self, run: &$crate::model::SyncRun) -> $crate::error::Result<()> {
+            async fn finish_sync_run(&self, run: &$crate::model::SyncRun, at: chrono::DateTime<chrono::Utc>) -> $crate::error::Result<()> {
                 sqlx::query(
                     "update sync_runs set finished_at = $1, outcome = $2, added = $3, updated = $4, deleted = $5, \
                      error = $6, updated_at = $7 where id = $8",
@@ -1142,7 +1142,7 @@ macro_rules! store_impl {
                 .bind(run.updated)
                 .bind(run.deleted)
                 .bind(&run.error)
-                .bind(crate::clock::now())
+                .bind(at)
                 .bind(&run.id)
                 .execute(&self.pool)
                 .await?;
@@ -1246,7 +1246,7 @@ macro_rules! store_impl {
             }
 
             #[tracing::instrument(level = "debug", skip_all, fields(id = %job.id, state = %job.state))]
-            async fn update_job(&self, job: &$crate::model::Job) -> $crate::error::Result<()> {
+            async fn update_job(&self, job: &$crate::model::Job, at: chrono::DateTime<chrono::Utc>) -> $crate::error::Result<()> {
                 sqlx::query(
                     "update jobs set state = $1, run_after = $2, checkpoint = $3, last_error = $4, force = $5, \
                      lease_until = case when $1 = 'running' then lease_until else null end, updated_at = $6 where id = $7",
@@ -1256,7 +1256,7 @@ macro_rules! store_impl {
                 .bind(&job.checkpoint)
                 .bind(&job.last_error)
                 .bind(job.force)
-                .bind(crate::clock::now())
+                .bind(at)
                 .bind(&job.id)
                 .execute(&self.pool)
                 .await?;
@@ -1313,7 +1313,7 @@ macro_rules! store_impl {
             #[tracing::instrument(level = "debug", skip_all, fields(ins = b.inserts.len(), upd = b.updates.len()))]
             async fn apply_sync_batch(&self, b: &$crate::store::SyncBatch<'_>) -> $crate::error::Result<bool> {
                 let mut tx = self.pool.begin().await?;
-                let now = crate::clock::now();
+                let now = b.at;
                 // Writing the checkpoint first both proves the worker still holds the job and
                 // extends its lease, inside the transaction that writes the batch.
                 let held = sqlx::query(
@@ -1372,6 +1372,7 @@ macro_rules! store_impl {
                 datasource_id: &str,
                 ids: &[String],
                 mark_deleted_at: Option<chrono::DateTime<chrono::Utc>>,
+                now: chrono::DateTime<chrono::Utc>,
             ) -> $crate::error::Result<()> {
                 let mut tx = self.pool.begin().await?;
                 for chunk in ids.chunks(500) {
@@ -1396,7 +1397,7 @@ macro_rules! store_impl {
                                 )
                                 .bind(id)
                                 .bind(datasource_id)
-                                .bind(crate::clock::now())
+                                .bind(now)
                                 .execute(&mut *tx)
                                 .await?;
                             }

@@ -1,4 +1,5 @@
-//! Storage: one trait, one implementation per database.
+//! Storage: one trait, one implementation per database. Times come from the callers (which take
+//! them from [`crate::clock`]), never from the store itself.
 //!
 //! The two backends share most SQL (runtime queries with `$n` placeholders work on both), so the
 //! shared part is written once in [`common`] and stamped out per backend; what differs — pool
@@ -52,6 +53,7 @@ pub struct NewToken<'a> {
     pub kind: TokenKind,
     pub name: &'a str,
     pub expires_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
 }
 
 /// A status change to record atomically with its reason and timestamps.
@@ -88,7 +90,12 @@ pub trait Store: Send + Sync + 'static {
     async fn list_users(&self) -> Result<Vec<User>>;
     /// Writes display name, role and active flag.
     async fn update_user(&self, user: &User) -> Result<()>;
-    async fn set_password_hash(&self, user_id: &str, password_hash: &str) -> Result<()>;
+    async fn set_password_hash(
+        &self,
+        user_id: &str,
+        password_hash: &str,
+        at: DateTime<Utc>,
+    ) -> Result<()>;
     /// Removes every session and token of a user (after a password reset or deactivation).
     async fn delete_user_tokens(&self, user_id: &str) -> Result<()>;
     async fn count_active_admins(&self) -> Result<i64>;
@@ -147,14 +154,19 @@ pub trait Store: Send + Sync + 'static {
     /// Writes title, type and settings. Status is changed only by [`Store::change_status`].
     async fn update_datasource(&self, ds: &Datasource) -> Result<()>;
     /// Deletes a datasource and everything it owns; `false` when it did not exist.
-    async fn delete_datasource(&self, id: &str) -> Result<bool>;
+    async fn delete_datasource(&self, id: &str, at: DateTime<Utc>) -> Result<bool>;
     /// Moves the status from `change.from` to `change.to` only if it is still `change.from`
     /// (compare-and-set), so two racing changes cannot both win. `false` if it was not.
     async fn change_status(&self, id: &str, change: &StatusChange) -> Result<bool>;
 
     // Resources (children).
     /// Inserts resources and adds them to the datasource's counts, in one transaction.
-    async fn insert_resources(&self, datasource_id: &str, resources: &[Resource]) -> Result<()>;
+    async fn insert_resources(
+        &self,
+        datasource_id: &str,
+        resources: &[Resource],
+        at: DateTime<Utc>,
+    ) -> Result<()>;
     /// One keyset page of children after `after`, with the datasource's current child count
     /// (read in the same round trip, never from a cache).
     async fn list_children(
@@ -226,7 +238,7 @@ pub trait Store: Send + Sync + 'static {
     async fn list_sync_runs(&self, datasource_id: &str, limit: u32) -> Result<Vec<SyncRun>>;
     async fn insert_sync_run(&self, run: &SyncRun, job_id: &str) -> Result<()>;
     /// Writes a run's end: outcome, finish time, counts, error.
-    async fn finish_sync_run(&self, run: &SyncRun) -> Result<()>;
+    async fn finish_sync_run(&self, run: &SyncRun, at: DateTime<Utc>) -> Result<()>;
 
     // Jobs.
     /// Queues `job` unless the datasource has a live (queued or running) job already; returns
@@ -253,7 +265,7 @@ pub trait Store: Send + Sync + 'static {
         lease_until: DateTime<Utc>,
     ) -> Result<bool>;
     /// Writes state, run_after, checkpoint, last_error; clears the lease unless running.
-    async fn update_job(&self, job: &Job) -> Result<()>;
+    async fn update_job(&self, job: &Job, at: DateTime<Utc>) -> Result<()>;
     /// Sets when the datasource is next due (shown to people; the queued job carries it too).
     async fn set_next_sync_due(&self, datasource_id: &str, at: Option<DateTime<Utc>>)
     -> Result<()>;
@@ -273,6 +285,7 @@ pub trait Store: Send + Sync + 'static {
         datasource_id: &str,
         ids: &[String],
         mark_deleted_at: Option<DateTime<Utc>>,
+        at: DateTime<Utc>,
     ) -> Result<()>;
 
     // Processing and the index outbox.
@@ -325,6 +338,8 @@ pub struct SyncBatch<'a> {
     pub bytes_delta: i64,
     pub checkpoint: &'a str,
     pub lease_until: DateTime<Utc>,
+    /// When the batch is written.
+    pub at: DateTime<Utc>,
 }
 
 /// Opens the database `url` names (`sqlite://...` or `postgres://...`) and migrates it.

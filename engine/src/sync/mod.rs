@@ -296,6 +296,7 @@ pub async fn run(
                 bytes_delta,
                 checkpoint: &checkpoint,
                 lease_until: crate::clock::now() + s.lease,
+                at: crate::clock::now(),
             })
             .await?;
         if !held {
@@ -326,11 +327,18 @@ pub async fn run(
                 cp.awaiting_confirmation = true;
                 return Ok(RunEnd::HeldDeletions(cp.clone(), cp.gone.len(), total));
             }
-            s.store.remove_resources(&ds.id, &cp.gone, None).await?;
+            s.store
+                .remove_resources(&ds.id, &cp.gone, None, crate::clock::now())
+                .await?;
             deleted = cp.gone.len() as i64;
         } else if ds.type_sync == SyncType::Arch {
             s.store
-                .remove_resources(&ds.id, &cp.gone, Some(crate::clock::now()))
+                .remove_resources(
+                    &ds.id,
+                    &cp.gone,
+                    Some(crate::clock::now()),
+                    crate::clock::now(),
+                )
                 .await?;
         }
     } else if !problems.is_empty() {

@@ -284,7 +284,7 @@ async fn pause_and_resume_continue_from_the_checkpoint(c: Ctx) -> TestDb {
     // The worker notices at its checkpoint: give the job back to the manager path.
     let mut j = job.clone();
     j.state = JobState::Running;
-    store.update_job(&j).await.unwrap();
+    store.update_job(&j, engine::clock::now()).await.unwrap();
     // Simulate a run that got 14 items in before the pause landed.
     let cp = engine::sync::Checkpoint {
         after: "f013.txt".into(),
@@ -293,7 +293,7 @@ async fn pause_and_resume_continue_from_the_checkpoint(c: Ctx) -> TestDb {
     };
     j.state = JobState::Paused;
     j.checkpoint = Some(serde_json::to_string(&cp).unwrap());
-    store.update_job(&j).await.unwrap();
+    store.update_job(&j, engine::clock::now()).await.unwrap();
     assert_eq!(c.m.run_due_now().await.unwrap(), 0, "paused: nothing runs");
     let ds = store.datasource(&id).await.unwrap().unwrap();
     let p =

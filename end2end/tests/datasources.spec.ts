@@ -29,7 +29,8 @@ test("a Folder datasource: created, auto/arch refused, edited, resources paged, 
   await expect(page).toHaveURL(/\/datasources\/[0-9a-f]{32}$/);
   await expect(page.getByTestId("datasource-title")).toHaveText("E2E documents");
   await expect(page.locator("[data-setting=path]")).toHaveText(folder);
-  await expect(page.locator("dt", { hasText: /^Path$/ })).toBeVisible();
+  // The setting is shown under the label its connector declares (the form's label too).
+  await expect(page.locator("dt", { hasText: /^Folder path$/ })).toBeVisible();
   const id = page.url().split("/").pop()!.split("?")[0];
 
   // Forging `auto` for a Folder anyway is refused by the server.

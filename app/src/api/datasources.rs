@@ -93,12 +93,17 @@ pub async fn get_datasource(id: String) -> Result<DatasourceView, AppError> {
     Ok(view)
 }
 
-/// The connectors a datasource can be made with, as the registry declares them: the forms
-/// render their settings and credentials from this.
+/// The connectors, as the registry declares them: the forms render their settings and
+/// credentials from this. `creatable`: only those the caller may create a datasource with
+/// (admin-only connectors, such as folders on the server's disks, are left out for members).
 #[server(prefix = "/rpc", endpoint = "connectors")]
-pub async fn get_connectors() -> Result<Vec<ConnectorView>, AppError> {
-    super::ssr::user()?;
-    Ok(super::ssr::connectors())
+pub async fn get_connectors(creatable: bool) -> Result<Vec<ConnectorView>, AppError> {
+    let user = super::ssr::user()?;
+    let admin = user.role == engine::domain::AccountRole::Admin;
+    Ok(super::ssr::connectors()
+        .into_iter()
+        .filter(|c| !creatable || admin || !c.admin_only)
+        .collect())
 }
 
 /// Creates a datasource from the *New datasource* form and opens its page. `inputs` holds the

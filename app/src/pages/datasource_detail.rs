@@ -297,7 +297,7 @@ fn Resources(id: String) -> impl IntoView {
 /// The *Settings* tab: the edit form and the credentials form, from the kind's connector.
 #[component]
 fn SettingsTab(d: DatasourceView, action: ServerAction<UpdateDatasource>) -> impl IntoView {
-    let connectors = Resource::new(|| (), |_| get_connectors());
+    let connectors = Resource::new(|| (), |_| get_connectors(false));
     view! {
         <Transition fallback=|| view! { <div class="skeleton h-40" aria-busy="true">"Loading…"</div> }>
             {move || {

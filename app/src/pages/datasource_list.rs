@@ -236,7 +236,7 @@ fn Filters(params: ListParams) -> impl IntoView {
         STATUSES.iter().map(|(s, _)| (*s, s.to_string())).collect(),
     );
     let current_kind = params.get("kind").map(str::to_owned);
-    let connectors = Resource::new(|| (), |_| get_connectors());
+    let connectors = Resource::new(|| (), |_| get_connectors(false));
     // The kinds come from the connector registry; until they are here (or if they cannot be
     // read), the current filter stays selectable.
     let kinds = move || {

@@ -14,7 +14,7 @@ use crate::types::{ConnectorView, SYNC_TYPES};
 #[component]
 pub fn NewDatasource() -> impl IntoView {
     let query = use_query_map();
-    let connectors = Resource::new(|| (), |_| get_connectors());
+    let connectors = Resource::new(|| (), |_| get_connectors(true));
     let action = ServerAction::<CreateDatasource>::new();
 
     view! {

@@ -165,7 +165,45 @@ on_both!(
     pointing_a_datasource_elsewhere_drops_its_credentials,
     members_cannot_make_the_server_fetch_internal_addresses,
     redirects_and_error_bodies_do_not_carry_internal_answers,
+    members_are_not_offered_admin_only_connectors,
 );
+
+/// The new-datasource form offers members only what they may create: no Folder datasources
+/// (the server's disks are for account admins); admins see every connector.
+async fn members_are_not_offered_admin_only_connectors(backend: &str) {
+    let app = spawn(backend, None).await;
+    let admin = app.login(ADMIN.0, ADMIN.1).await;
+    let member = app.member(&admin, "mo@example.com").await;
+    let page = |token: String| {
+        let http = app.http.clone();
+        let url = format!("{}/datasources/new?kind=FolderDatasource", app.base);
+        async move {
+            http.get(url)
+                .header("cookie", format!("tributary_session={token}"))
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap()
+        }
+    };
+    let as_admin = page(admin).await;
+    let as_member = page(member).await;
+    for spec in engine::connector::specs() {
+        let tab = format!("data-kind=\"{}\"", spec.kind);
+        assert!(as_admin.contains(&tab), "admins are offered {}", spec.kind);
+        assert_eq!(
+            as_member.contains(&tab),
+            spec.admin_only.is_none(),
+            "members and {}",
+            spec.kind
+        );
+    }
+    // Asking for a Folder by link gives a member the first kind they may create instead.
+    assert!(!as_member.contains("name=\"kind\" value=\"FolderDatasource\""));
+    app.finish().await;
+}
 
 const ACCESS: &str = "sl.owner-access-token-0001";
 const REFRESH: &str = "owner-refresh-token-0001";

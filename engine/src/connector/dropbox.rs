@@ -11,7 +11,6 @@
 //! API and the content calls go there).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -20,10 +19,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::oauth::{self, Tokens};
-use super::{
-    Check, Connector, CredentialSaver, Credentials, Entry, Opening, Setting, Source, Spec,
-    SyncError,
-};
+use super::{Check, Connector, Credentials, Entry, Opening, Setting, Source, Spec, SyncError};
 use crate::blobs::{Blob, BlobStore};
 use crate::domain::{DatasourceKind, SyncType};
 
@@ -84,32 +80,8 @@ impl Connector for Dropbox {
     }
 
     fn open(&self, o: Opening<'_>) -> Result<Box<dyn Source>, SyncError> {
-        let settings = DropboxSettings {
-            root: o.setting("root"),
-            endpoint: o.setting("endpoint"),
-            app_key: o.setting("app_key"),
-            authorization: o.credential(oauth::ACCESS_TOKEN.name),
-            refresh_token: o.credential(oauth::REFRESH_TOKEN.name),
-        };
-        Ok(Box::new(DropboxSource::new(
-            &settings,
-            o.after,
-            o.saver,
-            o.env.egress,
-        )?))
+        Ok(Box::new(DropboxSource::new(o)?))
     }
-}
-
-/// Connection settings and credentials of a Dropbox datasource.
-#[derive(Debug, Clone, Default)]
-pub struct DropboxSettings {
-    pub root: Option<String>,
-    pub endpoint: Option<String>,
-    pub app_key: Option<String>,
-    /// `Authorization`: `Bearer <access token>` (the bare token is accepted too).
-    pub authorization: Option<String>,
-    /// `X-Auth-Secret`: the OAuth2 refresh token.
-    pub refresh_token: Option<String>,
 }
 
 /// One file of the listing, as Dropbox describes it.
@@ -233,13 +205,15 @@ fn transport(e: reqwest::Error) -> SyncError {
 }
 
 impl DropboxSource {
-    pub fn new(
-        s: &DropboxSettings,
-        after: &str,
-        saver: Arc<dyn CredentialSaver>,
-        egress: &crate::egress::Egress,
-    ) -> Result<Self, SyncError> {
-        let (api, content) = match s.endpoint.as_deref().map(|e| e.trim_end_matches('/')) {
+    /// The source of a Dropbox datasource: settings `root`, `app_key` and `endpoint`, and the
+    /// OAuth tokens.
+    pub fn new(o: Opening<'_>) -> Result<Self, SyncError> {
+        let egress = o.env.egress;
+        let (api, content) = match o
+            .setting("endpoint")
+            .as_deref()
+            .map(|e| e.trim_end_matches('/'))
+        {
             Some(e) if !e.is_empty() => (e.to_owned(), e.to_owned()),
             _ => (API.to_owned(), CONTENT.to_owned()),
         };
@@ -250,24 +224,24 @@ impl DropboxSource {
             oauth::Refresh {
                 service: "Dropbox",
                 token_url: format!("{api}/oauth2/token"),
-                client_id: s.app_key.clone(),
+                client_id: o.setting("app_key"),
                 client_secret: None,
                 secret_required: false,
                 needs: "a refresh token (X-Auth-Secret) and the app key",
             },
             http.clone(),
-            s.authorization.as_deref(),
-            s.refresh_token.clone(),
-            saver,
+            o.credential(oauth::ACCESS_TOKEN.name).as_deref(),
+            o.credential(oauth::REFRESH_TOKEN.name),
+            o.saver.clone(),
             "no Dropbox access token: send it as Authorization with @refreshServiceCredentials",
         )?;
         Ok(Self {
             http,
             api,
             content,
-            root: api_root(s.root.as_deref()),
+            root: api_root(o.setting("root").as_deref()),
             tokens,
-            after: after.to_owned(),
+            after: o.after.to_owned(),
             listing: super::SortedListing::default(),
             paths: HashMap::new(),
         })

@@ -97,15 +97,7 @@ impl Connector for S3 {
     }
 
     fn open(&self, o: Opening<'_>) -> Result<Box<dyn Source>, SyncError> {
-        let settings = S3Settings {
-            bucket: o.setting("bucket").unwrap_or_default(),
-            prefix: o.setting("prefix"),
-            endpoint: o.setting("endpoint"),
-            region: o.setting("region"),
-            access_key_id: o.credential("access_key_id"),
-            secret_access_key: o.credential("secret_access_key"),
-        };
-        Ok(Box::new(S3Source::new(&settings, o.after, o.env.egress)?))
+        Ok(Box::new(S3Source::new(o)?))
     }
 }
 
@@ -124,17 +116,6 @@ fn check_bucket(_: &Env<'_>, bucket: &str) -> EngineResult<String> {
             "must be 3-63 characters of lowercase letters, digits, '.' and '-', starting and ending with a letter or digit",
         ))
     }
-}
-
-/// Connection settings of an S3 datasource.
-#[derive(Debug, Clone, Default)]
-pub struct S3Settings {
-    pub bucket: String,
-    pub prefix: Option<String>,
-    pub endpoint: Option<String>,
-    pub region: Option<String>,
-    pub access_key_id: Option<String>,
-    pub secret_access_key: Option<String>,
 }
 
 /// Listing entries read ahead of the batch being processed.
@@ -257,11 +238,10 @@ impl object_store::client::HttpConnector for FencedConnector {
 }
 
 impl S3Source {
-    pub fn new(
-        s: &S3Settings,
-        after: &str,
-        egress: &crate::egress::Egress,
-    ) -> Result<Self, SyncError> {
+    /// The source of an S3 datasource: settings `bucket`, `prefix`, `endpoint` and `region`,
+    /// and the access keys (read anonymously without them).
+    pub fn new(o: Opening<'_>) -> Result<Self, SyncError> {
+        let egress = o.env.egress;
         // Few retries inside one request: an unreachable endpoint fails the run in seconds and
         // frees the worker; the spyder manager retries the run later with its own backoff.
         let retry = object_store::RetryConfig {
@@ -272,24 +252,27 @@ impl S3Source {
         let mut b = AmazonS3Builder::new()
             .with_http_connector(FencedConnector(egress.clone()))
             .with_retry(retry)
-            .with_bucket_name(&s.bucket)
-            .with_region(s.region.clone().unwrap_or_else(|| "us-east-1".into()));
-        if let Some(ep) = &s.endpoint {
+            .with_bucket_name(o.setting("bucket").unwrap_or_default())
+            .with_region(o.setting("region").unwrap_or_else(|| "us-east-1".into()));
+        if let Some(ep) = &o.setting("endpoint") {
             super::check_base(egress, crate::egress::S3, ep)?;
             b = b
                 .with_endpoint(ep)
                 .with_allow_http(ep.starts_with("http://"))
                 .with_virtual_hosted_style_request(false);
         }
-        match (&s.access_key_id, &s.secret_access_key) {
+        match (
+            o.credential("access_key_id"),
+            o.credential("secret_access_key"),
+        ) {
             (Some(k), Some(v)) => b = b.with_access_key_id(k).with_secret_access_key(v),
             _ => b = b.with_skip_signature(true),
         }
         let store = b
             .build()
             .map_err(|e| SyncError::Permanent(format!("the S3 settings are not usable: {e}")))?;
-        let prefix = s
-            .prefix
+        let prefix = o
+            .setting("prefix")
             .as_deref()
             .map(|p| p.trim_matches('/'))
             .filter(|p| !p.is_empty())
@@ -297,7 +280,7 @@ impl S3Source {
         Ok(Self {
             store: Arc::new(store),
             prefix,
-            after: after.to_owned(),
+            after: o.after.to_owned(),
             listing: std::sync::Mutex::new(None),
             last: None,
         })

@@ -13,7 +13,6 @@
 //! (another server speaking the same API).
 
 use std::collections::HashMap;
-use std::sync::Arc;
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -22,8 +21,7 @@ use serde_json::Value;
 
 use super::oauth::{self, Tokens};
 use super::{
-    Check, Connector, Credential, CredentialSaver, Credentials, Entry, Opening, Setting, Source,
-    Spec, SyncError,
+    Check, Connector, Credential, Credentials, Entry, Opening, Setting, Source, Spec, SyncError,
 };
 use crate::blobs::{Blob, BlobStore};
 use crate::domain::{DatasourceKind, SyncType};
@@ -101,34 +99,8 @@ impl Connector for Slack {
     }
 
     fn open(&self, o: Opening<'_>) -> Result<Box<dyn Source>, SyncError> {
-        let settings = SlackSettings {
-            channels: o.setting("channels"),
-            endpoint: o.setting("endpoint"),
-            client_id: o.setting("client_id"),
-            authorization: o.credential(oauth::ACCESS_TOKEN.name),
-            refresh_token: o.credential(oauth::REFRESH_TOKEN.name),
-            client_secret: o.credential(CLIENT_SECRET.name),
-        };
-        Ok(Box::new(SlackSource::new(
-            &settings,
-            o.after,
-            o.saver,
-            o.env.egress,
-        )?))
+        Ok(Box::new(SlackSource::new(o)?))
     }
-}
-
-/// Connection settings and credentials of a Slack datasource.
-#[derive(Debug, Clone, Default)]
-pub struct SlackSettings {
-    pub channels: Option<String>,
-    pub endpoint: Option<String>,
-    pub client_id: Option<String>,
-    /// `Authorization`: `Bearer <token>` (the bare token is accepted too).
-    pub authorization: Option<String>,
-    /// `X-Auth-Secret`: the refresh token (apps with token rotation).
-    pub refresh_token: Option<String>,
-    pub client_secret: Option<String>,
 }
 
 pub struct SlackSource {
@@ -175,22 +147,20 @@ fn message_text(channel: &str, m: &Value) -> String {
 }
 
 impl SlackSource {
-    pub fn new(
-        s: &SlackSettings,
-        after: &str,
-        saver: Arc<dyn CredentialSaver>,
-        egress: &crate::egress::Egress,
-    ) -> Result<Self, SyncError> {
-        let api = s
-            .endpoint
+    /// The source of a Slack datasource: settings `channels`, `client_id` and `endpoint`, and
+    /// the OAuth tokens with the app's `client_secret`.
+    pub fn new(o: Opening<'_>) -> Result<Self, SyncError> {
+        let egress = o.env.egress;
+        let api = o
+            .setting("endpoint")
             .as_deref()
             .map(|e| e.trim_end_matches('/').to_owned())
             .filter(|e| !e.is_empty())
             .unwrap_or_else(|| API.to_owned());
         super::check_base(egress, crate::egress::SLACK, &api)?;
         let http = super::http_client(egress, crate::egress::SLACK, Duration::from_secs(120))?;
-        let only = s
-            .channels
+        let only = o
+            .setting("channels")
             .as_deref()
             .unwrap_or_default()
             .split(',')
@@ -201,16 +171,16 @@ impl SlackSource {
             oauth::Refresh {
                 service: "Slack",
                 token_url: format!("{api}/oauth.v2.access"),
-                client_id: s.client_id.clone(),
-                client_secret: s.client_secret.clone(),
+                client_id: o.setting("client_id"),
+                client_secret: o.credential(CLIENT_SECRET.name),
                 secret_required: true,
                 needs: "a refresh token (X-Auth-Secret), the client_id setting and the \
                         client_secret",
             },
             http.clone(),
-            s.authorization.as_deref(),
-            s.refresh_token.clone(),
-            saver,
+            o.credential(oauth::ACCESS_TOKEN.name).as_deref(),
+            o.credential(oauth::REFRESH_TOKEN.name),
+            o.saver.clone(),
             "no Slack token: send it as Authorization with @refreshServiceCredentials",
         )?;
         Ok(Self {
@@ -218,7 +188,7 @@ impl SlackSource {
             api,
             only,
             tokens,
-            after: after.to_owned(),
+            after: o.after.to_owned(),
             listing: super::SortedListing::default(),
             texts: HashMap::new(),
             problems: Vec::new(),

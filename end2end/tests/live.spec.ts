@@ -7,6 +7,7 @@ import { login, hydrated, folderUnderRoot, fillBucket, createS3ThroughForm, apiT
 // one spyder worker and small batches (TRIBUTARY_WORKERS=1, TRIBUTARY_SYNC_BATCH=50), so a
 // sync of a few thousand objects takes long enough to pause half-way.
 const OBJECTS = 3000;
+const FOLDER_FILES = 8000;
 
 /** Records every status the page's badge shows, from now on (a MutationObserver in the page). */
 async function recordBadge(page: Page) {
@@ -58,7 +59,9 @@ test("an S3 sync paused half-way resumes from its checkpoint, live; a Folder syn
   // Meanwhile a Folder datasource is created; it waits while the worker is busy with the bucket
   // (one worker), then syncs. A second tab watches its badge move without a reload.
   const folder = folderUnderRoot("e2e-live-folder");
-  for (let i = 0; i < 2400; i++) {
+  // Enough files that the sync lasts longer than a live refetch even on a fast machine
+  // (2,400 once took 0.2 s, and the badge went from pending straight to synced).
+  for (let i = 0; i < FOLDER_FILES; i++) {
     const f = path.join(folder, `dir-${i % 10}`, `note-${i}.txt`);
     fs.mkdirSync(path.dirname(f), { recursive: true });
     fs.writeFileSync(f, `note ${i}`);
@@ -79,7 +82,7 @@ test("an S3 sync paused half-way resumes from its checkpoint, live; a Folder syn
   await expect(folderBadge).toHaveAttribute("data-status", "synced", { timeout: 60_000 });
   const folderSeen = await recorded(watcher);
   expect(folderSeen.slice(-3)).toEqual(["pending", "syncing", "synced"]);
-  await expect(watcher.locator("[data-field=Resources]")).toHaveText("2400");
+  await expect(watcher.locator("[data-field=Resources]")).toHaveText(String(FOLDER_FILES));
 
   // The bucket finished from its checkpoint: every object once.
   await expect(badge).toHaveAttribute("data-status", "synced", { timeout: 60_000 });

@@ -51,11 +51,6 @@ pub fn connector(kind: DatasourceKind) -> &'static dyn Connector {
 }
 
 impl DatasourceKind {
-    /// Every registered kind, in registry order.
-    pub fn all() -> Vec<DatasourceKind> {
-        specs().map(|s| s.kind).collect()
-    }
-
     /// The declaration of this kind's connector.
     pub fn spec(self) -> &'static Spec {
         connector(self).spec()

@@ -287,12 +287,12 @@ impl Engine {
         &self,
         user: &User,
         view: DatasourceView,
-        draft: DatasourceDraft,
+        mut draft: DatasourceDraft,
     ) -> Result<DatasourceView> {
         let access = view.access;
         let mut ds = view.datasource;
-        let credentials = draft.credentials.clone();
-        if let Some(s) = &draft.sync_status
+        let credentials = std::mem::take(&mut draft.credentials);
+        if let Some(Some(s)) = &draft.sync_status
             && s != ds.sync_status.as_str()
         {
             return Err(EngineError::invalid(

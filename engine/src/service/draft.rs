@@ -37,8 +37,9 @@ pub struct DatasourceDraft {
     /// `None`: not given (required on create, unchanged on edit).
     pub title: Option<String>,
     pub type_sync: Option<String>,
-    /// `sync_status` as sent (clients may echo it back unchanged; the spyder manager sets it).
-    pub sync_status: Option<String>,
+    /// `sync_status` as sent: absent (`None`), `null` (`Some(None)`) or a value. Clients may
+    /// echo it back unchanged on an edit; a new datasource may not carry it at all.
+    pub sync_status: Option<Option<String>>,
     /// The settings given, in the kind's order: a value, or `None` to clear an optional one.
     pub settings: Vec<(&'static str, Option<String>)>,
     /// The credentials given, by their wallet names, trimmed and not empty.
@@ -180,7 +181,10 @@ impl DatasourceDraft {
             kind,
             title,
             type_sync: string_field(obj, "type_sync")?.map(str::to_owned),
-            sync_status: string_field(obj, "sync_status")?.map(str::to_owned),
+            sync_status: obj
+                .contains_key("sync_status")
+                .then(|| string_field(obj, "sync_status").map(|s| s.map(str::to_owned)))
+                .transpose()?,
             settings,
             credentials: credentials_from_json(kind, obj)?,
         })

@@ -227,6 +227,10 @@ async fn bad_input_is_refused_and_changes_nothing(app: &TestApp) {
             "sync_status",
         ),
         (
+            json!({"@type": "S3Datasource", "title": "x", "bucket": "abc", "sync_status": null}),
+            "sync_status",
+        ),
+        (
             json!({"@type": "S3Datasource", "title": "x", "bucket": "abc", "unknown": 1}),
             "unknown",
         ),
